@@ -1,0 +1,292 @@
+//! Escaping and number formatting shared by the text encoders.
+
+use memchr::{memchr2, memchr3};
+
+use super::{EncodeLabels, EscapingScheme, Extra, LabelSink, Number};
+use crate::name::{is_legacy_label_name, is_legacy_metric_name};
+
+/// Appends `value` with `\`, `"` and newline escaped, as label values need.
+pub(crate) fn write_label_value(buf: &mut Vec<u8>, value: &str) {
+    let mut rest = value.as_bytes();
+    while let Some(i) = memchr3(b'\\', b'"', b'\n', rest) {
+        buf.extend_from_slice(&rest[..i]);
+        buf.extend_from_slice(match rest[i] {
+            b'\\' => b"\\\\",
+            b'"' => b"\\\"",
+            _ => b"\\n",
+        });
+        rest = &rest[i + 1..];
+    }
+    buf.extend_from_slice(rest);
+}
+
+/// Appends help text: `\` and newline escaped (Prometheus text), or also `"`
+/// (OpenMetrics, which shares the label-value escaping).
+pub(crate) fn write_help(buf: &mut Vec<u8>, help: &str, escape_quotes: bool) {
+    if escape_quotes {
+        return write_label_value(buf, help);
+    }
+    let mut rest = help.as_bytes();
+    while let Some(i) = memchr2(b'\\', b'\n', rest) {
+        buf.extend_from_slice(&rest[..i]);
+        buf.extend_from_slice(if rest[i] == b'\\' { b"\\\\" } else { b"\\n" });
+        rest = &rest[i + 1..];
+    }
+    buf.extend_from_slice(rest);
+}
+
+fn is_legacy_char(c: char, first: bool, metric: bool) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || (metric && c == ':') || (!first && c.is_ascii_digit())
+}
+
+/// Escapes a metric (`metric = true`) or label name that is not legacy-valid
+/// with `scheme`, as the Prometheus escaping-schemes specification defines.
+/// Legacy-valid names are returned unchanged by every scheme but `Dots`.
+///
+/// ```ignore
+/// assert_eq!(escape_name("my.metric", true, EscapingScheme::Underscores), "my_metric");
+/// ```
+pub(crate) fn escape_name(name: &str, metric: bool, scheme: EscapingScheme) -> String {
+    let legacy = if metric {
+        is_legacy_metric_name(name)
+    } else {
+        is_legacy_label_name(name)
+    };
+    let mut out = String::with_capacity(name.len() + 8);
+    match scheme {
+        EscapingScheme::AllowUtf8 => out.push_str(name),
+        _ if legacy && scheme != EscapingScheme::Dots => out.push_str(name),
+        EscapingScheme::Underscores => {
+            for (i, c) in name.chars().enumerate() {
+                out.push(if is_legacy_char(c, i == 0, metric) {
+                    c
+                } else {
+                    '_'
+                });
+            }
+        }
+        EscapingScheme::Dots => {
+            for (i, c) in name.chars().enumerate() {
+                match c {
+                    '_' => out.push_str("__"),
+                    '.' => out.push_str("_dot_"),
+                    c if is_legacy_char(c, i == 0, metric) => out.push(c),
+                    _ => out.push_str("__"),
+                }
+            }
+        }
+        EscapingScheme::Values => {
+            out.push_str("U__");
+            for (i, c) in name.chars().enumerate() {
+                match c {
+                    '_' => out.push_str("__"),
+                    c if is_legacy_char(c, i == 0, metric) => out.push(c),
+                    c => {
+                        use std::fmt::Write;
+                        let _ = write!(out, "_{:x}_", c as u32);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Appends a float the way Prometheus and OpenMetrics parsers read it.
+pub(crate) fn write_f64(buf: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        buf.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else if v.is_nan() {
+        buf.extend_from_slice(b"NaN");
+    } else if v > 0.0 {
+        buf.extend_from_slice(b"+Inf");
+    } else {
+        buf.extend_from_slice(b"-Inf");
+    }
+}
+
+pub(crate) fn write_number(buf: &mut Vec<u8>, n: Number) {
+    match n {
+        Number::Int(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Number::Float(v) => write_f64(buf, v),
+    }
+}
+
+/// The name and label part of the sample lines of one family, kept between
+/// calls so each series renders its labels once for all its samples.
+pub(crate) struct SeriesLine {
+    scheme: EscapingScheme,
+    /// The family name, escaped for `scheme` (unquoted).
+    name: Vec<u8>,
+    /// Whether names must be written in the quoted `{"name",...}` form.
+    quoted: bool,
+    /// The current series' labels, rendered as `a="x",b="y"`.
+    labels: Vec<u8>,
+}
+
+impl SeriesLine {
+    pub(crate) fn new(scheme: EscapingScheme) -> Self {
+        SeriesLine {
+            scheme,
+            name: Vec::new(),
+            quoted: false,
+            labels: Vec::new(),
+        }
+    }
+
+    /// Writes a metric name as metadata lines show it (`# TYPE <name>`).
+    pub(crate) fn write_meta_name(&self, buf: &mut Vec<u8>, suffix: &str) {
+        if self.quoted {
+            buf.push(b'"');
+            write_label_value(buf, std::str::from_utf8(&self.name).unwrap_or_default());
+            buf.extend_from_slice(suffix.as_bytes());
+            buf.push(b'"');
+        } else {
+            buf.extend_from_slice(&self.name);
+            buf.extend_from_slice(suffix.as_bytes());
+        }
+    }
+
+    pub(crate) fn set_family(&mut self, name: &str) {
+        self.name.clear();
+        self.quoted = self.scheme == EscapingScheme::AllowUtf8 && !is_legacy_metric_name(name);
+        if self.quoted || is_legacy_metric_name(name) && self.scheme != EscapingScheme::Dots {
+            self.name.extend_from_slice(name.as_bytes());
+        } else {
+            self.name
+                .extend_from_slice(escape_name(name, true, self.scheme).as_bytes());
+        }
+    }
+
+    pub(crate) fn set_series(&mut self, labels: &dyn EncodeLabels) {
+        self.labels.clear();
+        match labels.prerendered() {
+            Some(r) if self.scheme != EscapingScheme::Dots => {
+                self.labels.extend_from_slice(r.as_bytes())
+            }
+            _ => labels.encode(&mut LabelWriter {
+                buf: &mut self.labels,
+                scheme: self.scheme,
+            }),
+        }
+    }
+
+    /// Writes `name_suffix{labels,extra}` (or the quoted form) into `buf`.
+    pub(crate) fn write_head(&self, buf: &mut Vec<u8>, suffix: &str, extra: Option<Extra<'_>>) {
+        let mut has_label = !self.labels.is_empty();
+        if self.quoted {
+            buf.extend_from_slice(b"{\"");
+            write_label_value(buf, std::str::from_utf8(&self.name).unwrap_or_default());
+            buf.extend_from_slice(suffix.as_bytes());
+            buf.push(b'"');
+            if has_label {
+                buf.push(b',');
+            }
+            has_label = true;
+        } else {
+            buf.extend_from_slice(&self.name);
+            buf.extend_from_slice(suffix.as_bytes());
+            if has_label || extra.is_some() {
+                buf.push(b'{');
+            }
+        }
+        buf.extend_from_slice(&self.labels);
+        if let Some(extra) = extra {
+            if !self.labels.is_empty() {
+                buf.push(b',');
+            }
+            match extra {
+                Extra::Le(v) => {
+                    buf.extend_from_slice(b"le=\"");
+                    write_f64(buf, v);
+                }
+                Extra::Quantile(v) => {
+                    buf.extend_from_slice(b"quantile=\"");
+                    write_f64(buf, v);
+                }
+                Extra::Label(n, v) => {
+                    write_label_name(buf, n, self.scheme);
+                    buf.extend_from_slice(b"=\"");
+                    write_label_value(buf, v);
+                }
+            }
+            buf.push(b'"');
+            has_label = true;
+        }
+        if has_label {
+            buf.push(b'}');
+        }
+    }
+}
+
+fn write_label_name(buf: &mut Vec<u8>, name: &str, scheme: EscapingScheme) {
+    if is_legacy_label_name(name) && scheme != EscapingScheme::Dots {
+        buf.extend_from_slice(name.as_bytes());
+    } else if scheme == EscapingScheme::AllowUtf8 {
+        buf.push(b'"');
+        write_label_value(buf, name);
+        buf.push(b'"');
+    } else {
+        buf.extend_from_slice(escape_name(name, false, scheme).as_bytes());
+    }
+}
+
+/// Renders labels as `a="x",b="y"`.
+pub(crate) struct LabelWriter<'b> {
+    pub(crate) buf: &'b mut Vec<u8>,
+    pub(crate) scheme: EscapingScheme,
+}
+
+impl LabelSink for LabelWriter<'_> {
+    fn label(&mut self, name: &str, value: &str) {
+        if !self.buf.is_empty() {
+            self.buf.push(b',');
+        }
+        write_label_name(self.buf, name, self.scheme);
+        self.buf.extend_from_slice(b"=\"");
+        write_label_value(self.buf, value);
+        self.buf.push(b'"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_escape_backslash_quote_newline() {
+        let mut b = Vec::new();
+        write_label_value(&mut b, "a\\b\"c\nd€");
+        assert_eq!(b, "a\\\\b\\\"c\\nd€".as_bytes());
+    }
+
+    #[test]
+    fn names_escape_per_scheme() {
+        use EscapingScheme::*;
+        assert_eq!(escape_name("my.metric", true, Underscores), "my_metric");
+        assert_eq!(escape_name("my_metric", true, Dots), "my__metric");
+        assert_eq!(escape_name("my.metric", true, Dots), "my_dot_metric");
+        assert_eq!(escape_name("my.metric", true, Values), "U__my_2e_metric");
+        assert_eq!(escape_name("über", true, Values), "U___fc_ber");
+        assert_eq!(escape_name("ok_name", true, Values), "ok_name");
+        assert_eq!(escape_name("a:b", false, Underscores), "a_b");
+    }
+
+    #[test]
+    fn floats_parse_back() {
+        for (v, s) in [
+            (1.0, "1.0"),
+            (0.25, "0.25"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (1e-7, "1e-7"),
+        ] {
+            let mut b = Vec::new();
+            write_f64(&mut b, v);
+            assert_eq!(b, s.as_bytes());
+        }
+        let mut b = Vec::new();
+        write_f64(&mut b, f64::NAN);
+        assert_eq!(b, b"NaN");
+    }
+}

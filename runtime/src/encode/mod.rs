@@ -1,0 +1,218 @@
+//! Exposition: the streaming sample model and the text encoders.
+//!
+//! Collectors describe what they hold by calling a [`MetricEncoder`]: one
+//! [`MetricEncoder::family`] per metric family, then for each series one
+//! [`MetricEncoder::series`] followed by its [`MetricEncoder::sample`]s. The
+//! text encoders write straight into one reusable byte buffer; other sinks
+//! (sample lookup, filters, descriptors) implement the same trait.
+//!
+//! ```
+//! use promdecl_runtime::{encode::{encode, Format}, Counter, Registry};
+//!
+//! let registry = Registry::new();
+//! let c = Counter::builder("jobs", "Jobs run.").register(&registry).unwrap();
+//! c.inc();
+//! let mut buf = Vec::new();
+//! encode(&registry, Format::TEXT, &mut buf);
+//! assert_eq!(
+//!     String::from_utf8(buf).unwrap(),
+//!     "# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total 1\n"
+//! );
+//! ```
+
+mod escape;
+mod negotiate;
+mod openmetrics;
+mod text;
+
+pub use negotiate::{negotiate, EscapingScheme, Format, FormatKind};
+pub use openmetrics::OpenMetricsEncoder;
+pub use text::TextEncoder;
+
+pub(crate) use escape::{write_f64 as write_float, LabelWriter};
+
+use crate::{Collector, MetricType};
+
+/// What a family is: its name, help, unit and type.
+///
+/// `name` is the family name as OpenMetrics defines it: a counter's without
+/// `_total`, an info's without `_info`.
+#[derive(Debug, Clone, Copy)]
+pub struct Descriptor<'a> {
+    /// The family name.
+    pub name: &'a str,
+    /// The help text (unescaped).
+    pub help: &'a str,
+    /// The unit, or `""`.
+    pub unit: &'a str,
+    /// The metric type.
+    pub kind: MetricType,
+}
+
+/// A sample value: counts stay integers, everything else is a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// An exact count.
+    Int(u64),
+    /// Any other value.
+    Float(f64),
+}
+
+impl Number {
+    /// The value as a float.
+    ///
+    /// ```
+    /// assert_eq!(promdecl_runtime::encode::Number::Int(3).as_f64(), 3.0);
+    /// ```
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::Int(v) => v as f64,
+            Number::Float(v) => v,
+        }
+    }
+}
+
+/// The label a sample carries beyond its series' labels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Extra<'a> {
+    /// A histogram bucket's upper bound, `le="..."`.
+    Le(f64),
+    /// A summary quantile, `quantile="..."`.
+    Quantile(f64),
+    /// Any other label, such as a stateset's state.
+    Label(&'a str, &'a str),
+}
+
+/// An exemplar attached to a sample (OpenMetrics only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    /// The exemplar's labels, such as a trace id.
+    pub labels: Vec<(String, String)>,
+    /// The observed value.
+    pub value: f64,
+    /// When it was observed, in seconds since the Unix epoch.
+    pub timestamp: Option<f64>,
+}
+
+/// One sample of the current series.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// Appended to the family name: `"_total"`, `"_bucket"`, `""`, ...
+    pub suffix: &'a str,
+    /// The sample's own label, if any.
+    pub extra: Option<Extra<'a>>,
+    /// The value.
+    pub value: Number,
+    /// An explicit timestamp in seconds since the Unix epoch.
+    pub timestamp: Option<f64>,
+    /// An exemplar.
+    pub exemplar: Option<&'a Exemplar>,
+}
+
+impl<'a> Sample<'a> {
+    /// A sample with only a suffix and a value.
+    ///
+    /// ```
+    /// use promdecl_runtime::encode::{Number, Sample};
+    /// let s = Sample::new("_total", Number::Int(1));
+    /// assert_eq!(s.suffix, "_total");
+    /// ```
+    pub fn new(suffix: &'a str, value: Number) -> Self {
+        Sample {
+            suffix,
+            extra: None,
+            value,
+            timestamp: None,
+            exemplar: None,
+        }
+    }
+}
+
+/// Receives the labels of a series, one name/value pair at a time.
+pub trait LabelSink {
+    /// One label; the value is unescaped.
+    fn label(&mut self, name: &str, value: &str);
+}
+
+/// The labels of one series.
+///
+/// ```
+/// use promdecl_runtime::encode::{EncodeLabels, LabelSink};
+/// struct Collect(Vec<String>);
+/// impl LabelSink for Collect {
+///     fn label(&mut self, n: &str, v: &str) { self.0.push(format!("{n}={v}")) }
+/// }
+/// let mut c = Collect(Vec::new());
+/// [("a", "1"), ("b", "2")].as_slice().encode(&mut c);
+/// assert_eq!(c.0, ["a=1", "b=2"]);
+/// ```
+pub trait EncodeLabels {
+    /// Writes each label to `sink`.
+    fn encode(&self, sink: &mut dyn LabelSink);
+
+    /// The labels already rendered as `name="escaped value",...` (legacy
+    /// label names only), which text encoders copy as they are.
+    fn prerendered(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> EncodeLabels for &[(N, V)] {
+    fn encode(&self, sink: &mut dyn LabelSink) {
+        for (n, v) in self.iter() {
+            sink.label(n.as_ref(), v.as_ref());
+        }
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> EncodeLabels for Vec<(N, V)> {
+    fn encode(&self, sink: &mut dyn LabelSink) {
+        self.as_slice().encode(sink)
+    }
+}
+
+/// Where collectors send what they hold.
+pub trait MetricEncoder {
+    /// Starts a metric family.
+    fn family(&mut self, desc: &Descriptor<'_>);
+    /// Starts a series of the current family.
+    fn series(&mut self, labels: &dyn EncodeLabels);
+    /// One sample of the current series.
+    fn sample(&mut self, sample: &Sample<'_>);
+}
+
+/// Encodes everything `collector` holds in `format`, appending to `buf`.
+///
+/// ```
+/// use promdecl_runtime::{encode::{encode, Format}, Gauge, Registry};
+/// let registry = Registry::new();
+/// Gauge::builder("temp", "T.").register(&registry).unwrap().set(1.5);
+/// let mut buf = Vec::new();
+/// encode(&registry, Format::OPENMETRICS, &mut buf);
+/// assert!(String::from_utf8(buf).unwrap().ends_with("temp 1.5\n# EOF\n"));
+/// ```
+pub fn encode(collector: &dyn Collector, format: Format, buf: &mut Vec<u8>) {
+    match format.kind {
+        FormatKind::Text004 | FormatKind::Text100 => {
+            let mut enc = TextEncoder::new(buf, format.escaping);
+            collector.collect(&mut enc);
+        }
+        FormatKind::OpenMetrics100 => {
+            let mut enc = OpenMetricsEncoder::new(buf, format.escaping);
+            collector.collect(&mut enc);
+            enc.finish();
+        }
+    }
+}
+
+/// Encodes into a new `String`; see [`encode`].
+///
+/// ```
+/// use promdecl_runtime::{encode::{encode_to_string, Format}, Registry};
+/// assert_eq!(encode_to_string(&Registry::new(), Format::OPENMETRICS), "# EOF\n");
+/// ```
+pub fn encode_to_string(collector: &dyn Collector, format: Format) -> String {
+    let mut buf = Vec::new();
+    encode(collector, format, &mut buf);
+    String::from_utf8(buf).expect("encoders write UTF-8 only")
+}

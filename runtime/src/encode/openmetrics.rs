@@ -1,0 +1,112 @@
+//! The OpenMetrics 1.0 text format.
+
+use super::escape::{write_f64, write_help, write_label_value, write_number, SeriesLine};
+use super::{Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
+
+/// Writes OpenMetrics 1.0 text into a byte buffer: `# HELP`, `# TYPE`,
+/// `# UNIT`, `_created` samples (unless disabled with
+/// [`set_created_series`](crate::set_created_series)), exemplars, and the
+/// closing `# EOF` written by [`OpenMetricsEncoder::finish`].
+///
+/// ```
+/// use promdecl_runtime::{encode::{OpenMetricsEncoder, EscapingScheme}, Collector, Gauge};
+/// let g = Gauge::builder("temp", "Temperature.").unit("celsius").build().unwrap();
+/// g.set(-3.5);
+/// let mut buf = Vec::new();
+/// let mut enc = OpenMetricsEncoder::new(&mut buf, EscapingScheme::Underscores);
+/// g.collect(&mut enc);
+/// enc.finish();
+/// assert_eq!(
+///     String::from_utf8(buf).unwrap(),
+///     "# HELP temp_celsius Temperature.\n# TYPE temp_celsius gauge\n# UNIT temp_celsius celsius\ntemp_celsius -3.5\n# EOF\n"
+/// );
+/// ```
+pub struct OpenMetricsEncoder<'b> {
+    buf: &'b mut Vec<u8>,
+    line: SeriesLine,
+    created: bool,
+}
+
+impl<'b> OpenMetricsEncoder<'b> {
+    /// An encoder appending to `buf`.
+    ///
+    /// ```
+    /// use promdecl_runtime::encode::{OpenMetricsEncoder, EscapingScheme};
+    /// let mut buf = Vec::new();
+    /// OpenMetricsEncoder::new(&mut buf, EscapingScheme::Underscores).finish();
+    /// assert_eq!(buf, b"# EOF\n");
+    /// ```
+    pub fn new(buf: &'b mut Vec<u8>, escaping: EscapingScheme) -> Self {
+        OpenMetricsEncoder {
+            buf,
+            line: SeriesLine::new(escaping),
+            created: crate::created_series(),
+        }
+    }
+
+    /// Writes the closing `# EOF` line.
+    pub fn finish(self) {
+        self.buf.extend_from_slice(b"# EOF\n");
+    }
+}
+
+impl MetricEncoder for OpenMetricsEncoder<'_> {
+    fn family(&mut self, desc: &Descriptor<'_>) {
+        self.line.set_family(desc.name);
+        if !desc.help.is_empty() {
+            self.buf.extend_from_slice(b"# HELP ");
+            self.line.write_meta_name(self.buf, "");
+            self.buf.push(b' ');
+            write_help(self.buf, desc.help, true);
+            self.buf.push(b'\n');
+        }
+        self.buf.extend_from_slice(b"# TYPE ");
+        self.line.write_meta_name(self.buf, "");
+        self.buf.push(b' ');
+        self.buf.extend_from_slice(desc.kind.as_str().as_bytes());
+        self.buf.push(b'\n');
+        if !desc.unit.is_empty() {
+            self.buf.extend_from_slice(b"# UNIT ");
+            self.line.write_meta_name(self.buf, "");
+            self.buf.push(b' ');
+            self.buf.extend_from_slice(desc.unit.as_bytes());
+            self.buf.push(b'\n');
+        }
+    }
+
+    fn series(&mut self, labels: &dyn EncodeLabels) {
+        self.line.set_series(labels);
+    }
+
+    fn sample(&mut self, s: &Sample<'_>) {
+        if !self.created && s.suffix == "_created" {
+            return;
+        }
+        self.line.write_head(self.buf, s.suffix, s.extra);
+        self.buf.push(b' ');
+        write_number(self.buf, s.value);
+        if let Some(ts) = s.timestamp {
+            self.buf.push(b' ');
+            write_f64(self.buf, ts);
+        }
+        if let Some(ex) = s.exemplar {
+            self.buf.extend_from_slice(b" # {");
+            for (i, (n, v)) in ex.labels.iter().enumerate() {
+                if i > 0 {
+                    self.buf.push(b',');
+                }
+                self.buf.extend_from_slice(n.as_bytes());
+                self.buf.extend_from_slice(b"=\"");
+                write_label_value(self.buf, v);
+                self.buf.push(b'"');
+            }
+            self.buf.extend_from_slice(b"} ");
+            write_f64(self.buf, ex.value);
+            if let Some(ts) = ex.timestamp {
+                self.buf.push(b' ');
+                write_f64(self.buf, ts);
+            }
+        }
+        self.buf.push(b'\n');
+    }
+}

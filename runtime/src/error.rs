@@ -1,0 +1,103 @@
+//! The error type of the runtime.
+
+/// Everything that can go wrong when declaring, updating, registering or
+/// encoding metrics.
+///
+/// Every variant says what was wrong and, where it helps, how to fix it.
+///
+/// ```
+/// use promdecl_runtime::{Counter, Error};
+///
+/// let err = Counter::builder("1bad", "help").build().unwrap_err();
+/// assert!(matches!(err, Error::InvalidMetricName { .. }));
+/// assert!(err.to_string().contains("1bad"));
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A metric name does not match the active validation scheme.
+    #[error("invalid metric name {name:?}: {reason}")]
+    InvalidMetricName {
+        /// The offending name.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A label name does not match the active validation scheme, or is reserved.
+    #[error("invalid label name {name:?}: {reason}")]
+    InvalidLabelName {
+        /// The offending name.
+        name: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A counter was asked to go down or to add NaN.
+    #[error("counters can only be incremented by non-negative amounts, got {0} (use a Gauge for values that go down)")]
+    NegativeIncrement(f64),
+    /// Histogram buckets were not usable.
+    #[error("invalid buckets: {0}")]
+    InvalidBuckets(&'static str),
+    /// The number of label values differs from the number of label names.
+    #[error("metric {metric:?} expects {expected} label values ({names}), got {got}")]
+    LabelCount {
+        /// The metric's name.
+        metric: String,
+        /// How many values it takes.
+        expected: usize,
+        /// How many were given.
+        got: usize,
+        /// The label names, comma-separated.
+        names: String,
+    },
+    /// A label name given by name is not one of the metric's labels.
+    #[error("metric {metric:?} has no label {label:?} (its labels are: {names})")]
+    UnknownLabel {
+        /// The metric's name.
+        metric: String,
+        /// The unknown label.
+        label: String,
+        /// The label names, comma-separated.
+        names: String,
+    },
+    /// A label given by name was missing.
+    #[error("metric {metric:?} needs a value for label {label:?}")]
+    MissingLabel {
+        /// The metric's name.
+        metric: String,
+        /// The missing label.
+        label: String,
+    },
+    /// An enum state is not one of the declared states.
+    #[error("metric {metric:?} has no state {state:?} (its states are: {states})")]
+    UnknownState {
+        /// The metric's name.
+        metric: String,
+        /// The unknown state.
+        state: String,
+        /// The declared states, comma-separated.
+        states: String,
+    },
+    /// A metric type was given an option it cannot have.
+    #[error("metric {metric:?}: {reason}")]
+    InvalidOption {
+        /// The metric's name.
+        metric: String,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// Registering would expose a time series name that is already exposed.
+    #[error(
+        "duplicated time series {series:?}: {new:?} collides with already registered {existing:?}"
+    )]
+    DuplicateSeries {
+        /// The series name both would expose.
+        series: String,
+        /// The family being registered.
+        new: String,
+        /// The family already registered.
+        existing: String,
+    },
+    /// An unregister call named a collector that is not registered.
+    #[error("collector is not registered")]
+    NotRegistered,
+}

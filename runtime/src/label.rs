@@ -1,0 +1,287 @@
+//! Label values and label sets.
+//!
+//! A [`LabelSet`] is a struct whose fields are the labels of a metric; each
+//! field's type implements [`LabelValue`]. When every value has a fixed set of
+//! possible values (fieldless enums, `bool`), the set has a fixed
+//! [`LabelSet::CARDINALITY`] and its family stores children in a dense array
+//! indexed by [`LabelSet::dense_index`]: no hashing, no locks. Any other set is
+//! stored in a sharded concurrent map keyed by the label set itself.
+//!
+//! The derive macros in `promdecl` implement both traits; hand-written
+//! implementations look like this:
+//!
+//! ```
+//! use promdecl_runtime::{LabelSet, LabelValue};
+//!
+//! #[derive(Clone, PartialEq, Eq, Hash)]
+//! struct Route { method: &'static str, code: u16 }
+//!
+//! impl LabelSet for Route {
+//!     const NAMES: &'static [&'static str] = &["method", "code"];
+//!     fn visit(&self, f: &mut dyn FnMut(&str)) {
+//!         self.method.with_str(|s| f(s));
+//!         self.code.with_str(|s| f(s));
+//!     }
+//! }
+//! ```
+
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// A value that can stand in a label.
+///
+/// Types with a closed set of values (fieldless enums, `bool`) list them in
+/// [`LabelValue::VALUES`] and map themselves to an index into it, which lets
+/// label sets made of them use dense storage.
+///
+/// ```
+/// use promdecl_runtime::LabelValue;
+///
+/// #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// enum Method { Get, Post }
+///
+/// impl LabelValue for Method {
+///     const VALUES: Option<&'static [&'static str]> = Some(&["GET", "POST"]);
+///     fn dense_index(&self) -> usize { *self as usize }
+///     fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+///         f(Self::VALUES.unwrap()[self.dense_index()])
+///     }
+/// }
+/// assert_eq!(Method::Post.with_str(str::to_owned), "POST");
+/// ```
+pub trait LabelValue {
+    /// Every value this type can take, in index order, if the set is closed.
+    const VALUES: Option<&'static [&'static str]> = None;
+
+    /// The index of `self` in [`LabelValue::VALUES`]; only called when that is
+    /// `Some`.
+    fn dense_index(&self) -> usize {
+        0
+    }
+
+    /// Calls `f` with the label value as text.
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R;
+}
+
+/// The labels of a metric: names fixed by the type, values by the instance.
+///
+/// See the [module documentation](self) for a hand-written implementation.
+pub trait LabelSet: Clone + Eq + Hash + Send + Sync + 'static {
+    /// The label names, in the order [`LabelSet::visit`] yields the values.
+    /// Empty for [`DynLabels`], whose names are given at run time.
+    const NAMES: &'static [&'static str];
+
+    /// The number of distinct label sets, when every value's type is closed.
+    const CARDINALITY: Option<usize> = None;
+
+    /// A unique index below [`LabelSet::CARDINALITY`]; only called when that
+    /// is `Some`.
+    fn dense_index(&self) -> usize {
+        0
+    }
+
+    /// Calls `f` with each value of the label set at dense index `index`, in
+    /// name order; only called when [`LabelSet::CARDINALITY`] is `Some`.
+    fn visit_dense(index: usize, f: &mut dyn FnMut(&str)) {
+        let _ = (index, f);
+    }
+
+    /// Calls `f` with each label value, in the order of [`LabelSet::NAMES`].
+    fn visit(&self, f: &mut dyn FnMut(&str));
+}
+
+impl LabelSet for () {
+    const NAMES: &'static [&'static str] = &[];
+    const CARDINALITY: Option<usize> = Some(1);
+    fn visit(&self, _: &mut dyn FnMut(&str)) {}
+}
+
+impl LabelValue for &'static str {
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self)
+    }
+}
+
+impl LabelValue for String {
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self)
+    }
+}
+
+impl LabelValue for Arc<str> {
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self)
+    }
+}
+
+impl LabelValue for Box<str> {
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self)
+    }
+}
+
+impl LabelValue for std::borrow::Cow<'static, str> {
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self)
+    }
+}
+
+impl LabelValue for bool {
+    const VALUES: Option<&'static [&'static str]> = Some(&["false", "true"]);
+    fn dense_index(&self) -> usize {
+        usize::from(*self)
+    }
+    fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(if *self { "true" } else { "false" })
+    }
+}
+
+macro_rules! integer_label_value {
+    ($($t:ty)*) => {$(
+        impl LabelValue for $t {
+            fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+                f(itoa::Buffer::new().format(*self))
+            }
+        }
+    )*};
+}
+integer_label_value!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
+
+/// The dense cardinality of a label set made of `values`' closed value sets,
+/// or `None` if any is open. Used by derived [`LabelSet`] impls.
+///
+/// ```
+/// use promdecl_runtime::label::product_cardinality;
+/// assert_eq!(product_cardinality(&[Some(&["a", "b"][..]), Some(&["x", "y", "z"][..])]), Some(6));
+/// assert_eq!(product_cardinality(&[Some(&["a"][..]), None]), None);
+/// ```
+pub const fn product_cardinality(values: &[Option<&'static [&'static str]>]) -> Option<usize> {
+    let mut n: usize = 1;
+    let mut i = 0;
+    while i < values.len() {
+        match values[i] {
+            Some(v) => match n.checked_mul(v.len()) {
+                Some(m) => n = m,
+                None => return None,
+            },
+            None => return None,
+        }
+        i += 1;
+    }
+    Some(n)
+}
+
+/// Label values for metrics whose label names are only known at run time
+/// (the `Counter('name', 'help', ['method', 'endpoint'])` shape).
+///
+/// ```
+/// use promdecl_runtime::{Counter, DynLabels};
+///
+/// let c: Counter<DynLabels> = Counter::builder("requests", "Requests.")
+///     .labels(["method", "endpoint"])
+///     .build()
+///     .unwrap();
+/// c.with_label_values(&["GET", "/"]).unwrap().inc();
+/// c.with_labels(&[("endpoint", "/"), ("method", "GET")]).unwrap().inc();
+/// assert_eq!(c.with_label_values(&["GET", "/"]).unwrap().get(), 2.0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct DynLabels(Box<[Box<str>]>);
+
+impl DynLabels {
+    /// Label values, in the order of the metric's label names.
+    ///
+    /// ```
+    /// let l = promdecl_runtime::DynLabels::new(["GET", "/"]);
+    /// assert_eq!(l.values().len(), 2);
+    /// ```
+    pub fn new<I, S>(values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Box<str>>,
+    {
+        DynLabels(values.into_iter().map(Into::into).collect())
+    }
+
+    /// The values, in label-name order.
+    ///
+    /// ```
+    /// let l = promdecl_runtime::DynLabels::new(["GET"]);
+    /// assert_eq!(&*l.values()[0], "GET");
+    /// ```
+    pub fn values(&self) -> &[Box<str>] {
+        &self.0
+    }
+}
+
+/// A borrowed view of label values, so that the map of a [`DynLabels`] family
+/// can be searched with `&[&str]` without allocating.
+pub(crate) trait ValuesKey {
+    fn len(&self) -> usize;
+    fn get(&self, i: usize) -> &str;
+}
+
+impl ValuesKey for DynLabels {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn get(&self, i: usize) -> &str {
+        &self.0[i]
+    }
+}
+
+impl ValuesKey for &[&str] {
+    fn len(&self) -> usize {
+        <[&str]>::len(self)
+    }
+    fn get(&self, i: usize) -> &str {
+        self[i]
+    }
+}
+
+impl Hash for dyn ValuesKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len());
+        for i in 0..self.len() {
+            self.get(i).hash(state);
+        }
+    }
+}
+
+impl PartialEq for dyn ValuesKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && (0..self.len()).all(|i| self.get(i) == other.get(i))
+    }
+}
+
+impl Eq for dyn ValuesKey + '_ {}
+
+impl<'a> Borrow<dyn ValuesKey + 'a> for DynLabels {
+    fn borrow(&self) -> &(dyn ValuesKey + 'a) {
+        self
+    }
+}
+
+impl Hash for DynLabels {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self as &dyn ValuesKey).hash(state);
+    }
+}
+
+impl PartialEq for DynLabels {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for DynLabels {}
+
+impl LabelSet for DynLabels {
+    const NAMES: &'static [&'static str] = &[];
+    fn visit(&self, f: &mut dyn FnMut(&str)) {
+        for v in self.0.iter() {
+            f(v);
+        }
+    }
+}

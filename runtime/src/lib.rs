@@ -1,0 +1,64 @@
+//! The runtime of [promdecl](https://docs.rs/promdecl): metric cells, label
+//! families, the registry, custom collectors and the Prometheus text and
+//! OpenMetrics encoders.
+//!
+//! Most users depend on `promdecl`, whose macros generate code that calls this
+//! crate; everything here is also usable directly, for metrics whose names or
+//! labels are only known at run time.
+//!
+//! ```
+//! use promdecl_runtime::{encode::{encode_to_string, Format}, Counter, DynLabels, Histogram, Registry};
+//!
+//! let registry = Registry::new();
+//! let requests: Counter<DynLabels> = Counter::builder("requests", "Requests served.")
+//!     .labels(["method"])
+//!     .register(&registry)
+//!     .unwrap();
+//! let latency = Histogram::builder("latency_seconds", "Request latency.")
+//!     .buckets([0.1, 0.5, 1.0])
+//!     .register(&registry)
+//!     .unwrap();
+//!
+//! requests.with_label_values(&["GET"]).unwrap().inc();
+//! latency.observe(0.3);
+//!
+//! let text = encode_to_string(&registry, Format::TEXT);
+//! assert!(text.contains("requests_total{method=\"GET\"} 1\n"));
+//! assert!(text.contains("latency_seconds_bucket{le=\"0.5\"} 1\n"));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod encode;
+mod error;
+pub mod family;
+pub mod label;
+pub mod metric;
+pub mod model;
+pub mod name;
+pub mod registry;
+#[cfg(feature = "server")]
+mod server;
+
+pub use error::Error;
+pub use family::{Family, Handle, Labeled};
+pub use label::{DynLabels, LabelSet, LabelValue};
+pub use metric::{
+    created_series, exponential_buckets, linear_buckets, set_created_series, Builder, Counter,
+    CounterCell, Enum, EnumCell, ExceptionGuard, FromOpts, Gauge, GaugeCell, Histogram,
+    HistogramCell, InProgressGuard, Info, InfoCell, MetricCell, MetricType, Observe, Opts, Summary,
+    SummaryCell, Timer, DEFAULT_BUCKETS,
+};
+pub use model::{
+    CounterFamily, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily,
+    StateSetFamily, SummaryFamily, UnknownFamily,
+};
+pub use registry::{default_registry, Collector, CollectorId, Registry};
+#[cfg(feature = "server")]
+pub use server::{serve, serve_registry, Server};
+
+/// What generated code calls. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use once_cell::sync::Lazy;
+}

@@ -1,0 +1,223 @@
+//! Counter: a total that only goes up.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::guard::ExceptionGuard;
+use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
+use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
+use crate::family::Labeled;
+use crate::{Error, LabelSet};
+
+metric_type! {
+    /// A monotonically increasing total, exposed as `name_total` (with
+    /// `name_created` in OpenMetrics).
+    ///
+    /// ```
+    /// use promdecl_runtime::{Counter, Registry};
+    /// let registry = Registry::new();
+    /// let c = Counter::builder("requests", "Requests served.").register(&registry).unwrap();
+    /// c.inc();
+    /// c.inc_by(2.5).unwrap();
+    /// assert!(c.inc_by(-1.0).is_err());
+    /// assert_eq!(registry.get_sample_value("requests_total", &[]), Some(3.5));
+    /// ```
+    Counter [], CounterCell
+}
+
+impl Counter {
+    /// Starts building a counter. A trailing `_total` in `name` is optional.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("jobs_total", "Jobs.").build().unwrap();
+    /// assert_eq!(c.name(), "jobs");
+    /// ```
+    pub fn builder(name: &str, help: &str) -> Builder<Self> {
+        Builder::new(name, help)
+    }
+}
+
+impl<L: LabelSet> FromOpts for Counter<L> {
+    type Labels = L;
+    type With<L2: LabelSet> = Counter<L2>;
+    fn from_opts(opts: &Opts) -> Result<Self, Error> {
+        Ok(Counter {
+            family: opts.family(())?,
+        })
+    }
+}
+
+/// The value of one counter child.
+///
+/// Whole increments go to an integer atomic, fractional ones to a float
+/// beside it, so the common `inc()` is a single atomic add.
+#[derive(Debug)]
+pub struct CounterCell {
+    whole: AtomicU64,
+    fraction: AtomicF64,
+    created: AtomicF64,
+}
+
+/// Increments up to this are added exactly to the integer part.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
+impl CounterCell {
+    /// Adds one.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// c.inc();
+    /// assert_eq!(c.get(), 1.0);
+    /// ```
+    #[inline]
+    pub fn inc(&self) {
+        self.whole.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds a whole number.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// c.add(5);
+    /// assert_eq!(c.get(), 5.0);
+    /// ```
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.whole.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds `v`, which must be non-negative (NaN is refused too).
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// c.inc_by(0.5).unwrap();
+    /// assert!(c.inc_by(f64::NAN).is_err());
+    /// assert_eq!(c.get(), 0.5);
+    /// ```
+    #[inline]
+    pub fn inc_by(&self, v: f64) -> Result<(), Error> {
+        if !(v >= 0.0) {
+            return Err(Error::NegativeIncrement(v));
+        }
+        if v.fract() == 0.0 && v <= MAX_EXACT {
+            self.whole.fetch_add(v as u64, Ordering::Relaxed);
+        } else {
+            self.fraction.add(v);
+        }
+        Ok(())
+    }
+
+    /// The current total.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// assert_eq!(c.get(), 0.0);
+    /// ```
+    pub fn get(&self) -> f64 {
+        self.whole.load(Ordering::Relaxed) as f64 + self.fraction.get()
+    }
+
+    /// When the counter was created or last reset, in seconds since the epoch.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// assert!(c.created() > 1.0e9);
+    /// ```
+    pub fn created(&self) -> f64 {
+        self.created.get()
+    }
+
+    /// Sets the total back to zero and the creation time to now.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// c.inc();
+    /// c.reset();
+    /// assert_eq!(c.get(), 0.0);
+    /// ```
+    pub fn reset(&self) {
+        self.whole.store(0, Ordering::Relaxed);
+        self.fraction.set(0.0);
+        self.created.set(unix_now());
+    }
+
+    /// A guard that counts one if the thread panics before it is dropped; pass
+    /// a `Result` through [`ExceptionGuard::check`] to count an `Err` too.
+    ///
+    /// ```
+    /// let errors = promdecl_runtime::Counter::builder("errors", "E.").build().unwrap();
+    /// let r: Result<(), &str> = errors.count_exceptions().check(Err("boom"));
+    /// assert!(r.is_err());
+    /// assert_eq!(errors.get(), 1.0);
+    /// ```
+    pub fn count_exceptions(&self) -> ExceptionGuard<&Self> {
+        ExceptionGuard::new(self)
+    }
+
+    fn value(&self) -> Number {
+        let whole = self.whole.load(Ordering::Relaxed);
+        let fraction = self.fraction.get();
+        if fraction == 0.0 {
+            Number::Int(whole)
+        } else {
+            Number::Float(whole as f64 + fraction)
+        }
+    }
+}
+
+impl MetricCell for CounterCell {
+    type Config = ();
+    const TYPE: MetricType = MetricType::Counter;
+
+    fn new(_: &()) -> Self {
+        CounterCell {
+            whole: AtomicU64::new(0),
+            fraction: AtomicF64::new(0.0),
+            created: AtomicF64::new(unix_now()),
+        }
+    }
+
+    fn reset(&self, _: &()) {
+        CounterCell::reset(self)
+    }
+
+    fn collect(&self, _: &(), labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
+        enc.series(labels);
+        enc.sample(&Sample::new("_total", self.value()));
+        enc.sample(&Sample::new("_created", Number::Float(self.created())));
+    }
+}
+
+impl<L: LabelSet> Labeled<'_, L, CounterCell> {
+    /// Adds one to this child.
+    #[inline]
+    pub fn inc(&self) {
+        self.with(CounterCell::inc)
+    }
+
+    /// Adds a whole number to this child.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.with(|c| c.add(n))
+    }
+
+    /// Adds `v` (non-negative) to this child.
+    #[inline]
+    pub fn inc_by(&self, v: f64) -> Result<(), Error> {
+        self.with(|c| c.inc_by(v))
+    }
+
+    /// This child's total.
+    pub fn get(&self) -> f64 {
+        self.with(CounterCell::get)
+    }
+
+    /// Sets this child back to zero.
+    pub fn reset(&self) {
+        self.with(CounterCell::reset)
+    }
+
+    /// See [`CounterCell::count_exceptions`].
+    pub fn count_exceptions(&self) -> ExceptionGuard<crate::family::Handle<CounterCell>> {
+        ExceptionGuard::new(self.handle())
+    }
+}

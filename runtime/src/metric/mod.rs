@@ -1,0 +1,457 @@
+//! The metric types and what they share: options, builder, cells.
+
+mod counter;
+mod enumeration;
+mod gauge;
+mod guard;
+mod histogram;
+mod info;
+mod summary;
+
+pub use counter::{Counter, CounterCell};
+pub use enumeration::{Enum, EnumCell};
+pub use gauge::{Gauge, GaugeCell};
+pub use guard::{ExceptionGuard, InProgressGuard, Observe, Timer};
+pub use histogram::{
+    exponential_buckets, linear_buckets, Histogram, HistogramCell, DEFAULT_BUCKETS,
+};
+pub use info::{Info, InfoCell};
+pub use summary::{Summary, SummaryCell};
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::encode::{EncodeLabels, MetricEncoder};
+use crate::family::{Family, Meta};
+use crate::{Collector, DynLabels, Error, LabelSet, Registry};
+
+/// The metric types of OpenMetrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    /// A monotonically increasing total.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Observations counted in buckets.
+    Histogram,
+    /// A histogram of current values rather than events.
+    GaugeHistogram,
+    /// Observation count and sum (and optional quantiles).
+    Summary,
+    /// Constant key/value information.
+    Info,
+    /// A set of states, one of which is on.
+    StateSet,
+    /// A value of unknown type.
+    Unknown,
+}
+
+impl MetricType {
+    /// The type's name in OpenMetrics `# TYPE` lines.
+    ///
+    /// ```
+    /// assert_eq!(promdecl_runtime::MetricType::StateSet.as_str(), "stateset");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::GaugeHistogram => "gaugehistogram",
+            MetricType::Summary => "summary",
+            MetricType::Info => "info",
+            MetricType::StateSet => "stateset",
+            MetricType::Unknown => "unknown",
+        }
+    }
+
+    /// The suffixes this type's samples add to the family name; the
+    /// registry reserves all of them.
+    ///
+    /// ```
+    /// use promdecl_runtime::MetricType;
+    /// assert_eq!(MetricType::Counter.suffixes(), &["_total", "_created"]);
+    /// ```
+    pub const fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            MetricType::Counter => &["_total", "_created"],
+            MetricType::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            MetricType::GaugeHistogram => &["_bucket", "_gsum", "_gcount"],
+            MetricType::Summary => &["_sum", "_count", "_created"],
+            MetricType::Info => &["_info"],
+            MetricType::Gauge | MetricType::StateSet | MetricType::Unknown => &[],
+        }
+    }
+}
+
+/// The storage of one child of a metric: its atomics and how it encodes.
+///
+/// Implemented by the cell of every metric type; not meant to be implemented
+/// outside this crate.
+pub trait MetricCell: Send + Sync + 'static {
+    /// Per-family configuration shared by all children (buckets, states).
+    type Config: Send + Sync + 'static;
+    /// The metric type of families of this cell.
+    const TYPE: MetricType;
+    /// Whether encoding may call user code (callback gauges): then the family
+    /// copies its children out of the map before encoding them.
+    const RUNS_USER_CODE: bool = false;
+    /// A fresh child.
+    fn new(config: &Self::Config) -> Self;
+    /// Back to the state of a fresh child.
+    fn reset(&self, config: &Self::Config);
+    /// Writes this child's series and samples.
+    fn collect(
+        &self,
+        config: &Self::Config,
+        labels: &dyn EncodeLabels,
+        enc: &mut dyn MetricEncoder,
+    );
+}
+
+/// The options every metric is built from.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Opts {
+    /// The metric name, without namespace and subsystem.
+    pub name: String,
+    /// The help text.
+    pub help: String,
+    /// Prefix joined with `_`.
+    pub namespace: String,
+    /// Second prefix joined with `_`.
+    pub subsystem: String,
+    /// Unit, appended to the name when missing.
+    pub unit: String,
+    /// Label names for [`DynLabels`] metrics.
+    pub label_names: Vec<String>,
+    /// Histogram bucket upper bounds.
+    pub buckets: Option<Vec<f64>>,
+    /// Enum states.
+    pub states: Vec<String>,
+}
+
+impl Opts {
+    /// Options with a name and help text.
+    ///
+    /// ```
+    /// let o = promdecl_runtime::Opts::new("requests", "Requests.");
+    /// assert_eq!(o.name, "requests");
+    /// ```
+    pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
+        Opts {
+            name: name.into(),
+            help: help.into(),
+            ..Opts::default()
+        }
+    }
+
+    /// Builds the family: composes and validates the name and label names.
+    pub(crate) fn family<L: LabelSet, C: MetricCell>(
+        &self,
+        config: C::Config,
+    ) -> Result<Family<L, C>, Error> {
+        let name = crate::name::full_name(
+            C::TYPE,
+            &self.namespace,
+            &self.subsystem,
+            &self.name,
+            &self.unit,
+        )?;
+        let labels: Vec<Box<str>> = if !L::NAMES.is_empty() || self.label_names.is_empty() {
+            if !self.label_names.is_empty() {
+                return Err(Error::InvalidOption {
+                    metric: name,
+                    reason: "label names come from the label set type; use DynLabels for names chosen at run time",
+                });
+            }
+            L::NAMES.iter().map(|&n| n.into()).collect()
+        } else {
+            self.label_names.iter().map(|n| n.as_str().into()).collect()
+        };
+        for (i, label) in labels.iter().enumerate() {
+            crate::name::validate_label_name(C::TYPE, label)?;
+            if labels[..i].contains(label) {
+                return Err(Error::InvalidLabelName {
+                    name: label.to_string(),
+                    reason: "label names must be unique",
+                });
+            }
+        }
+        let meta = Meta {
+            name: name.into(),
+            help: self.help.as_str().into(),
+            unit: self.unit.as_str().into(),
+            kind: C::TYPE,
+            labels: labels.into(),
+        };
+        Ok(Family::new(meta, config))
+    }
+}
+
+/// Builds a metric from [`Opts`]; the metric types implement it.
+pub trait FromOpts: Collector + Clone + Sized + 'static {
+    /// The label set of the metric.
+    type Labels: LabelSet;
+    /// The same metric type with another label set.
+    type With<L2: LabelSet>: FromOpts<Labels = L2>;
+    /// Builds the metric.
+    fn from_opts(opts: &Opts) -> Result<Self, Error>;
+}
+
+/// Builds a metric: `Counter::builder("name", "help").namespace("app").build()`.
+///
+/// ```
+/// use promdecl_runtime::{Counter, Registry};
+/// let registry = Registry::new();
+/// let c = Counter::builder("requests", "Requests served.")
+///     .namespace("app")
+///     .subsystem("http")
+///     .register(&registry)
+///     .unwrap();
+/// c.inc();
+/// assert_eq!(registry.get_sample_value("app_http_requests_total", &[]), Some(1.0));
+/// ```
+#[must_use = "a builder does nothing until build() or register()"]
+pub struct Builder<M> {
+    opts: Opts,
+    _metric: PhantomData<fn() -> M>,
+}
+
+impl<M: FromOpts> Builder<M> {
+    pub(crate) fn new(name: &str, help: &str) -> Self {
+        Builder {
+            opts: Opts::new(name, help),
+            _metric: PhantomData,
+        }
+    }
+
+    /// Builds from complete options.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Builder, Gauge, Opts};
+    /// let g: Gauge = Builder::from_opts(Opts::new("g", "G.")).build().unwrap();
+    /// ```
+    pub fn from_opts(opts: Opts) -> Self {
+        Builder {
+            opts,
+            _metric: PhantomData,
+        }
+    }
+
+    /// Prefixes the name with `namespace_`.
+    ///
+    /// ```
+    /// let g = promdecl_runtime::Gauge::builder("g", "G.").namespace("app").build().unwrap();
+    /// assert_eq!(g.name(), "app_g");
+    /// ```
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.opts.namespace = namespace.into();
+        self
+    }
+
+    /// Prefixes the name with `subsystem_` (after the namespace).
+    ///
+    /// ```
+    /// let g = promdecl_runtime::Gauge::builder("g", "G.").subsystem("db").build().unwrap();
+    /// assert_eq!(g.name(), "db_g");
+    /// ```
+    pub fn subsystem(mut self, subsystem: impl Into<String>) -> Self {
+        self.opts.subsystem = subsystem.into();
+        self
+    }
+
+    /// Sets the unit; it is appended to the name unless already there.
+    ///
+    /// ```
+    /// let g = promdecl_runtime::Gauge::builder("size", "S.").unit("bytes").build().unwrap();
+    /// assert_eq!(g.name(), "size_bytes");
+    /// ```
+    pub fn unit(mut self, unit: impl Into<String>) -> Self {
+        self.opts.unit = unit.into();
+        self
+    }
+
+    /// Builds the metric without registering it.
+    ///
+    /// ```
+    /// assert!(promdecl_runtime::Gauge::builder("ok", "Ok.").build().is_ok());
+    /// ```
+    pub fn build(self) -> Result<M, Error> {
+        M::from_opts(&self.opts)
+    }
+
+    /// Builds the metric and registers it in `registry`.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Gauge, Registry};
+    /// let r = Registry::new();
+    /// Gauge::builder("g", "G.").register(&r).unwrap();
+    /// assert!(Gauge::builder("g", "G.").register(&r).is_err());
+    /// ```
+    pub fn register(self, registry: &Registry) -> Result<M, Error> {
+        let metric = self.build()?;
+        registry.register(metric.clone())?;
+        Ok(metric)
+    }
+
+    pub(crate) fn opts_mut(&mut self) -> &mut Opts {
+        &mut self.opts
+    }
+}
+
+impl<M: FromOpts<Labels = ()>> Builder<M> {
+    /// Label names chosen at run time: the metric's children are then looked
+    /// up with `with_label_values(&[...])` or `with_labels(&[(name, value)])`.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("x", "X.").labels(["method", "endpoint"]).build().unwrap();
+    /// c.with_label_values(&["GET", "/"]).unwrap().inc();
+    /// assert_eq!(c.label_names().len(), 2);
+    /// ```
+    pub fn labels<I, S>(self, names: I) -> Builder<M::With<DynLabels>>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut opts = self.opts;
+        opts.label_names = names.into_iter().map(Into::into).collect();
+        Builder {
+            opts,
+            _metric: PhantomData,
+        }
+    }
+
+    /// Labels from a [`LabelSet`] type, checked by the compiler: the label
+    /// names are its field names.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Counter, LabelSet};
+    /// #[derive(Clone, PartialEq, Eq, Hash)]
+    /// struct Op { op: &'static str }
+    /// impl LabelSet for Op {
+    ///     const NAMES: &'static [&'static str] = &["op"];
+    ///     fn visit(&self, f: &mut dyn FnMut(&str)) { f(self.op) }
+    /// }
+    /// let c = Counter::builder("ops", "Ops.").label_set::<Op>().build().unwrap();
+    /// c.labels(&Op { op: "get" }).inc();
+    /// ```
+    pub fn label_set<L: LabelSet>(self) -> Builder<M::With<L>> {
+        Builder {
+            opts: self.opts,
+            _metric: PhantomData,
+        }
+    }
+}
+
+static CREATED_SERIES: AtomicBool = AtomicBool::new(true);
+static CREATED_FROM_ENV: std::sync::Once = std::sync::Once::new();
+
+/// Turns the OpenMetrics `_created` samples on or off for every encoder.
+/// They are on unless the environment variable
+/// `PROMETHEUS_DISABLE_CREATED_SERIES` is `true`, `1` or `t`.
+///
+/// ```
+/// promdecl_runtime::set_created_series(true);
+/// assert!(promdecl_runtime::created_series());
+/// ```
+pub fn set_created_series(enabled: bool) {
+    CREATED_FROM_ENV.call_once(|| {});
+    CREATED_SERIES.store(enabled, Ordering::Relaxed);
+}
+
+/// Whether `_created` samples are written; see [`set_created_series`].
+///
+/// ```
+/// let _on: bool = promdecl_runtime::created_series();
+/// ```
+pub fn created_series() -> bool {
+    CREATED_FROM_ENV.call_once(|| {
+        let off = std::env::var("PROMETHEUS_DISABLE_CREATED_SERIES")
+            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "t"));
+        CREATED_SERIES.store(!off, Ordering::Relaxed);
+    });
+    CREATED_SERIES.load(Ordering::Relaxed)
+}
+
+/// Seconds since the Unix epoch, now.
+pub(crate) fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// An `f64` stored in an `AtomicU64`.
+#[derive(Debug, Default)]
+pub(crate) struct AtomicF64(AtomicU64);
+
+impl AtomicF64 {
+    pub(crate) fn new(v: f64) -> Self {
+        AtomicF64(AtomicU64::new(v.to_bits()))
+    }
+    #[inline]
+    pub(crate) fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+    #[inline]
+    pub(crate) fn set(&self, v: f64) {
+        self.0.store(v.to_bits(), Ordering::Relaxed)
+    }
+    #[inline]
+    pub(crate) fn add(&self, v: f64) {
+        let mut cur = self.0.load(Ordering::Relaxed);
+        loop {
+            let new = (f64::from_bits(cur) + v).to_bits();
+            match self
+                .0
+                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+/// Declares a metric newtype over a [`Family`]: `Deref`, `Clone`, `Debug`,
+/// `Collector`. An optional leading type parameter (`[S: Bound]`) is passed to
+/// the cell type.
+macro_rules! metric_type {
+    ($(#[$doc:meta])* $name:ident [$($g:ident : $($b:tt)+)?], $cell:ty) => {
+        $(#[$doc])*
+        pub struct $name<$($g: $($b)+,)? L: $crate::LabelSet = ()> {
+            family: $crate::family::Family<L, $cell>,
+        }
+
+        impl<$($g: $($b)+,)? L: $crate::LabelSet> ::std::ops::Deref for $name<$($g,)? L> {
+            type Target = $crate::family::Family<L, $cell>;
+            #[inline]
+            fn deref(&self) -> &Self::Target {
+                &self.family
+            }
+        }
+
+        impl<$($g: $($b)+,)? L: $crate::LabelSet> Clone for $name<$($g,)? L> {
+            fn clone(&self) -> Self {
+                $name { family: self.family.clone() }
+            }
+        }
+
+        impl<$($g: $($b)+,)? L: $crate::LabelSet> ::std::fmt::Debug for $name<$($g,)? L> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.family.fmt(f)
+            }
+        }
+
+        impl<$($g: $($b)+,)? L: $crate::LabelSet> $crate::Collector for $name<$($g,)? L> {
+            fn collect(&self, enc: &mut dyn $crate::encode::MetricEncoder) {
+                self.family.collect(enc)
+            }
+            fn describe(&self) -> Vec<$crate::registry::FamilyDesc> {
+                self.family.describe()
+            }
+        }
+    };
+}
+pub(crate) use metric_type;

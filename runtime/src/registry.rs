@@ -1,0 +1,529 @@
+//! The registry: which collectors a scrape asks, and the checks that keep
+//! their series apart.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use once_cell::sync::Lazy;
+
+use crate::encode::{Descriptor, EncodeLabels, LabelSink, MetricEncoder, Number, Sample};
+use crate::{Error, MetricType};
+
+/// Something that can be scraped: a metric, a group of metrics, a registry,
+/// or a custom collector producing [`MetricFamily`](crate::MetricFamily)s.
+///
+/// ```
+/// use promdecl_runtime::{encode::MetricEncoder, Collector, GaugeFamily, Registry};
+///
+/// struct Temperature;
+/// impl Collector for Temperature {
+///     fn collect(&self, enc: &mut dyn MetricEncoder) {
+///         let mut f = GaugeFamily::new("room_celsius", "Room temperature.", &["room"]);
+///         f.add_metric(&["kitchen"], 21.5, None);
+///         f.encode(enc);
+///     }
+/// }
+/// let registry = Registry::new();
+/// registry.register(Temperature).unwrap();
+/// assert_eq!(registry.get_sample_value("room_celsius", &[("room", "kitchen")]), Some(21.5));
+/// ```
+pub trait Collector: Send + Sync {
+    /// Writes every family this collector holds.
+    fn collect(&self, enc: &mut dyn MetricEncoder);
+
+    /// The families this collector will produce, for collision checks at
+    /// registration. By default it collects once and records what it saw.
+    fn describe(&self) -> Vec<FamilyDesc> {
+        let mut d = Describer(Vec::new());
+        self.collect(&mut d);
+        d.0
+    }
+}
+
+impl<T: Collector + ?Sized> Collector for Arc<T> {
+    fn collect(&self, enc: &mut dyn MetricEncoder) {
+        (**self).collect(enc)
+    }
+    fn describe(&self) -> Vec<FamilyDesc> {
+        (**self).describe()
+    }
+}
+
+impl<T: Collector + ?Sized> Collector for &T {
+    fn collect(&self, enc: &mut dyn MetricEncoder) {
+        (**self).collect(enc)
+    }
+    fn describe(&self) -> Vec<FamilyDesc> {
+        (**self).describe()
+    }
+}
+
+/// The name and type of a family a collector produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyDesc {
+    /// The family name.
+    pub name: String,
+    /// The type.
+    pub kind: MetricType,
+}
+
+impl FamilyDesc {
+    /// A descriptor.
+    ///
+    /// ```
+    /// use promdecl_runtime::{registry::FamilyDesc, MetricType};
+    /// let d = FamilyDesc::new("requests", MetricType::Counter);
+    /// assert_eq!(d.series_names(), ["requests", "requests_total", "requests_created"]);
+    /// ```
+    pub fn new(name: &str, kind: MetricType) -> Self {
+        FamilyDesc {
+            name: name.to_owned(),
+            kind,
+        }
+    }
+
+    /// Every series name the family may expose, including the family name
+    /// itself: a registry refuses two collectors sharing any of them.
+    pub fn series_names(&self) -> Vec<String> {
+        std::iter::once(self.name.clone())
+            .chain(
+                self.kind
+                    .suffixes()
+                    .iter()
+                    .map(|s| format!("{}{s}", self.name)),
+            )
+            .collect()
+    }
+}
+
+struct Describer(Vec<FamilyDesc>);
+
+impl MetricEncoder for Describer {
+    fn family(&mut self, desc: &Descriptor<'_>) {
+        self.0.push(FamilyDesc::new(desc.name, desc.kind));
+    }
+    fn series(&mut self, _: &dyn EncodeLabels) {}
+    fn sample(&mut self, _: &Sample<'_>) {}
+}
+
+/// Identifies a registered collector, for [`Registry::unregister`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CollectorId(u64);
+
+struct Entry {
+    id: CollectorId,
+    collector: Arc<dyn Collector>,
+    names: Vec<String>,
+}
+
+#[derive(Default)]
+struct State {
+    entries: Vec<Entry>,
+    /// Series name -> (owner, the owner's family name).
+    names: HashMap<String, (CollectorId, String)>,
+    next_id: u64,
+    target_info: Option<Arc<[(String, String)]>>,
+}
+
+/// A set of collectors that is scraped together.
+///
+/// Most programs use the [`default_registry`]; tests and multi-tenant servers
+/// make their own.
+///
+/// ```
+/// use promdecl_runtime::{Counter, Gauge, Registry};
+/// let registry = Registry::new();
+/// Counter::builder("requests", "R.").register(&registry).unwrap();
+/// let err = Gauge::builder("requests_total", "G.").register(&registry).unwrap_err();
+/// assert!(err.to_string().contains("requests_total"));
+/// ```
+#[derive(Default)]
+pub struct Registry {
+    state: RwLock<State>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.read();
+        f.debug_struct("Registry")
+            .field("collectors", &state.entries.len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry.
+    ///
+    /// ```
+    /// let r = promdecl_runtime::Registry::new();
+    /// assert_eq!(r.get_sample_value("anything", &[]), None);
+    /// ```
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a collector. Fails, naming both families, if any series name it
+    /// exposes is already exposed by a registered collector.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Counter, Registry};
+    /// let r = Registry::new();
+    /// let c = Counter::builder("jobs", "J.").build().unwrap();
+    /// let id = r.register(c.clone()).unwrap();
+    /// assert!(r.register(c.clone()).is_err());
+    /// r.unregister(id).unwrap();
+    /// r.register(c).unwrap();
+    /// ```
+    pub fn register(&self, collector: impl Collector + 'static) -> Result<CollectorId, Error> {
+        let collector: Arc<dyn Collector> = Arc::new(collector);
+        // Describe outside the lock: a default describe() runs collect().
+        let families = collector.describe();
+        let mut state = self.write();
+        let mut names: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        for family in &families {
+            for series in family.series_names() {
+                let clash = state
+                    .names
+                    .get(&series)
+                    .map(|(_, owner)| owner.clone())
+                    .or_else(|| {
+                        (series == "target_info" && state.target_info.is_some())
+                            .then(|| "target".to_owned())
+                    });
+                if let Some(existing) = clash {
+                    return Err(Error::DuplicateSeries {
+                        series,
+                        new: family.name.clone(),
+                        existing,
+                    });
+                }
+                if seen.insert(series.clone()) {
+                    names.push(series);
+                }
+            }
+        }
+        let id = CollectorId(state.next_id);
+        state.next_id += 1;
+        for (series, family) in families
+            .iter()
+            .flat_map(|f| f.series_names().into_iter().map(move |s| (s, f)))
+        {
+            state.names.insert(series, (id, family.name.clone()));
+        }
+        state.entries.push(Entry {
+            id,
+            collector,
+            names,
+        });
+        Ok(id)
+    }
+
+    /// Removes a collector.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Gauge, Registry};
+    /// let r = Registry::new();
+    /// let id = r.register(Gauge::builder("g", "G.").build().unwrap()).unwrap();
+    /// r.unregister(id).unwrap();
+    /// assert!(r.unregister(id).is_err());
+    /// ```
+    pub fn unregister(&self, id: CollectorId) -> Result<(), Error> {
+        let mut state = self.write();
+        let pos = state
+            .entries
+            .iter()
+            .position(|e| e.id == id)
+            .ok_or(Error::NotRegistered)?;
+        let entry = state.entries.remove(pos);
+        for name in &entry.names {
+            state.names.remove(name);
+        }
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) the `target_info` metric: labels that
+    /// describe the whole target, exposed first in every scrape.
+    ///
+    /// ```
+    /// use promdecl_runtime::Registry;
+    /// let r = Registry::new();
+    /// r.set_target_info(Some(&[("env", "prod")])).unwrap();
+    /// assert_eq!(r.get_sample_value("target_info", &[("env", "prod")]), Some(1.0));
+    /// assert_eq!(r.target_info().unwrap()[0].1, "prod");
+    /// ```
+    pub fn set_target_info(&self, labels: Option<&[(&str, &str)]>) -> Result<(), Error> {
+        let mut state = self.write();
+        match labels {
+            Some(labels) if !labels.is_empty() => {
+                if let Some((_, owner)) = state.names.get("target_info") {
+                    return Err(Error::DuplicateSeries {
+                        series: "target_info".into(),
+                        new: "target".into(),
+                        existing: owner.clone(),
+                    });
+                }
+                for (name, _) in labels {
+                    crate::name::validate_label_name(MetricType::Info, name)?;
+                }
+                state.target_info = Some(
+                    labels
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                );
+            }
+            _ => state.target_info = None,
+        }
+        Ok(())
+    }
+
+    /// The labels of `target_info`, if set.
+    pub fn target_info(&self) -> Option<Vec<(String, String)>> {
+        self.read().target_info.as_ref().map(|t| t.to_vec())
+    }
+
+    /// A view of this registry that exposes only the samples whose names
+    /// (such as `requests_total`, `latency_seconds_bucket`) are in `names`,
+    /// as the `name[]` query parameter of the HTTP handler selects.
+    ///
+    /// ```
+    /// use promdecl_runtime::{encode::{encode_to_string, Format}, Counter, Gauge, Registry};
+    /// let r = Registry::new();
+    /// Counter::builder("a", "A.").register(&r).unwrap();
+    /// Gauge::builder("b", "B.").register(&r).unwrap();
+    /// let text = encode_to_string(&r.restricted(["b"]), Format::TEXT);
+    /// assert_eq!(text, "# HELP b B.\n# TYPE b gauge\nb 0.0\n");
+    /// ```
+    pub fn restricted<I, S>(&self, names: I) -> Restricted<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Restricted {
+            registry: self,
+            names: names.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The value of one sample, for tests: `name` is the sample name (with its
+    /// suffix) and `labels` must match the sample's labels exactly, in any
+    /// order.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Histogram, Registry};
+    /// let r = Registry::new();
+    /// let h = Histogram::builder("lat", "L.").buckets([1.0]).register(&r).unwrap();
+    /// h.observe(0.5);
+    /// assert_eq!(r.get_sample_value("lat_bucket", &[("le", "1.0")]), Some(1.0));
+    /// assert_eq!(r.get_sample_value("lat_count", &[]), Some(1.0));
+    /// ```
+    pub fn get_sample_value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let mut lookup = Lookup {
+            name,
+            labels,
+            family: String::new(),
+            current: Vec::new(),
+            found: None,
+        };
+        self.collect(&mut lookup);
+        lookup.found
+    }
+
+    fn collectors(&self) -> (Vec<Arc<dyn Collector>>, Option<Arc<[(String, String)]>>) {
+        let state = self.read();
+        (
+            state
+                .entries
+                .iter()
+                .map(|e| Arc::clone(&e.collector))
+                .collect(),
+            state.target_info.clone(),
+        )
+    }
+}
+
+impl Collector for Registry {
+    fn collect(&self, enc: &mut dyn MetricEncoder) {
+        // Collect from a snapshot: collectors may register or scrape themselves.
+        let (collectors, target_info) = self.collectors();
+        if let Some(labels) = target_info {
+            enc.family(&Descriptor {
+                name: "target",
+                help: "Target metadata",
+                unit: "",
+                kind: MetricType::Info,
+            });
+            enc.series(&&labels[..]);
+            enc.sample(&Sample::new("_info", Number::Int(1)));
+        }
+        for c in &collectors {
+            c.collect(enc);
+        }
+    }
+
+    fn describe(&self) -> Vec<FamilyDesc> {
+        self.collectors()
+            .0
+            .iter()
+            .flat_map(|c| c.describe())
+            .collect()
+    }
+}
+
+/// A registry view limited to some sample names; see [`Registry::restricted`].
+pub struct Restricted<'r> {
+    registry: &'r Registry,
+    names: HashSet<String>,
+}
+
+impl Collector for Restricted<'_> {
+    fn collect(&self, enc: &mut dyn MetricEncoder) {
+        let mut filter = Filter {
+            inner: enc,
+            names: &self.names,
+            family: String::new(),
+            pending: None,
+            open: false,
+        };
+        self.registry.collect(&mut filter);
+    }
+}
+
+/// Passes on only the samples whose names are selected; a family's header
+/// goes out with its first selected sample.
+struct Filter<'a> {
+    inner: &'a mut dyn MetricEncoder,
+    names: &'a HashSet<String>,
+    family: String,
+    pending: Option<(String, String, String, MetricType)>,
+    open: bool,
+}
+
+impl MetricEncoder for Filter<'_> {
+    fn family(&mut self, desc: &Descriptor<'_>) {
+        self.family.clear();
+        self.family.push_str(desc.name);
+        let wanted = FamilyDesc::new(desc.name, desc.kind)
+            .series_names()
+            .iter()
+            .any(|n| self.names.contains(n));
+        self.pending = wanted.then(|| {
+            (
+                desc.name.to_owned(),
+                desc.help.to_owned(),
+                desc.unit.to_owned(),
+                desc.kind,
+            )
+        });
+        self.open = false;
+    }
+
+    fn series(&mut self, labels: &dyn EncodeLabels) {
+        if self.pending.is_some() || self.open {
+            if let Some((name, help, unit, kind)) = self.pending.take() {
+                self.inner.family(&Descriptor {
+                    name: &name,
+                    help: &help,
+                    unit: &unit,
+                    kind,
+                });
+                self.open = true;
+            }
+            self.inner.series(labels);
+        }
+    }
+
+    fn sample(&mut self, sample: &Sample<'_>) {
+        if self.open {
+            let len = self.family.len();
+            self.family.push_str(sample.suffix);
+            let selected = self.names.contains(&self.family);
+            self.family.truncate(len);
+            if selected {
+                self.inner.sample(sample);
+            }
+        }
+    }
+}
+
+struct Lookup<'a> {
+    name: &'a str,
+    labels: &'a [(&'a str, &'a str)],
+    family: String,
+    current: Vec<(String, String)>,
+    found: Option<f64>,
+}
+
+impl LabelSink for Vec<(String, String)> {
+    fn label(&mut self, name: &str, value: &str) {
+        self.push((name.to_owned(), value.to_owned()));
+    }
+}
+
+impl MetricEncoder for Lookup<'_> {
+    fn family(&mut self, desc: &Descriptor<'_>) {
+        self.family.clear();
+        self.family.push_str(desc.name);
+    }
+
+    fn series(&mut self, labels: &dyn EncodeLabels) {
+        self.current.clear();
+        labels.encode(&mut self.current);
+    }
+
+    fn sample(&mut self, s: &Sample<'_>) {
+        if self.found.is_some()
+            || !self.name.starts_with(self.family.as_str())
+            || &self.name[self.family.len()..] != s.suffix
+        {
+            return;
+        }
+        let mut extra_buf = String::new();
+        let extra = s.extra.map(|e| match e {
+            crate::encode::Extra::Le(v) => ("le", format_float(&mut extra_buf, v)),
+            crate::encode::Extra::Quantile(v) => ("quantile", format_float(&mut extra_buf, v)),
+            crate::encode::Extra::Label(n, v) => (n, v),
+        });
+        let expected = self.current.len() + usize::from(extra.is_some());
+        let all_match = self.labels.len() == expected
+            && self.labels.iter().all(|(n, v)| {
+                self.current.iter().any(|(cn, cv)| cn == n && cv == v) || extra == Some((*n, *v))
+            });
+        if all_match {
+            self.found = Some(match s.value {
+                Number::Int(v) => v as f64,
+                Number::Float(v) => v,
+            });
+        }
+    }
+}
+
+fn format_float(buf: &mut String, v: f64) -> &str {
+    let mut bytes = Vec::new();
+    crate::encode::write_float(&mut bytes, v);
+    *buf = String::from_utf8(bytes).unwrap_or_default();
+    buf
+}
+
+static DEFAULT: Lazy<Registry> = Lazy::new(Registry::new);
+
+/// The process-wide registry that metrics declared with the macros register
+/// in, and that [`serve`](crate::serve) exposes by default.
+///
+/// ```
+/// use promdecl_runtime::{default_registry, Counter};
+/// let c = Counter::builder("doc_default_registry_example", "E.").register(default_registry()).unwrap();
+/// c.inc();
+/// ```
+pub fn default_registry() -> &'static Registry {
+    &DEFAULT
+}
