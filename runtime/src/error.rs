@@ -86,9 +86,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// Registering would expose a time series name that is already exposed.
-    #[error(
-        "duplicated time series {series:?}: {new:?} collides with already registered {existing:?}"
-    )]
+    #[error("duplicated time series {series:?}: {new:?} collides with already registered {existing:?}")]
     DuplicateSeries {
         /// The series name both would expose.
         series: String,

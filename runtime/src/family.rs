@@ -35,12 +35,7 @@ pub(crate) struct Meta {
 
 impl Meta {
     pub(crate) fn descriptor(&self) -> Descriptor<'_> {
-        Descriptor {
-            name: &self.name,
-            help: &self.help,
-            unit: &self.unit,
-            kind: self.kind,
-        }
+        Descriptor { name: &self.name, help: &self.help, unit: &self.unit, kind: self.kind }
     }
 
     fn names_joined(&self) -> String {
@@ -82,18 +77,13 @@ pub struct Family<L: LabelSet, C: MetricCell> {
 
 impl<L: LabelSet, C: MetricCell> Clone for Family<L, C> {
     fn clone(&self) -> Self {
-        Family {
-            inner: Arc::clone(&self.inner),
-        }
+        Family { inner: Arc::clone(&self.inner) }
     }
 }
 
 impl<L: LabelSet, C: MetricCell> std::fmt::Debug for Family<L, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Family")
-            .field("name", &self.inner.meta.name)
-            .field("kind", &self.inner.meta.kind)
-            .finish()
+        f.debug_struct("Family").field("name", &self.inner.meta.name).field("kind", &self.inner.meta.kind).finish()
     }
 }
 
@@ -107,21 +97,10 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             Some(n) => {
                 let unlabelled = meta.labels.is_empty();
                 let dense = (0..n)
-                    .map(|_| {
-                        CachePadded::new(Slot {
-                            cell: C::new(&config),
-                            present: AtomicBool::new(unlabelled),
-                        })
-                    })
+                    .map(|_| CachePadded::new(Slot { cell: C::new(&config), present: AtomicBool::new(unlabelled) }))
                     .collect();
-                let rendered = if meta
-                    .labels
-                    .iter()
-                    .all(|n| crate::name::is_legacy_label_name(n))
-                {
-                    (0..n)
-                        .map(|i| render_dense::<L>(&meta.labels, i).into_boxed_str())
-                        .collect()
+                let rendered = if meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)) {
+                    (0..n).map(|i| render_dense::<L>(&meta.labels, i).into_boxed_str()).collect()
                 } else {
                     Box::default()
                 };
@@ -129,15 +108,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             }
             None => (Arc::new([]), Box::default(), Some(Map::default())),
         };
-        Family {
-            inner: Arc::new(Inner {
-                meta,
-                config,
-                dense,
-                rendered,
-                map,
-            }),
-        }
+        Family { inner: Arc::new(Inner { meta, config, dense, rendered, map }) }
     }
 
     /// The child for `labels`, resolved when it is used. Nothing is locked
@@ -161,13 +132,9 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             Some(_) => {
                 let index = labels.dense_index();
                 self.inner.mark_present(index);
-                Labeled {
-                    target: Target::Dense(&self.inner, index),
-                }
+                Labeled { target: Target::Dense(&self.inner, index) }
             }
-            None => Labeled {
-                target: Target::Key(&self.inner, labels),
-            },
+            None => Labeled { target: Target::Key(&self.inner, labels) },
         }
     }
 
@@ -271,12 +238,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     pub fn len(&self) -> usize {
         match &self.inner.map {
             Some(map) => map.len(),
-            None => self
-                .inner
-                .dense
-                .iter()
-                .filter(|s| s.present.load(Ordering::Relaxed))
-                .count(),
+            None => self.inner.dense.iter().filter(|s| s.present.load(Ordering::Relaxed)).count(),
         }
     }
 
@@ -321,14 +283,9 @@ impl<C: MetricCell> Family<DynLabels, C> {
     /// assert!(c.with_label_values(&["only one"]).is_err());
     /// c.with_label_values(&["1", "2"]).unwrap().inc();
     /// ```
-    pub fn with_label_values<'a>(
-        &'a self,
-        values: &'a [&'a str],
-    ) -> Result<Labeled<'a, DynLabels, C>, Error> {
+    pub fn with_label_values<'a>(&'a self, values: &'a [&'a str]) -> Result<Labeled<'a, DynLabels, C>, Error> {
         self.check_count(values.len())?;
-        Ok(Labeled {
-            target: Target::Values(&self.inner, values),
-        })
+        Ok(Labeled { target: Target::Values(&self.inner, values) })
     }
 
     /// The child for label values given by name, in any order.
@@ -358,16 +315,11 @@ impl<C: MetricCell> Family<DynLabels, C> {
         let mut owned = Vec::with_capacity(values.len());
         for (pos, value) in values.into_iter().enumerate() {
             let Some(v) = value else {
-                return Err(Error::MissingLabel {
-                    metric: meta.name.to_string(),
-                    label: meta.labels[pos].to_string(),
-                });
+                return Err(Error::MissingLabel { metric: meta.name.to_string(), label: meta.labels[pos].to_string() });
             };
             owned.push(v);
         }
-        Ok(Labeled {
-            target: Target::Owned(&self.inner, DynLabels::new(owned)),
-        })
+        Ok(Labeled { target: Target::Owned(&self.inner, DynLabels::new(owned)) })
     }
 
     /// Removes the child with these label values; returns whether it existed.
@@ -380,11 +332,7 @@ impl<C: MetricCell> Family<DynLabels, C> {
     /// ```
     pub fn remove_label_values(&self, values: &[&str]) -> Result<bool, Error> {
         self.check_count(values.len())?;
-        Ok(self
-            .inner
-            .dyn_map()
-            .remove(&values as &dyn ValuesKey)
-            .is_some())
+        Ok(self.inner.dyn_map().remove(&values as &dyn ValuesKey).is_some())
     }
 
     fn check_count(&self, got: usize) -> Result<(), Error> {
@@ -445,11 +393,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     }
 
     fn get_or_insert(&self, map: &Map<L, C>, labels: &L) -> Arc<C> {
-        Arc::clone(
-            map.entry(labels.clone())
-                .or_insert_with(|| Arc::new(C::new(&self.config)))
-                .value(),
-        )
+        Arc::clone(map.entry(labels.clone()).or_insert_with(|| Arc::new(C::new(&self.config))).value())
     }
 }
 
@@ -493,10 +437,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
                     return f(&c);
                 }
                 let owned = DynLabels::new(values.iter().copied());
-                f(map
-                    .entry(owned)
-                    .or_insert_with(|| Arc::new(C::new(&inner.config)))
-                    .value())
+                f(map.entry(owned).or_insert_with(|| Arc::new(C::new(&inner.config))).value())
             }
         }
     }
@@ -516,19 +457,13 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     pub fn handle(&self) -> Handle<C> {
         let repr = match &self.target {
             Target::Dense(inner, index) => HandleRepr::Dense(Arc::clone(&inner.dense), *index),
-            Target::Key(inner, labels) => {
-                HandleRepr::Shared(inner.get_or_insert(inner.map(), labels))
-            }
-            Target::Owned(inner, labels) => {
-                HandleRepr::Shared(inner.get_or_insert(inner.map(), labels))
-            }
+            Target::Key(inner, labels) => HandleRepr::Shared(inner.get_or_insert(inner.map(), labels)),
+            Target::Owned(inner, labels) => HandleRepr::Shared(inner.get_or_insert(inner.map(), labels)),
             Target::Values(inner, values) => {
                 let map = inner.dyn_map();
                 let owned = DynLabels::new(values.iter().copied());
                 HandleRepr::Shared(Arc::clone(
-                    map.entry(owned)
-                        .or_insert_with(|| Arc::new(C::new(&inner.config)))
-                        .value(),
+                    map.entry(owned).or_insert_with(|| Arc::new(C::new(&inner.config))).value(),
                 ))
             }
         };
@@ -623,16 +558,8 @@ impl<L: LabelSet> EncodeLabels for ChildLabels<'_, L> {
 
 fn render_dense<L: LabelSet>(names: &[Box<str>], index: usize) -> String {
     let mut buf = Vec::new();
-    DenseLabels::<L> {
-        names,
-        index,
-        rendered: None,
-        _set: std::marker::PhantomData,
-    }
-    .encode(&mut crate::encode::LabelWriter {
-        buf: &mut buf,
-        scheme: EscapingScheme::Underscores,
-    });
+    DenseLabels::<L> { names, index, rendered: None, _set: std::marker::PhantomData }
+        .encode(&mut crate::encode::LabelWriter { buf: &mut buf, scheme: EscapingScheme::Underscores });
     String::from_utf8(buf).expect("label text is UTF-8")
 }
 
@@ -646,45 +573,27 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                 for (index, slot) in inner.dense.iter().enumerate() {
                     if slot.present.load(Ordering::Relaxed) {
                         let rendered = inner.rendered.get(index).map(|r| &**r);
-                        let labels = DenseLabels::<L> {
-                            names,
-                            index,
-                            rendered,
-                            _set: std::marker::PhantomData,
-                        };
+                        let labels = DenseLabels::<L> { names, index, rendered, _set: std::marker::PhantomData };
                         slot.cell.collect(&inner.config, &labels, enc);
                     }
                 }
             }
             Some(map) if C::RUNS_USER_CODE => {
                 // Callbacks may touch this family: call them with no shard locked.
-                let children: Vec<(L, Arc<C>)> = map
-                    .iter()
-                    .map(|e| (e.key().clone(), Arc::clone(e.value())))
-                    .collect();
+                let children: Vec<(L, Arc<C>)> = map.iter().map(|e| (e.key().clone(), Arc::clone(e.value()))).collect();
                 for (set, cell) in &children {
                     cell.collect(&inner.config, &ChildLabels { names, set }, enc);
                 }
             }
             Some(map) => {
                 for entry in map.iter() {
-                    entry.value().collect(
-                        &inner.config,
-                        &ChildLabels {
-                            names,
-                            set: entry.key(),
-                        },
-                        enc,
-                    );
+                    entry.value().collect(&inner.config, &ChildLabels { names, set: entry.key() }, enc);
                 }
             }
         }
     }
 
     fn describe(&self) -> Vec<crate::registry::FamilyDesc> {
-        vec![crate::registry::FamilyDesc::new(
-            &self.inner.meta.name,
-            self.inner.meta.kind,
-        )]
+        vec![crate::registry::FamilyDesc::new(&self.inner.meta.name, self.inner.meta.kind)]
     }
 }

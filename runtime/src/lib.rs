@@ -44,21 +44,17 @@ pub use error::Error;
 pub use family::{Family, Handle, Labeled};
 pub use label::{DynLabels, LabelSet, LabelValue};
 pub use metric::{
-    created_series, exponential_buckets, linear_buckets, set_created_series, Builder, Counter,
-    CounterCell, Enum, EnumCell, ExceptionGuard, FromOpts, Gauge, GaugeCell, Histogram,
-    HistogramCell, InProgressGuard, Info, InfoCell, MetricCell, MetricType, Observe, Opts, Summary,
-    SummaryCell, Timer, DEFAULT_BUCKETS,
+    created_series, exponential_buckets, linear_buckets, set_created_series, Builder, Counter, CounterCell, Enum,
+    EnumCell, ExceptionGuard, FromOpts, Gauge, GaugeCell, Histogram, HistogramCell, InProgressGuard, Increment, Info,
+    InfoCell, MetricCell, MetricType, Observe, Opts, Summary, SummaryCell, Timer, Track, DEFAULT_BUCKETS,
 };
 pub use model::{
-    CounterFamily, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily,
-    StateSetFamily, SummaryFamily, UnknownFamily,
+    CounterFamily, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily, StateSetFamily,
+    SummaryFamily, UnknownFamily,
 };
-pub use registry::{default_registry, Collector, CollectorId, Registry};
+pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_registry, Server};
 
-/// What generated code calls. Not a stable API.
 #[doc(hidden)]
-pub mod __private {
-    pub use once_cell::sync::Lazy;
-}
+pub mod __private;

@@ -61,23 +61,12 @@ impl MetricFamily {
     /// assert!(f.samples.is_empty());
     /// ```
     pub fn new(name: &str, help: &str, kind: MetricType) -> Self {
-        MetricFamily {
-            name: name.to_owned(),
-            help: help.to_owned(),
-            unit: String::new(),
-            kind,
-            samples: Vec::new(),
-        }
+        MetricFamily { name: name.to_owned(), help: help.to_owned(), unit: String::new(), kind, samples: Vec::new() }
     }
 
     /// Writes the family to `enc`.
     pub fn encode(&self, enc: &mut dyn MetricEncoder) {
-        enc.family(&Descriptor {
-            name: &self.name,
-            help: &self.help,
-            unit: &self.unit,
-            kind: self.kind,
-        });
+        enc.family(&Descriptor { name: &self.name, help: &self.help, unit: &self.unit, kind: self.kind });
         for s in &self.samples {
             enc.series(&s.labels);
             enc.sample(&Sample {
@@ -123,22 +112,12 @@ impl Base {
         value: Number,
         timestamp: Option<f64>,
     ) {
-        let mut labels: Vec<(String, String)> = self
-            .label_names
-            .iter()
-            .zip(values)
-            .map(|(n, v)| (n.clone(), (*v).to_owned()))
-            .collect();
+        let mut labels: Vec<(String, String)> =
+            self.label_names.iter().zip(values).map(|(n, v)| (n.clone(), (*v).to_owned())).collect();
         if let Some((n, v)) = extra {
             labels.push((n.to_owned(), v));
         }
-        self.family.samples.push(FamilySample {
-            suffix: suffix.to_owned(),
-            labels,
-            value,
-            timestamp,
-            exemplar: None,
-        });
+        self.family.samples.push(FamilySample { suffix: suffix.to_owned(), labels, value, timestamp, exemplar: None });
     }
 }
 
@@ -204,22 +183,14 @@ typed_family! {
 
 impl CounterFamily {
     /// Adds a child: its label values, total, creation time and timestamp.
-    pub fn add_metric(
-        &mut self,
-        values: &[&str],
-        value: f64,
-        created: Option<f64>,
-        timestamp: Option<f64>,
-    ) {
+    pub fn add_metric(&mut self, values: &[&str], value: f64, created: Option<f64>, timestamp: Option<f64>) {
         if let Some(stripped) = self.0.family.name.strip_suffix("_total") {
             let len = stripped.len();
             self.0.family.name.truncate(len);
         }
-        self.0
-            .push(values, "_total", None, Number::Float(value), timestamp);
+        self.0.push(values, "_total", None, Number::Float(value), timestamp);
         if let Some(created) = created {
-            self.0
-                .push(values, "_created", None, Number::Float(created), timestamp);
+            self.0.push(values, "_created", None, Number::Float(created), timestamp);
         }
     }
 }
@@ -239,8 +210,7 @@ typed_family! {
 impl GaugeFamily {
     /// Adds a child.
     pub fn add_metric(&mut self, values: &[&str], value: f64, timestamp: Option<f64>) {
-        self.0
-            .push(values, "", None, Number::Float(value), timestamp);
+        self.0.push(values, "", None, Number::Float(value), timestamp);
     }
 }
 
@@ -259,8 +229,7 @@ typed_family! {
 impl UnknownFamily {
     /// Adds a child.
     pub fn add_metric(&mut self, values: &[&str], value: f64, timestamp: Option<f64>) {
-        self.0
-            .push(values, "", None, Number::Float(value), timestamp);
+        self.0.push(values, "", None, Number::Float(value), timestamp);
     }
 }
 
@@ -279,10 +248,8 @@ typed_family! {
 impl SummaryFamily {
     /// Adds a child: its count and sum.
     pub fn add_metric(&mut self, values: &[&str], count: u64, sum: f64, timestamp: Option<f64>) {
-        self.0
-            .push(values, "_count", None, Number::Int(count), timestamp);
-        self.0
-            .push(values, "_sum", None, Number::Float(sum), timestamp);
+        self.0.push(values, "_count", None, Number::Int(count), timestamp);
+        self.0.push(values, "_sum", None, Number::Float(sum), timestamp);
     }
 }
 
@@ -294,28 +261,14 @@ typed_family! {
 impl HistogramFamily {
     /// Adds a child: `(upper bound, cumulative count)` per bucket, the last
     /// being `+Inf`, and the sum (left out when observations may be negative).
-    pub fn add_metric(
-        &mut self,
-        values: &[&str],
-        buckets: &[(f64, u64)],
-        sum: Option<f64>,
-        timestamp: Option<f64>,
-    ) {
+    pub fn add_metric(&mut self, values: &[&str], buckets: &[(f64, u64)], sum: Option<f64>, timestamp: Option<f64>) {
         for &(le, count) in buckets {
-            self.0.push(
-                values,
-                "_bucket",
-                Some(("le", float_label(le))),
-                Number::Int(count),
-                timestamp,
-            );
+            self.0.push(values, "_bucket", Some(("le", float_label(le))), Number::Int(count), timestamp);
         }
         let count = buckets.last().map_or(0, |b| b.1);
-        self.0
-            .push(values, "_count", None, Number::Int(count), timestamp);
+        self.0.push(values, "_count", None, Number::Int(count), timestamp);
         if let Some(sum) = sum {
-            self.0
-                .push(values, "_sum", None, Number::Float(sum), timestamp);
+            self.0.push(values, "_sum", None, Number::Float(sum), timestamp);
         }
     }
 }
@@ -334,27 +287,13 @@ typed_family! {
 
 impl GaugeHistogramFamily {
     /// Adds a child: cumulative buckets (the last `+Inf`) and the sum.
-    pub fn add_metric(
-        &mut self,
-        values: &[&str],
-        buckets: &[(f64, u64)],
-        gsum: f64,
-        timestamp: Option<f64>,
-    ) {
+    pub fn add_metric(&mut self, values: &[&str], buckets: &[(f64, u64)], gsum: f64, timestamp: Option<f64>) {
         for &(le, count) in buckets {
-            self.0.push(
-                values,
-                "_bucket",
-                Some(("le", float_label(le))),
-                Number::Int(count),
-                timestamp,
-            );
+            self.0.push(values, "_bucket", Some(("le", float_label(le))), Number::Int(count), timestamp);
         }
         let count = buckets.last().map_or(0, |b| b.1);
-        self.0
-            .push(values, "_gcount", None, Number::Int(count), timestamp);
-        self.0
-            .push(values, "_gsum", None, Number::Float(gsum), timestamp);
+        self.0.push(values, "_gcount", None, Number::Int(count), timestamp);
+        self.0.push(values, "_gsum", None, Number::Float(gsum), timestamp);
     }
 }
 
@@ -373,14 +312,9 @@ typed_family! {
 impl InfoFamily {
     /// Adds a child with its key/value pairs.
     pub fn add_metric(&mut self, values: &[&str], pairs: &[(&str, &str)], timestamp: Option<f64>) {
-        self.0
-            .push(values, "_info", None, Number::Int(1), timestamp);
+        self.0.push(values, "_info", None, Number::Int(1), timestamp);
         let sample = self.0.family.samples.last_mut().expect("just pushed");
-        sample.labels.extend(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
+        sample.labels.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     }
 }
 
@@ -401,13 +335,7 @@ impl StateSetFamily {
     pub fn add_metric(&mut self, values: &[&str], states: &[(&str, bool)], timestamp: Option<f64>) {
         let label = self.0.family.name.clone();
         for &(state, on) in states {
-            self.0.push(
-                values,
-                "",
-                Some((&label, state.to_owned())),
-                Number::Int(u64::from(on)),
-                timestamp,
-            );
+            self.0.push(values, "", Some((&label, state.to_owned())), Number::Int(u64::from(on)), timestamp);
         }
     }
 }

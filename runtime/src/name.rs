@@ -153,7 +153,9 @@ pub const fn check_label_name(name: &str) -> Result<(), &'static str> {
         return Err("label names starting with '__' are reserved for Prometheus' internal use");
     }
     if !is_legacy_label_name(name) {
-        return Err("label names must match [a-zA-Z_][a-zA-Z0-9_]* (letters, digits and '_', not starting with a digit)");
+        return Err(
+            "label names must match [a-zA-Z_][a-zA-Z0-9_]* (letters, digits and '_', not starting with a digit)",
+        );
     }
     Ok(())
 }
@@ -171,9 +173,7 @@ pub const fn check_reserved_label(kind: crate::MetricType, name: &str) -> Result
         crate::MetricType::Histogram | crate::MetricType::GaugeHistogram if eq(name, "le") => {
             Err("'le' is reserved on histograms for the bucket bound")
         }
-        crate::MetricType::Summary if eq(name, "quantile") => {
-            Err("'quantile' is reserved on summaries")
-        }
+        crate::MetricType::Summary if eq(name, "quantile") => Err("'quantile' is reserved on summaries"),
         _ => Ok(()),
     }
 }
@@ -186,10 +186,7 @@ pub(crate) fn validate_metric_name(name: &str) -> Result<(), Error> {
         NameValidation::Utf8 => None,
     };
     match reason {
-        Some(reason) => Err(Error::InvalidMetricName {
-            name: name.to_owned(),
-            reason,
-        }),
+        Some(reason) => Err(Error::InvalidMetricName { name: name.to_owned(), reason }),
         None => Ok(()),
     }
 }
@@ -206,10 +203,7 @@ pub(crate) fn validate_label_name(kind: crate::MetricType, name: &str) -> Result
     };
     let reason = reason.or(check_reserved_label(kind, name).err());
     match reason {
-        Some(reason) => Err(Error::InvalidLabelName {
-            name: name.to_owned(),
-            reason,
-        }),
+        Some(reason) => Err(Error::InvalidLabelName { name: name.to_owned(), reason }),
         None => Ok(()),
     }
 }
@@ -234,13 +228,9 @@ pub fn full_name(
     unit: &str,
 ) -> Result<String, Error> {
     if name.is_empty() {
-        return Err(Error::InvalidMetricName {
-            name: String::new(),
-            reason: "metric names must not be empty",
-        });
+        return Err(Error::InvalidMetricName { name: String::new(), reason: "metric names must not be empty" });
     }
-    let mut full =
-        String::with_capacity(namespace.len() + subsystem.len() + name.len() + unit.len() + 3);
+    let mut full = String::with_capacity(namespace.len() + subsystem.len() + name.len() + unit.len() + 3);
     for part in [namespace, subsystem] {
         if !part.is_empty() {
             full.push_str(part);
@@ -255,10 +245,7 @@ pub fn full_name(
     }
     if !unit.is_empty() {
         if matches!(kind, crate::MetricType::Info | crate::MetricType::StateSet) {
-            return Err(Error::InvalidOption {
-                metric: full,
-                reason: "info and enum metrics cannot have a unit",
-            });
+            return Err(Error::InvalidOption { metric: full, reason: "info and enum metrics cannot have a unit" });
         }
         if !full.ends_with(unit) || !full[..full.len() - unit.len()].ends_with('_') {
             full.push('_');

@@ -76,22 +76,14 @@ impl FamilyDesc {
     /// assert_eq!(d.series_names(), ["requests", "requests_total", "requests_created"]);
     /// ```
     pub fn new(name: &str, kind: MetricType) -> Self {
-        FamilyDesc {
-            name: name.to_owned(),
-            kind,
-        }
+        FamilyDesc { name: name.to_owned(), kind }
     }
 
     /// Every series name the family may expose, including the family name
     /// itself: a registry refuses two collectors sharing any of them.
     pub fn series_names(&self) -> Vec<String> {
         std::iter::once(self.name.clone())
-            .chain(
-                self.kind
-                    .suffixes()
-                    .iter()
-                    .map(|s| format!("{}{s}", self.name)),
-            )
+            .chain(self.kind.suffixes().iter().map(|s| format!("{}{s}", self.name)))
             .collect()
     }
 }
@@ -145,9 +137,7 @@ pub struct Registry {
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.read();
-        f.debug_struct("Registry")
-            .field("collectors", &state.entries.len())
-            .finish()
+        f.debug_struct("Registry").field("collectors", &state.entries.len()).finish()
     }
 }
 
@@ -191,20 +181,12 @@ impl Registry {
         let mut seen = HashSet::new();
         for family in &families {
             for series in family.series_names() {
-                let clash = state
-                    .names
-                    .get(&series)
-                    .map(|(_, owner)| owner.clone())
-                    .or_else(|| {
-                        (series == "target_info" && state.target_info.is_some())
-                            .then(|| "target".to_owned())
+                let clash =
+                    state.names.get(&series).map(|(_, owner)| owner.clone()).or_else(|| {
+                        (series == "target_info" && state.target_info.is_some()).then(|| "target".to_owned())
                     });
                 if let Some(existing) = clash {
-                    return Err(Error::DuplicateSeries {
-                        series,
-                        new: family.name.clone(),
-                        existing,
-                    });
+                    return Err(Error::DuplicateSeries { series, new: family.name.clone(), existing });
                 }
                 if seen.insert(series.clone()) {
                     names.push(series);
@@ -213,17 +195,10 @@ impl Registry {
         }
         let id = CollectorId(state.next_id);
         state.next_id += 1;
-        for (series, family) in families
-            .iter()
-            .flat_map(|f| f.series_names().into_iter().map(move |s| (s, f)))
-        {
+        for (series, family) in families.iter().flat_map(|f| f.series_names().into_iter().map(move |s| (s, f))) {
             state.names.insert(series, (id, family.name.clone()));
         }
-        state.entries.push(Entry {
-            id,
-            collector,
-            names,
-        });
+        state.entries.push(Entry { id, collector, names });
         Ok(id)
     }
 
@@ -238,11 +213,7 @@ impl Registry {
     /// ```
     pub fn unregister(&self, id: CollectorId) -> Result<(), Error> {
         let mut state = self.write();
-        let pos = state
-            .entries
-            .iter()
-            .position(|e| e.id == id)
-            .ok_or(Error::NotRegistered)?;
+        let pos = state.entries.iter().position(|e| e.id == id).ok_or(Error::NotRegistered)?;
         let entry = state.entries.remove(pos);
         for name in &entry.names {
             state.names.remove(name);
@@ -274,12 +245,7 @@ impl Registry {
                 for (name, _) in labels {
                     crate::name::validate_label_name(MetricType::Info, name)?;
                 }
-                state.target_info = Some(
-                    labels
-                        .iter()
-                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                        .collect(),
-                );
+                state.target_info = Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect());
             }
             _ => state.target_info = None,
         }
@@ -308,10 +274,7 @@ impl Registry {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Restricted {
-            registry: self,
-            names: names.into_iter().map(Into::into).collect(),
-        }
+        Restricted { registry: self, names: names.into_iter().map(Into::into).collect() }
     }
 
     /// The value of one sample, for tests: `name` is the sample name (with its
@@ -327,27 +290,14 @@ impl Registry {
     /// assert_eq!(r.get_sample_value("lat_count", &[]), Some(1.0));
     /// ```
     pub fn get_sample_value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let mut lookup = Lookup {
-            name,
-            labels,
-            family: String::new(),
-            current: Vec::new(),
-            found: None,
-        };
+        let mut lookup = Lookup { name, labels, family: String::new(), current: Vec::new(), found: None };
         self.collect(&mut lookup);
         lookup.found
     }
 
     fn collectors(&self) -> (Vec<Arc<dyn Collector>>, Option<Arc<[(String, String)]>>) {
         let state = self.read();
-        (
-            state
-                .entries
-                .iter()
-                .map(|e| Arc::clone(&e.collector))
-                .collect(),
-            state.target_info.clone(),
-        )
+        (state.entries.iter().map(|e| Arc::clone(&e.collector)).collect(), state.target_info.clone())
     }
 }
 
@@ -356,12 +306,7 @@ impl Collector for Registry {
         // Collect from a snapshot: collectors may register or scrape themselves.
         let (collectors, target_info) = self.collectors();
         if let Some(labels) = target_info {
-            enc.family(&Descriptor {
-                name: "target",
-                help: "Target metadata",
-                unit: "",
-                kind: MetricType::Info,
-            });
+            enc.family(&Descriptor { name: "target", help: "Target metadata", unit: "", kind: MetricType::Info });
             enc.series(&&labels[..]);
             enc.sample(&Sample::new("_info", Number::Int(1)));
         }
@@ -371,11 +316,7 @@ impl Collector for Registry {
     }
 
     fn describe(&self) -> Vec<FamilyDesc> {
-        self.collectors()
-            .0
-            .iter()
-            .flat_map(|c| c.describe())
-            .collect()
+        self.collectors().0.iter().flat_map(|c| c.describe()).collect()
     }
 }
 
@@ -387,13 +328,7 @@ pub struct Restricted<'r> {
 
 impl Collector for Restricted<'_> {
     fn collect(&self, enc: &mut dyn MetricEncoder) {
-        let mut filter = Filter {
-            inner: enc,
-            names: &self.names,
-            family: String::new(),
-            pending: None,
-            open: false,
-        };
+        let mut filter = Filter { inner: enc, names: &self.names, family: String::new(), pending: None, open: false };
         self.registry.collect(&mut filter);
     }
 }
@@ -412,30 +347,15 @@ impl MetricEncoder for Filter<'_> {
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.family.clear();
         self.family.push_str(desc.name);
-        let wanted = FamilyDesc::new(desc.name, desc.kind)
-            .series_names()
-            .iter()
-            .any(|n| self.names.contains(n));
-        self.pending = wanted.then(|| {
-            (
-                desc.name.to_owned(),
-                desc.help.to_owned(),
-                desc.unit.to_owned(),
-                desc.kind,
-            )
-        });
+        let wanted = FamilyDesc::new(desc.name, desc.kind).series_names().iter().any(|n| self.names.contains(n));
+        self.pending = wanted.then(|| (desc.name.to_owned(), desc.help.to_owned(), desc.unit.to_owned(), desc.kind));
         self.open = false;
     }
 
     fn series(&mut self, labels: &dyn EncodeLabels) {
         if self.pending.is_some() || self.open {
             if let Some((name, help, unit, kind)) = self.pending.take() {
-                self.inner.family(&Descriptor {
-                    name: &name,
-                    help: &help,
-                    unit: &unit,
-                    kind,
-                });
+                self.inner.family(&Descriptor { name: &name, help: &help, unit: &unit, kind });
                 self.open = true;
             }
             self.inner.series(labels);
@@ -495,9 +415,10 @@ impl MetricEncoder for Lookup<'_> {
         });
         let expected = self.current.len() + usize::from(extra.is_some());
         let all_match = self.labels.len() == expected
-            && self.labels.iter().all(|(n, v)| {
-                self.current.iter().any(|(cn, cv)| cn == n && cv == v) || extra == Some((*n, *v))
-            });
+            && self
+                .labels
+                .iter()
+                .all(|(n, v)| self.current.iter().any(|(cn, cv)| cn == n && cv == v) || extra == Some((*n, *v)));
         if all_match {
             self.found = Some(match s.value {
                 Number::Int(v) => v as f64,
@@ -515,9 +436,14 @@ fn format_float(buf: &mut String, v: f64) -> &str {
 }
 
 static DEFAULT: Lazy<Registry> = Lazy::new(Registry::new);
+static GROUPS_REGISTERED: std::sync::Once = std::sync::Once::new();
+static REGISTRATION_ERRORS: std::sync::Mutex<Vec<Error>> = std::sync::Mutex::new(Vec::new());
 
 /// The process-wide registry that metrics declared with the macros register
 /// in, and that [`serve`](crate::serve) exposes by default.
+///
+/// Its first use registers every `metrics!` block of the program, so a scrape
+/// shows all declared metrics, touched or not.
 ///
 /// ```
 /// use promdecl_runtime::{default_registry, Counter};
@@ -525,5 +451,32 @@ static DEFAULT: Lazy<Registry> = Lazy::new(Registry::new);
 /// c.inc();
 /// ```
 pub fn default_registry() -> &'static Registry {
+    GROUPS_REGISTERED.call_once(|| {
+        for register in crate::__private::METRIC_GROUPS {
+            register();
+        }
+    });
     &DEFAULT
+}
+
+/// Registers a macro-declared group in the default registry. A collision with
+/// another group (two crates declaring the same name) cannot be caught at
+/// compile time: the metrics still work, the error is kept for
+/// [`registration_errors`] and printed once.
+pub(crate) fn register_group(group: impl Collector + 'static) {
+    if let Err(e) = DEFAULT.register(group) {
+        eprintln!("promdecl: metrics not exposed: {e}");
+        REGISTRATION_ERRORS.lock().unwrap_or_else(|e| e.into_inner()).push(e);
+    }
+}
+
+/// Errors from registering `metrics!` blocks in the default registry, such
+/// as two blocks declaring the same metric name. Empty in a healthy program;
+/// worth asserting in a test.
+///
+/// ```
+/// assert!(promdecl_runtime::registration_errors().is_empty());
+/// ```
+pub fn registration_errors() -> Vec<Error> {
+    REGISTRATION_ERRORS.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }

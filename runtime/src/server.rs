@@ -47,19 +47,12 @@ pub fn serve_registry(addr: impl ToSocketAddrs, registry: &'static Registry) -> 
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let local_addr = listener.local_addr()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let thread = std::thread::Builder::new()
         .name("promdecl-http".into())
         .spawn(move || runtime.block_on(accept_loop(listener, registry, stop_rx)))?;
-    Ok(Server {
-        local_addr,
-        stop: stop_tx,
-        thread: Some(thread),
-    })
+    Ok(Server { local_addr, stop: stop_tx, thread: Some(thread) })
 }
 
 /// A running metrics server; see [`serve`].
@@ -95,11 +88,7 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop(
-    listener: std::net::TcpListener,
-    registry: &'static Registry,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn accept_loop(listener: std::net::TcpListener, registry: &'static Registry, mut stop: watch::Receiver<bool>) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
@@ -132,34 +121,20 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-async fn handle(
-    req: Request<Incoming>,
-    registry: &'static Registry,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(req: Request<Incoming>, registry: &'static Registry) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(respond(&req, registry))
 }
 
 fn respond<B>(req: &Request<B>, registry: &Registry) -> Response<Full<Bytes>> {
     if !matches!(req.uri().path(), "/" | "/metrics") {
-        return plain(
-            StatusCode::NOT_FOUND,
-            "not found: metrics are at /metrics\n",
-        );
+        return plain(StatusCode::NOT_FOUND, "not found: metrics are at /metrics\n");
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut resp = plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "only GET and HEAD are allowed\n",
-        );
-        resp.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD are allowed\n");
+        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return resp;
     }
-    let accept = req
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = negotiate(accept);
     let names = requested_names(req.uri().query().unwrap_or(""));
     let mut buf = Vec::with_capacity(16 * 1024);
@@ -169,37 +144,23 @@ fn respond<B>(req: &Request<B>, registry: &Registry) -> Response<Full<Bytes>> {
         encode(&registry.restricted(names), format, &mut buf);
     }
     let len = buf.len();
-    let body = if req.method() == Method::HEAD {
-        Bytes::new()
-    } else {
-        Bytes::from(buf)
-    };
+    let body = if req.method() == Method::HEAD { Bytes::new() } else { Bytes::from(buf) };
     let mut resp = Response::new(Full::new(body));
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    resp.headers_mut()
-        .insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(len));
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+    resp.headers_mut().insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(len));
     resp
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     resp
 }
 
 /// The values of `name[]` parameters, percent-decoded.
 fn requested_names(query: &str) -> Vec<String> {
-    form_urlencoded::parse(query.as_bytes())
-        .filter(|(k, _)| k == "name[]")
-        .map(|(_, v)| v.into_owned())
-        .collect()
+    form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "name[]").map(|(_, v)| v.into_owned()).collect()
 }
 
 #[cfg(test)]
@@ -208,9 +169,6 @@ mod tests {
 
     #[test]
     fn query_names_are_decoded() {
-        assert_eq!(
-            requested_names("name[]=a_total&x=1&name%5B%5D=b%3Ac&name[]=%zz"),
-            ["a_total", "b:c", "%zz"]
-        );
+        assert_eq!(requested_names("name[]=a_total&x=1&name%5B%5D=b%3Ac&name[]=%zz"), ["a_total", "b:c", "%zz"]);
     }
 }

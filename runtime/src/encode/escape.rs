@@ -47,22 +47,14 @@ fn is_legacy_char(c: char, first: bool, metric: bool) -> bool {
 /// assert_eq!(escape_name("my.metric", true, EscapingScheme::Underscores), "my_metric");
 /// ```
 pub(crate) fn escape_name(name: &str, metric: bool, scheme: EscapingScheme) -> String {
-    let legacy = if metric {
-        is_legacy_metric_name(name)
-    } else {
-        is_legacy_label_name(name)
-    };
+    let legacy = if metric { is_legacy_metric_name(name) } else { is_legacy_label_name(name) };
     let mut out = String::with_capacity(name.len() + 8);
     match scheme {
         EscapingScheme::AllowUtf8 => out.push_str(name),
         _ if legacy && scheme != EscapingScheme::Dots => out.push_str(name),
         EscapingScheme::Underscores => {
             for (i, c) in name.chars().enumerate() {
-                out.push(if is_legacy_char(c, i == 0, metric) {
-                    c
-                } else {
-                    '_'
-                });
+                out.push(if is_legacy_char(c, i == 0, metric) { c } else { '_' });
             }
         }
         EscapingScheme::Dots => {
@@ -126,12 +118,7 @@ pub(crate) struct SeriesLine {
 
 impl SeriesLine {
     pub(crate) fn new(scheme: EscapingScheme) -> Self {
-        SeriesLine {
-            scheme,
-            name: Vec::new(),
-            quoted: false,
-            labels: Vec::new(),
-        }
+        SeriesLine { scheme, name: Vec::new(), quoted: false, labels: Vec::new() }
     }
 
     /// Writes a metric name as metadata lines show it (`# TYPE <name>`).
@@ -153,21 +140,15 @@ impl SeriesLine {
         if self.quoted || is_legacy_metric_name(name) && self.scheme != EscapingScheme::Dots {
             self.name.extend_from_slice(name.as_bytes());
         } else {
-            self.name
-                .extend_from_slice(escape_name(name, true, self.scheme).as_bytes());
+            self.name.extend_from_slice(escape_name(name, true, self.scheme).as_bytes());
         }
     }
 
     pub(crate) fn set_series(&mut self, labels: &dyn EncodeLabels) {
         self.labels.clear();
         match labels.prerendered() {
-            Some(r) if self.scheme != EscapingScheme::Dots => {
-                self.labels.extend_from_slice(r.as_bytes())
-            }
-            _ => labels.encode(&mut LabelWriter {
-                buf: &mut self.labels,
-                scheme: self.scheme,
-            }),
+            Some(r) if self.scheme != EscapingScheme::Dots => self.labels.extend_from_slice(r.as_bytes()),
+            _ => labels.encode(&mut LabelWriter { buf: &mut self.labels, scheme: self.scheme }),
         }
     }
 
@@ -274,13 +255,9 @@ mod tests {
 
     #[test]
     fn floats_parse_back() {
-        for (v, s) in [
-            (1.0, "1.0"),
-            (0.25, "0.25"),
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-            (1e-7, "1e-7"),
-        ] {
+        for (v, s) in
+            [(1.0, "1.0"), (0.25, "0.25"), (f64::INFINITY, "+Inf"), (f64::NEG_INFINITY, "-Inf"), (1e-7, "1e-7")]
+        {
             let mut b = Vec::new();
             write_f64(&mut b, v);
             assert_eq!(b, s.as_bytes());

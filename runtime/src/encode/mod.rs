@@ -118,13 +118,7 @@ impl<'a> Sample<'a> {
     /// assert_eq!(s.suffix, "_total");
     /// ```
     pub fn new(suffix: &'a str, value: Number) -> Self {
-        Sample {
-            suffix,
-            extra: None,
-            value,
-            timestamp: None,
-            exemplar: None,
-        }
+        Sample { suffix, extra: None, value, timestamp: None, exemplar: None }
     }
 }
 

@@ -75,17 +75,11 @@ pub struct Format {
 
 impl Format {
     /// Prometheus text 0.0.4, the default when nothing better is offered.
-    pub const TEXT: Format = Format {
-        kind: FormatKind::Text004,
-        escaping: EscapingScheme::Underscores,
-        announce_escaping: false,
-    };
+    pub const TEXT: Format =
+        Format { kind: FormatKind::Text004, escaping: EscapingScheme::Underscores, announce_escaping: false };
     /// OpenMetrics 1.0.0 with underscore escaping.
-    pub const OPENMETRICS: Format = Format {
-        kind: FormatKind::OpenMetrics100,
-        escaping: EscapingScheme::Underscores,
-        announce_escaping: true,
-    };
+    pub const OPENMETRICS: Format =
+        Format { kind: FormatKind::OpenMetrics100, escaping: EscapingScheme::Underscores, announce_escaping: true };
 
     /// The exact `Content-Type` to answer with.
     ///
@@ -98,23 +92,15 @@ impl Format {
         use FormatKind::*;
         match (self.kind, self.announce_escaping, self.escaping) {
             (Text004, ..) => "text/plain; version=0.0.4; charset=utf-8",
-            (Text100, _, Underscores) => {
-                "text/plain; version=1.0.0; charset=utf-8; escaping=underscores"
-            }
+            (Text100, _, Underscores) => "text/plain; version=1.0.0; charset=utf-8; escaping=underscores",
             (Text100, _, Dots) => "text/plain; version=1.0.0; charset=utf-8; escaping=dots",
             (Text100, _, Values) => "text/plain; version=1.0.0; charset=utf-8; escaping=values",
-            (Text100, _, AllowUtf8) => {
-                "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
-            }
-            (OpenMetrics100, false, _) => {
-                "application/openmetrics-text; version=1.0.0; charset=utf-8"
-            }
+            (Text100, _, AllowUtf8) => "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+            (OpenMetrics100, false, _) => "application/openmetrics-text; version=1.0.0; charset=utf-8",
             (OpenMetrics100, true, Underscores) => {
                 "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
             }
-            (OpenMetrics100, true, Dots) => {
-                "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots"
-            }
+            (OpenMetrics100, true, Dots) => "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots",
             (OpenMetrics100, true, Values) => {
                 "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=values"
             }
@@ -172,21 +158,13 @@ pub fn negotiate(accept: &str) -> Format {
             "application/openmetrics-text" => match version {
                 None => return Format::OPENMETRICS.without_announcement(),
                 Some(v) if at_least_1_0_0(v) => {
-                    return Format {
-                        kind: FormatKind::OpenMetrics100,
-                        escaping,
-                        announce_escaping: true,
-                    }
+                    return Format { kind: FormatKind::OpenMetrics100, escaping, announce_escaping: true }
                 }
                 Some(_) => {}
             },
             "text/plain" => {
                 if version.is_some_and(at_least_1_0_0) {
-                    return Format {
-                        kind: FormatKind::Text100,
-                        escaping,
-                        announce_escaping: true,
-                    };
+                    return Format { kind: FormatKind::Text100, escaping, announce_escaping: true };
                 }
             }
             _ => {}
@@ -197,9 +175,6 @@ pub fn negotiate(accept: &str) -> Format {
 
 impl Format {
     fn without_announcement(self) -> Self {
-        Format {
-            announce_escaping: false,
-            ..self
-        }
+        Format { announce_escaping: false, ..self }
     }
 }

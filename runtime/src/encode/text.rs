@@ -34,11 +34,7 @@ impl<'b> TextEncoder<'b> {
     /// let _enc = TextEncoder::new(&mut buf, EscapingScheme::Underscores);
     /// ```
     pub fn new(buf: &'b mut Vec<u8>, escaping: EscapingScheme) -> Self {
-        TextEncoder {
-            buf,
-            line: SeriesLine::new(escaping),
-            kind: MetricType::Unknown,
-        }
+        TextEncoder { buf, line: SeriesLine::new(escaping), kind: MetricType::Unknown }
     }
 }
 
@@ -87,8 +83,7 @@ impl MetricEncoder for TextEncoder<'_> {
             self.buf.push(b' ');
             let ms = (ts * 1000.0).round();
             if ms.is_finite() && ms.abs() < 9.0e18 {
-                self.buf
-                    .extend_from_slice(itoa::Buffer::new().format(ms as i64).as_bytes());
+                self.buf.extend_from_slice(itoa::Buffer::new().format(ms as i64).as_bytes());
             } else {
                 write_f64(self.buf, ms);
             }

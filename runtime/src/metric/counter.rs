@@ -40,9 +40,7 @@ impl<L: LabelSet> FromOpts for Counter<L> {
     type Labels = L;
     type With<L2: LabelSet> = Counter<L2>;
     fn from_opts(opts: &Opts) -> Result<Self, Error> {
-        Ok(Counter {
-            family: opts.family(())?,
-        })
+        Ok(Counter { family: opts.family(())? })
     }
 }
 
@@ -169,11 +167,7 @@ impl MetricCell for CounterCell {
     const TYPE: MetricType = MetricType::Counter;
 
     fn new(_: &()) -> Self {
-        CounterCell {
-            whole: AtomicU64::new(0),
-            fraction: AtomicF64::new(0.0),
-            created: AtomicF64::new(unix_now()),
-        }
+        CounterCell { whole: AtomicU64::new(0), fraction: AtomicF64::new(0.0), created: AtomicF64::new(unix_now()) }
     }
 
     fn reset(&self, _: &()) {

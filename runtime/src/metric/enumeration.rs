@@ -68,40 +68,23 @@ impl<S: LabelValue + 'static, L: LabelSet> FromOpts for Enum<S, L> {
                     reason: "the states of an enum typed by a closed LabelValue are its values; do not list them again",
                 })
             }
-            (None, true) => return Err(Error::InvalidOption { metric: opts.name.clone(), reason: "an enum needs states" }),
+            (None, true) => {
+                return Err(Error::InvalidOption { metric: opts.name.clone(), reason: "an enum needs states" })
+            }
         };
-        if states
-            .iter()
-            .enumerate()
-            .any(|(i, s)| states[..i].contains(s))
-        {
-            return Err(Error::InvalidOption {
-                metric: opts.name.clone(),
-                reason: "enum states must be unique",
-            });
+        if states.iter().enumerate().any(|(i, s)| states[..i].contains(s)) {
+            return Err(Error::InvalidOption { metric: opts.name.clone(), reason: "enum states must be unique" });
         }
-        let name = crate::name::full_name(
-            MetricType::StateSet,
-            &opts.namespace,
-            &opts.subsystem,
-            &opts.name,
-            "",
-        )?;
+        let name = crate::name::full_name(MetricType::StateSet, &opts.namespace, &opts.subsystem, &opts.name, "")?;
         crate::name::validate_label_name(MetricType::StateSet, &name)?;
         if L::NAMES.contains(&name.as_str()) || opts.label_names.contains(&name) {
             return Err(Error::InvalidLabelName {
                 name,
-                reason:
-                    "an enum's label names must differ from its metric name, which labels the state",
+                reason: "an enum's label names must differ from its metric name, which labels the state",
             });
         }
-        let config = EnumConfig {
-            label: name.into(),
-            states,
-        };
-        Ok(Enum {
-            family: opts.family(config)?,
-        })
+        let config = EnumConfig { label: name.into(), states };
+        Ok(Enum { family: opts.family(config)? })
     }
 }
 
@@ -171,11 +154,7 @@ impl<S: LabelValue + 'static> MetricCell for EnumCell<S> {
     const TYPE: MetricType = MetricType::StateSet;
 
     fn new(config: &EnumConfig) -> Self {
-        EnumCell {
-            index: AtomicUsize::new(0),
-            states: Arc::clone(&config.states),
-            _state: PhantomData,
-        }
+        EnumCell { index: AtomicUsize::new(0), states: Arc::clone(&config.states), _state: PhantomData }
     }
 
     fn reset(&self, _: &EnumConfig) {
@@ -187,10 +166,7 @@ impl<S: LabelValue + 'static> MetricCell for EnumCell<S> {
         let current = self.index.load(Ordering::Relaxed);
         for (i, state) in config.states.iter().enumerate() {
             let extra = Some(Extra::Label(&config.label, state));
-            enc.sample(&Sample {
-                extra,
-                ..Sample::new("", Number::Int(u64::from(i == current)))
-            });
+            enc.sample(&Sample { extra, ..Sample::new("", Number::Int(u64::from(i == current))) });
         }
     }
 }

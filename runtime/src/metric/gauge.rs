@@ -41,9 +41,7 @@ impl<L: LabelSet> FromOpts for Gauge<L> {
     type Labels = L;
     type With<L2: LabelSet> = Gauge<L2>;
     fn from_opts(opts: &Opts) -> Result<Self, Error> {
-        Ok(Gauge {
-            family: opts.family(())?,
-        })
+        Ok(Gauge { family: opts.family(())? })
     }
 }
 
@@ -57,9 +55,7 @@ pub struct GaugeCell {
 
 impl std::fmt::Debug for GaugeCell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GaugeCell")
-            .field("value", &self.get())
-            .finish()
+        f.debug_struct("GaugeCell").field("value", &self.get()).finish()
     }
 }
 
@@ -156,11 +152,7 @@ impl GaugeCell {
     /// assert_eq!(g.get(), 0.0);
     /// ```
     pub fn get(&self) -> f64 {
-        let f = self
-            .function
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let f = self.function.read().unwrap_or_else(|e| e.into_inner()).clone();
         match f {
             Some(f) => f(),
             None => self.value.get(),
@@ -200,10 +192,7 @@ impl MetricCell for GaugeCell {
     const RUNS_USER_CODE: bool = true;
 
     fn new(_: &()) -> Self {
-        GaugeCell {
-            value: AtomicF64::new(0.0),
-            function: RwLock::new(None),
-        }
+        GaugeCell { value: AtomicF64::new(0.0), function: RwLock::new(None) }
     }
 
     fn reset(&self, _: &()) {

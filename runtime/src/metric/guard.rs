@@ -1,19 +1,35 @@
 //! Guards that record on drop: timers, exception counters, in-progress gauges.
 //!
-//! Each guard holds either a reference to an unlabelled metric or a
-//! [`Handle`](crate::family::Handle) to a labelled child, and records when it
-//! is dropped: at the end of a scope, during a panic's unwinding, or when an
-//! async task holding it is cancelled.
+//! A guard holds what it records into: a reference to an unlabelled metric, a
+//! [`Handle`] to a labelled child, or a [`Labeled`] child resolved when the
+//! guard records. It records when dropped: at the end of a scope, during a
+//! panic's unwinding, or when an async task holding it is cancelled.
 
-use std::ops::Deref;
 use std::time::Instant;
 
-use super::{CounterCell, GaugeCell, HistogramCell, SummaryCell};
+use super::{CounterCell, GaugeCell, HistogramCell, MetricCell, SummaryCell};
+use crate::family::{Handle, Labeled};
+use crate::LabelSet;
 
-/// A metric that can record a duration in seconds.
+/// Something that can record a duration in seconds: histograms and
+/// summaries observe it, gauges are set to it.
 pub trait Observe {
     /// Records `seconds`.
     fn observe_duration(&self, seconds: f64);
+}
+
+/// Something that counts events: a counter.
+pub trait Increment {
+    /// Counts one.
+    fn increment(&self);
+}
+
+/// Something that tracks work in progress: a gauge.
+pub trait Track {
+    /// One more in progress.
+    fn enter(&self);
+    /// One fewer in progress.
+    fn exit(&self);
 }
 
 impl Observe for HistogramCell {
@@ -34,6 +50,41 @@ impl Observe for GaugeCell {
     }
 }
 
+impl Increment for CounterCell {
+    fn increment(&self) {
+        self.inc()
+    }
+}
+
+impl Track for GaugeCell {
+    fn enter(&self) {
+        self.inc()
+    }
+    fn exit(&self) {
+        self.dec()
+    }
+}
+
+macro_rules! forward {
+    ($($trait:ident { $($method:ident($($arg:ident: $ty:ty),*);)* })*) => {$(
+        impl<T: $trait + ?Sized> $trait for &T {
+            $(fn $method(&self, $($arg: $ty),*) { (**self).$method($($arg),*) })*
+        }
+        impl<C: $trait> $trait for Handle<C> {
+            $(fn $method(&self, $($arg: $ty),*) { (**self).$method($($arg),*) })*
+        }
+        impl<L: LabelSet, C: MetricCell + $trait> $trait for Labeled<'_, L, C> {
+            $(fn $method(&self, $($arg: $ty),*) { self.with(|c| c.$method($($arg),*)) })*
+        }
+    )*};
+}
+
+forward! {
+    Observe { observe_duration(seconds: f64); }
+    Increment { increment(); }
+    Track { enter(); exit(); }
+}
+
 /// Observes the time since it was started when dropped.
 ///
 /// ```
@@ -44,18 +95,12 @@ impl Observe for GaugeCell {
 /// assert_eq!(h.count(), 1);
 /// ```
 #[must_use = "a timer records when dropped; binding it to `_` drops it at once"]
-pub struct Timer<T: Deref>
-where
-    T::Target: Observe,
-{
-    target: Option<T>,
+pub struct Timer<O: Observe> {
+    target: Option<O>,
     start: Instant,
 }
 
-impl<T: Deref> Timer<T>
-where
-    T::Target: Observe,
-{
+impl<O: Observe> Timer<O> {
     /// A timer started at `start`.
     ///
     /// ```
@@ -64,11 +109,9 @@ where
     /// drop(Timer::new(&**h, std::time::Instant::now()));
     /// assert_eq!(h.count(), 1);
     /// ```
-    pub fn new(target: T, start: Instant) -> Self {
-        Timer {
-            target: Some(target),
-            start,
-        }
+    #[inline]
+    pub fn new(target: O, start: Instant) -> Self {
+        Timer { target: Some(target), start }
     }
 
     /// Records now and returns the seconds recorded.
@@ -87,6 +130,7 @@ where
         self.target = None;
     }
 
+    #[inline]
     fn record(&mut self) -> f64 {
         let seconds = self.start.elapsed().as_secs_f64();
         if let Some(target) = self.target.take() {
@@ -96,17 +140,15 @@ where
     }
 }
 
-impl<T: Deref> Drop for Timer<T>
-where
-    T::Target: Observe,
-{
+impl<O: Observe> Drop for Timer<O> {
+    #[inline]
     fn drop(&mut self) {
         self.record();
     }
 }
 
-/// Counts one on its counter if the thread panics while it is alive, and
-/// counts `Err` results passed through [`ExceptionGuard::check`].
+/// Counts one if the thread panics while it is alive, and counts `Err`
+/// results passed through [`ExceptionGuard::check`].
 ///
 /// ```
 /// let errors = promdecl_runtime::Counter::builder("errors", "E.").build().unwrap();
@@ -118,16 +160,15 @@ where
 /// assert_eq!(errors.get(), 1.0);
 /// ```
 #[must_use = "the guard counts panics only while it is alive"]
-pub struct ExceptionGuard<T: Deref<Target = CounterCell>> {
+pub struct ExceptionGuard<T: Increment> {
     target: Option<T>,
 }
 
-impl<T: Deref<Target = CounterCell>> ExceptionGuard<T> {
+impl<T: Increment> ExceptionGuard<T> {
     /// A guard on `target`.
+    #[inline]
     pub fn new(target: T) -> Self {
-        ExceptionGuard {
-            target: Some(target),
-        }
+        ExceptionGuard { target: Some(target) }
     }
 
     /// Counts one if `result` is an `Err`, then returns it.
@@ -144,17 +185,20 @@ impl<T: Deref<Target = CounterCell>> ExceptionGuard<T> {
     /// let _ = errors.count_exceptions().check_if(Err::<(), _>("other"), |e| *e == "timeout");
     /// assert_eq!(errors.get(), 1.0);
     /// ```
-    pub fn check_if<V, E>(
-        mut self,
-        result: Result<V, E>,
-        filter: impl FnOnce(&E) -> bool,
-    ) -> Result<V, E> {
+    pub fn check_if<V, E>(mut self, result: Result<V, E>, filter: impl FnOnce(&E) -> bool) -> Result<V, E> {
         if let (Some(target), Err(e)) = (self.target.take(), &result) {
             if filter(e) {
-                target.inc();
+                target.increment();
             }
         }
         result
+    }
+
+    /// Counts one now and ends the guard.
+    pub fn count(mut self) {
+        if let Some(target) = self.target.take() {
+            target.increment();
+        }
     }
 
     /// Ends the guard without counting.
@@ -163,11 +207,11 @@ impl<T: Deref<Target = CounterCell>> ExceptionGuard<T> {
     }
 }
 
-impl<T: Deref<Target = CounterCell>> Drop for ExceptionGuard<T> {
+impl<T: Increment> Drop for ExceptionGuard<T> {
     fn drop(&mut self) {
         if let Some(target) = self.target.take() {
             if std::thread::panicking() {
-                target.inc();
+                target.increment();
             }
         }
     }
@@ -183,20 +227,22 @@ impl<T: Deref<Target = CounterCell>> Drop for ExceptionGuard<T> {
 /// assert_eq!(g.get(), 0.0);
 /// ```
 #[must_use = "the gauge is decremented as soon as the guard is dropped"]
-pub struct InProgressGuard<T: Deref<Target = GaugeCell>> {
+pub struct InProgressGuard<T: Track> {
     target: T,
 }
 
-impl<T: Deref<Target = GaugeCell>> InProgressGuard<T> {
+impl<T: Track> InProgressGuard<T> {
     /// Increments `target` and returns the guard that decrements it.
+    #[inline]
     pub fn new(target: T) -> Self {
-        target.inc();
+        target.enter();
         InProgressGuard { target }
     }
 }
 
-impl<T: Deref<Target = GaugeCell>> Drop for InProgressGuard<T> {
+impl<T: Track> Drop for InProgressGuard<T> {
+    #[inline]
     fn drop(&mut self) {
-        self.target.dec();
+        self.target.exit();
     }
 }

@@ -11,9 +11,8 @@ use crate::family::{Handle, Labeled};
 use crate::{Error, LabelSet};
 
 /// The Python client's default buckets (the `+Inf` bucket is implicit).
-pub const DEFAULT_BUCKETS: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
+pub const DEFAULT_BUCKETS: [f64; 14] =
+    [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 
 metric_type! {
     /// Observations (latencies, sizes) counted in buckets, with their count
@@ -68,33 +67,45 @@ impl<L: LabelSet> FromOpts for Histogram<L> {
     type With<L2: LabelSet> = Histogram<L2>;
     fn from_opts(opts: &Opts) -> Result<Self, Error> {
         let bounds = validate_buckets(opts.buckets.as_deref().unwrap_or(&DEFAULT_BUCKETS))?;
-        Ok(Histogram {
-            family: opts.family(bounds)?,
-        })
+        Ok(Histogram { family: opts.family(bounds)? })
     }
+}
+
+/// Checks bucket upper bounds: at least one finite bound, all finite but an
+/// optional trailing `+Inf`, strictly increasing (so no duplicates). The
+/// macros evaluate it at compile time.
+///
+/// ```
+/// use promdecl_runtime::metric::check_buckets;
+/// assert!(check_buckets(&[0.1, 1.0, f64::INFINITY]).is_ok());
+/// assert!(check_buckets(&[1.0, 1.0]).is_err());
+/// assert!(check_buckets(&[]).is_err());
+/// ```
+pub const fn check_buckets(bounds: &[f64]) -> Result<(), &'static str> {
+    let mut len = bounds.len();
+    if len > 0 && bounds[len - 1] == f64::INFINITY {
+        len -= 1;
+    }
+    if len == 0 {
+        return Err("a histogram needs at least one finite bucket bound");
+    }
+    let mut i = 0;
+    while i < len {
+        if !bounds[i].is_finite() {
+            return Err("bucket bounds must be finite numbers (+Inf is added as the last bucket)");
+        }
+        if i > 0 && bounds[i - 1] >= bounds[i] {
+            return Err("bucket bounds must be sorted in strictly increasing order, without duplicates");
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// Checks bucket bounds and drops a trailing `+Inf`.
 pub(crate) fn validate_buckets(bounds: &[f64]) -> Result<Arc<[f64]>, Error> {
-    let finite = match bounds.last() {
-        Some(&last) if last == f64::INFINITY => &bounds[..bounds.len() - 1],
-        _ => bounds,
-    };
-    if finite.is_empty() {
-        return Err(Error::InvalidBuckets(
-            "at least one finite bucket bound is needed",
-        ));
-    }
-    if finite.iter().any(|b| !b.is_finite()) {
-        return Err(Error::InvalidBuckets(
-            "bucket bounds must be finite (+Inf is added as the last bucket)",
-        ));
-    }
-    if finite.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(Error::InvalidBuckets(
-            "bucket bounds must be sorted in strictly increasing order",
-        ));
-    }
+    check_buckets(bounds).map_err(Error::InvalidBuckets)?;
+    let finite = bounds.strip_suffix(&[f64::INFINITY]).unwrap_or(bounds);
     Ok(finite.into())
 }
 
@@ -106,9 +117,7 @@ pub(crate) fn validate_buckets(bounds: &[f64]) -> Result<Arc<[f64]>, Error> {
 /// ```
 pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>, Error> {
     if count == 0 || !(width > 0.0) || !start.is_finite() {
-        return Err(Error::InvalidBuckets(
-            "linear buckets need count >= 1, width > 0 and a finite start",
-        ));
+        return Err(Error::InvalidBuckets("linear buckets need count >= 1, width > 0 and a finite start"));
     }
     Ok((0..count).map(|i| start + width * i as f64).collect())
 }
@@ -121,9 +130,7 @@ pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>, 
 /// ```
 pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<f64>, Error> {
     if count == 0 || !(start > 0.0) || !start.is_finite() || !(factor > 1.0) {
-        return Err(Error::InvalidBuckets(
-            "exponential buckets need count >= 1, start > 0 and factor > 1",
-        ));
+        return Err(Error::InvalidBuckets("exponential buckets need count >= 1, start > 0 and factor > 1"));
     }
     Ok((0..count).map(|i| start * factor.powi(i as i32)).collect())
 }
@@ -152,10 +159,7 @@ impl HistogramCell {
     #[inline]
     pub fn observe(&self, v: f64) {
         let index = if self.bounds.len() <= 16 {
-            self.bounds
-                .iter()
-                .position(|&b| v <= b)
-                .unwrap_or(self.bounds.len())
+            self.bounds.iter().position(|&b| v <= b).unwrap_or(self.bounds.len())
         } else {
             self.bounds.partition_point(|&b| b < v)
         };
@@ -254,9 +258,7 @@ impl MetricCell for HistogramCell {
     }
 
     fn reset(&self, _: &Arc<[f64]>) {
-        self.counts
-            .iter()
-            .for_each(|c| c.store(0, Ordering::Relaxed));
+        self.counts.iter().for_each(|c| c.store(0, Ordering::Relaxed));
         self.sum.set(0.0);
         self.created.set(unix_now());
     }
@@ -267,10 +269,7 @@ impl MetricCell for HistogramCell {
         for (i, count) in self.counts.iter().enumerate() {
             total += count.load(Ordering::Relaxed);
             let le = bounds.get(i).copied().unwrap_or(f64::INFINITY);
-            enc.sample(&Sample {
-                extra: Some(Extra::Le(le)),
-                ..Sample::new("_bucket", Number::Int(total))
-            });
+            enc.sample(&Sample { extra: Some(Extra::Le(le)), ..Sample::new("_bucket", Number::Int(total)) });
         }
         enc.sample(&Sample::new("_count", Number::Int(total)));
         // OpenMetrics: a histogram that may have negative observations has no _sum.

@@ -39,14 +39,9 @@ impl<L: LabelSet> FromOpts for Info<L> {
     type Labels = L;
     type With<L2: LabelSet> = Info<L2>;
     fn from_opts(opts: &Opts) -> Result<Self, Error> {
-        let reserved: Arc<[Box<str>]> = L::NAMES
-            .iter()
-            .map(|&n| n.into())
-            .chain(opts.label_names.iter().map(|n| n.as_str().into()))
-            .collect();
-        Ok(Info {
-            family: opts.family(reserved)?,
-        })
+        let reserved: Arc<[Box<str>]> =
+            L::NAMES.iter().map(|&n| n.into()).chain(opts.label_names.iter().map(|n| n.as_str().into())).collect();
+        Ok(Info { family: opts.family(reserved)? })
     }
 }
 
@@ -72,19 +67,14 @@ impl InfoCell {
     pub fn info(&self, pairs: &[(&str, &str)]) -> Result<(), Error> {
         for (i, (key, _)) in pairs.iter().enumerate() {
             crate::name::validate_label_name(MetricType::Info, key)?;
-            if self.reserved.iter().any(|r| &**r == *key)
-                || pairs[..i].iter().any(|(k, _)| k == key)
-            {
+            if self.reserved.iter().any(|r| &**r == *key) || pairs[..i].iter().any(|(k, _)| k == key) {
                 return Err(Error::InvalidLabelName {
                     name: (*key).to_owned(),
                     reason: "info keys must be unique and differ from the metric's label names",
                 });
             }
         }
-        let pairs: Pairs = pairs
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
+        let pairs: Pairs = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
         *self.pairs.write().unwrap_or_else(|e| e.into_inner()) = pairs;
         Ok(())
     }
@@ -97,10 +87,7 @@ impl InfoCell {
     /// assert_eq!(i.get(), vec![("version".to_owned(), "1".to_owned())]);
     /// ```
     pub fn get(&self) -> Vec<(String, String)> {
-        self.current()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        self.current().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn current(&self) -> Pairs {
@@ -127,10 +114,7 @@ impl MetricCell for InfoCell {
     const TYPE: MetricType = MetricType::Info;
 
     fn new(reserved: &Arc<[Box<str>]>) -> Self {
-        InfoCell {
-            reserved: Arc::clone(reserved),
-            pairs: RwLock::new(Arc::new([])),
-        }
+        InfoCell { reserved: Arc::clone(reserved), pairs: RwLock::new(Arc::new([])) }
     }
 
     fn reset(&self, _: &Arc<[Box<str>]>) {
@@ -139,10 +123,7 @@ impl MetricCell for InfoCell {
 
     fn collect(&self, _: &Arc<[Box<str>]>, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
         let pairs = self.current();
-        enc.series(&InfoLabels {
-            base: labels,
-            pairs: &pairs,
-        });
+        enc.series(&InfoLabels { base: labels, pairs: &pairs });
         enc.sample(&Sample::new("_info", Number::Int(1)));
     }
 }

@@ -11,10 +11,8 @@ mod summary;
 pub use counter::{Counter, CounterCell};
 pub use enumeration::{Enum, EnumCell};
 pub use gauge::{Gauge, GaugeCell};
-pub use guard::{ExceptionGuard, InProgressGuard, Observe, Timer};
-pub use histogram::{
-    exponential_buckets, linear_buckets, Histogram, HistogramCell, DEFAULT_BUCKETS,
-};
+pub use guard::{ExceptionGuard, InProgressGuard, Increment, Observe, Timer, Track};
+pub use histogram::{check_buckets, exponential_buckets, linear_buckets, Histogram, HistogramCell, DEFAULT_BUCKETS};
 pub use info::{Info, InfoCell};
 pub use summary::{Summary, SummaryCell};
 
@@ -102,12 +100,7 @@ pub trait MetricCell: Send + Sync + 'static {
     /// Back to the state of a fresh child.
     fn reset(&self, config: &Self::Config);
     /// Writes this child's series and samples.
-    fn collect(
-        &self,
-        config: &Self::Config,
-        labels: &dyn EncodeLabels,
-        enc: &mut dyn MetricEncoder,
-    );
+    fn collect(&self, config: &Self::Config, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder);
 }
 
 /// The options every metric is built from.
@@ -140,25 +133,12 @@ impl Opts {
     /// assert_eq!(o.name, "requests");
     /// ```
     pub fn new(name: impl Into<String>, help: impl Into<String>) -> Self {
-        Opts {
-            name: name.into(),
-            help: help.into(),
-            ..Opts::default()
-        }
+        Opts { name: name.into(), help: help.into(), ..Opts::default() }
     }
 
     /// Builds the family: composes and validates the name and label names.
-    pub(crate) fn family<L: LabelSet, C: MetricCell>(
-        &self,
-        config: C::Config,
-    ) -> Result<Family<L, C>, Error> {
-        let name = crate::name::full_name(
-            C::TYPE,
-            &self.namespace,
-            &self.subsystem,
-            &self.name,
-            &self.unit,
-        )?;
+    pub(crate) fn family<L: LabelSet, C: MetricCell>(&self, config: C::Config) -> Result<Family<L, C>, Error> {
+        let name = crate::name::full_name(C::TYPE, &self.namespace, &self.subsystem, &self.name, &self.unit)?;
         let labels: Vec<Box<str>> = if !L::NAMES.is_empty() || self.label_names.is_empty() {
             if !self.label_names.is_empty() {
                 return Err(Error::InvalidOption {
@@ -173,10 +153,7 @@ impl Opts {
         for (i, label) in labels.iter().enumerate() {
             crate::name::validate_label_name(C::TYPE, label)?;
             if labels[..i].contains(label) {
-                return Err(Error::InvalidLabelName {
-                    name: label.to_string(),
-                    reason: "label names must be unique",
-                });
+                return Err(Error::InvalidLabelName { name: label.to_string(), reason: "label names must be unique" });
             }
         }
         let meta = Meta {
@@ -221,10 +198,7 @@ pub struct Builder<M> {
 
 impl<M: FromOpts> Builder<M> {
     pub(crate) fn new(name: &str, help: &str) -> Self {
-        Builder {
-            opts: Opts::new(name, help),
-            _metric: PhantomData,
-        }
+        Builder { opts: Opts::new(name, help), _metric: PhantomData }
     }
 
     /// Builds from complete options.
@@ -234,10 +208,7 @@ impl<M: FromOpts> Builder<M> {
     /// let g: Gauge = Builder::from_opts(Opts::new("g", "G.")).build().unwrap();
     /// ```
     pub fn from_opts(opts: Opts) -> Self {
-        Builder {
-            opts,
-            _metric: PhantomData,
-        }
+        Builder { opts, _metric: PhantomData }
     }
 
     /// Prefixes the name with `namespace_`.
@@ -317,10 +288,7 @@ impl<M: FromOpts<Labels = ()>> Builder<M> {
     {
         let mut opts = self.opts;
         opts.label_names = names.into_iter().map(Into::into).collect();
-        Builder {
-            opts,
-            _metric: PhantomData,
-        }
+        Builder { opts, _metric: PhantomData }
     }
 
     /// Labels from a [`LabelSet`] type, checked by the compiler: the label
@@ -338,10 +306,7 @@ impl<M: FromOpts<Labels = ()>> Builder<M> {
     /// c.labels(&Op { op: "get" }).inc();
     /// ```
     pub fn label_set<L: LabelSet>(self) -> Builder<M::With<L>> {
-        Builder {
-            opts: self.opts,
-            _metric: PhantomData,
-        }
+        Builder { opts: self.opts, _metric: PhantomData }
     }
 }
 
@@ -377,9 +342,7 @@ pub fn created_series() -> bool {
 
 /// Seconds since the Unix epoch, now.
 pub(crate) fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// An `f64` stored in an `AtomicU64`.
@@ -403,10 +366,7 @@ impl AtomicF64 {
         let mut cur = self.0.load(Ordering::Relaxed);
         loop {
             let new = (f64::from_bits(cur) + v).to_bits();
-            match self
-                .0
-                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.0.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return,
                 Err(actual) => cur = actual,
             }

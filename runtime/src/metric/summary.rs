@@ -40,9 +40,7 @@ impl<L: LabelSet> FromOpts for Summary<L> {
     type Labels = L;
     type With<L2: LabelSet> = Summary<L2>;
     fn from_opts(opts: &Opts) -> Result<Self, Error> {
-        Ok(Summary {
-            family: opts.family(())?,
-        })
+        Ok(Summary { family: opts.family(())? })
     }
 }
 
@@ -117,11 +115,7 @@ impl MetricCell for SummaryCell {
     const TYPE: MetricType = MetricType::Summary;
 
     fn new(_: &()) -> Self {
-        SummaryCell {
-            count: AtomicU64::new(0),
-            sum: AtomicF64::new(0.0),
-            created: AtomicF64::new(unix_now()),
-        }
+        SummaryCell { count: AtomicU64::new(0), sum: AtomicF64::new(0.0), created: AtomicF64::new(unix_now()) }
     }
 
     fn reset(&self, _: &()) {

@@ -1,0 +1,222 @@
+//! `#[timed]`, `#[count_exceptions]` and `#[track_inprogress]`.
+//!
+//! The user's function keeps its signature, attributes and body spans; the
+//! body is wrapped in a block that first creates a guard recording on drop.
+//! For `#[count_exceptions]` the body runs in a closure (an `async` block for
+//! async functions) so `return` and `?` still pass through the check of the
+//! result. A non-async function whose body ends in `Box::pin(async move {..})`
+//! or `async move {..}` (the `async_trait` shape) is instrumented inside that
+//! block.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Block, Expr, ExprAsync, ItemFn, Stmt, Token};
+
+use crate::errors::Errors;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Timed,
+    CountExceptions,
+    TrackInprogress,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Timed => "timed",
+            Which::CountExceptions => "count_exceptions",
+            Which::TrackInprogress => "track_inprogress",
+        }
+    }
+
+    fn keys(self) -> &'static str {
+        match self {
+            Which::CountExceptions => "`labels = <expr>`, `filter = <fn or closure>`",
+            _ => "`labels = <expr>`",
+        }
+    }
+}
+
+/// `METRIC, labels = EXPR, filter = EXPR`
+struct Args {
+    metric: Expr,
+    labels: Option<Expr>,
+    filter: Option<Expr>,
+    unknown: Vec<syn::Ident>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(input.error("name the metric to record into, e.g. `#[timed(http::REQUEST_SECONDS)]`"));
+        }
+        let metric = input.parse()?;
+        let mut args = Args { metric, labels: None, filter: None, unknown: Vec::new() };
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let key: syn::Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let value: Expr = input.parse()?;
+            match key.to_string().as_str() {
+                "labels" => args.labels = Some(value),
+                "filter" => args.filter = Some(value),
+                _ => args.unknown.push(key),
+            }
+        }
+        Ok(args)
+    }
+}
+
+pub fn expand(which: Which, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut func: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let msg = format!("#[{}] goes on a function", which.name());
+            let mut out = syn::Error::new(e.span(), msg).into_compile_error();
+            out.extend(item);
+            return out;
+        }
+    };
+    match instrument(which, attr, &mut func) {
+        Ok(()) => func.into_token_stream(),
+        Err(e) => {
+            // Keep the user's function so the rest of the program still checks.
+            let mut out = e.into_compile_error();
+            out.extend(item);
+            out
+        }
+    }
+}
+
+fn instrument(which: Which, attr: TokenStream, func: &mut ItemFn) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    let args = errors.check(syn::parse2::<Args>(attr));
+    if let Some(constness) = &func.sig.constness {
+        errors.at(
+            constness,
+            format_args!(
+                "#[{}] cannot go on a `const fn`: a const fn cannot read the clock or record metrics",
+                which.name()
+            ),
+        );
+    }
+    if let Some(args) = &args {
+        for key in &args.unknown {
+            errors.at(
+                key,
+                format_args!("unknown key `{key}` in #[{}]; the valid keys are {}", which.name(), which.keys()),
+            );
+        }
+        if let (Some(filter), false) = (&args.filter, which == Which::CountExceptions) {
+            errors.at(
+                filter,
+                format_args!("`filter` applies to #[count_exceptions] only; the valid keys are {}", which.keys()),
+            );
+        }
+    }
+    errors.finish()?;
+    let args = args.expect("checked above");
+
+    let is_async = func.sig.asyncness.is_some();
+    if !is_async {
+        if let Some(inner) = returned_async_block(&mut func.block) {
+            inner.block = wrap(which, &args, &inner.block, true);
+            return Ok(());
+        }
+    }
+    let body = wrap(which, &args, &func.block, is_async);
+    *func.block = body;
+    Ok(())
+}
+
+/// The `async move { .. }` a non-async function returns, bare or in `Box::pin`.
+fn returned_async_block(block: &mut Block) -> Option<&mut ExprAsync> {
+    let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() else { return None };
+    match tail {
+        Expr::Async(inner) => Some(inner),
+        Expr::Call(call) if call.args.len() == 1 && is_box_pin(&call.func) => match call.args.first_mut() {
+            Some(Expr::Async(inner)) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_box_pin(func: &Expr) -> bool {
+    let Expr::Path(path) = func else { return false };
+    let segments: Vec<String> = path.path.segments.iter().map(|s| s.ident.to_string()).collect();
+    segments.ends_with(&["Box".to_owned(), "pin".to_owned()])
+}
+
+/// The body with the guard in front.
+fn wrap(which: Which, args: &Args, body: &Block, is_async: bool) -> Block {
+    let site = Span::mixed_site();
+    let metric = &args.metric;
+    let labels_ident = quote_spanned!(site=> __promdecl_labels);
+    let (check_labels, start, start_labeled) = match which {
+        Which::Timed => (quote!(timed_labels), quote!(start_timer), quote!(start_timer_labeled)),
+        Which::CountExceptions => (quote!(counted_labels), quote!(exception_target), quote!(exception_target_labeled)),
+        Which::TrackInprogress => (quote!(tracked_labels), quote!(track), quote!(track_labeled)),
+    };
+    let (labels_stmt, target) = match &args.labels {
+        Some(labels) => (
+            quote_spanned!(labels.span()=>
+                let #labels_ident = ::promdecl::__private::#check_labels(&#metric, #labels);
+            ),
+            quote_spanned!(metric.span()=> ::promdecl::__private::#start_labeled(&#metric, &#labels_ident)),
+        ),
+        None => (TokenStream::new(), quote_spanned!(metric.span()=> ::promdecl::__private::#start(&#metric))),
+    };
+    let tokens = match which {
+        Which::Timed | Which::TrackInprogress => {
+            let guard = quote_spanned!(site=> __promdecl_guard);
+            quote_spanned! {site=> {
+                #labels_stmt
+                let #guard = #target;
+                #body
+            }}
+        }
+        Which::CountExceptions => {
+            let filter = match &args.filter {
+                Some(f) => quote!(#f),
+                None => quote!(|_| true),
+            };
+            let result = quote_spanned!(site=> __promdecl_result);
+            let run = if is_async {
+                quote_spanned! {site=>
+                    ::promdecl::__private::CountPanics::new(&__promdecl_target, async move #body).await
+                }
+            } else {
+                quote_spanned! {site=>
+                    {
+                        let __promdecl_guard = ::promdecl::__private::ExceptionGuard::new(&__promdecl_target);
+                        #[allow(clippy::redundant_closure_call)]
+                        let __promdecl_value = (move || #body)();
+                        __promdecl_guard.disarm();
+                        __promdecl_value
+                    }
+                }
+            };
+            quote_spanned! {site=> {
+                #labels_stmt
+                let __promdecl_target = #target;
+                let #result = #run;
+                {
+                    #[allow(unused_imports)]
+                    use ::promdecl::__private::{ProbeOther as _, ProbeResult as _};
+                    if (&::promdecl::__private::ErrProbe(&#result)).promdecl_is_err(#filter) {
+                        ::promdecl::__private::Increment::increment(&__promdecl_target);
+                    }
+                }
+                #result
+            }}
+        }
+    };
+    syn::parse2(tokens).expect("generated block parses")
+}

@@ -1,0 +1,115 @@
+//! `#[derive(LabelSet)]`: a struct whose named fields are a metric's labels.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::{Data, DeriveInput, Fields, LitStr};
+
+use crate::errors::Errors;
+
+pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => named.named.iter().collect::<Vec<_>>(),
+            Fields::Unit => Vec::new(),
+            Fields::Unnamed(unnamed) => {
+                return Err(syn::Error::new_spanned(
+                    unnamed,
+                    "label sets need named fields: each field name is a label name, as in \
+                     `struct Route { method: Method, endpoint: &'static str }`",
+                ))
+            }
+        },
+        Data::Enum(e) => {
+            return Err(syn::Error::new(
+                e.enum_token.span,
+                "`#[derive(LabelSet)]` works on structs with named fields; an enum is one label's values: \
+                 derive `LabelValue` on it and use it as a field of a label set",
+            ))
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new(u.union_token.span, "`#[derive(LabelSet)]` works on structs with named fields"))
+        }
+    };
+
+    let mut errors = Errors::default();
+    let mut names: Vec<(String, Span)> = Vec::new();
+    for field in &fields {
+        let ident = field.ident.as_ref().expect("named field");
+        let mut name = ident.to_string().trim_start_matches("r#").to_owned();
+        let mut span = ident.span();
+        for attr in field.attrs.iter().filter(|a| a.path().is_ident("label")) {
+            errors.check(attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("rename") {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    name = lit.value();
+                    span = lit.span();
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown key in #[label(...)] on a field; the valid key is `rename = \"...\"`"))
+                }
+            }));
+        }
+        if names.iter().any(|(n, _)| *n == name) {
+            errors.push(syn::Error::new(span, format!("label name {name:?} appears twice; rename one field")));
+        }
+        names.push((name, span));
+    }
+    errors.finish()?;
+
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let idents: Vec<_> = fields.iter().map(|f| f.ident.as_ref().expect("named field")).collect();
+    let types: Vec<_> = fields.iter().map(|f| &f.ty).collect();
+    let name_strs: Vec<_> = names.iter().map(|(n, _)| n).collect();
+    let checks = names
+        .iter()
+        .map(|(n, span)| quote_spanned!(*span=> const _: () = ::promdecl::__private::assert_label_name(#n);));
+    let count = fields.len();
+    let digits = (0..count).rev().map(|k| {
+        let ty = types[k];
+        quote! {
+            let __n = ::promdecl::__private::value_count(<#ty as ::promdecl::LabelValue>::VALUES);
+            __digits[#k] = __index % __n;
+            __index /= __n;
+        }
+    });
+    let dense_values = (0..count).map(|k| {
+        let ty = types[k];
+        quote!(__f(::promdecl::__private::value_at(<#ty as ::promdecl::LabelValue>::VALUES, __digits[#k]));)
+    });
+
+    Ok(quote! {
+        #(#checks)*
+
+        #[automatically_derived]
+        impl #impl_generics ::promdecl::LabelSet for #ident #ty_generics #where_clause {
+            const NAMES: &'static [&'static str] = &[#(#name_strs),*];
+            const CARDINALITY: ::core::option::Option<usize> = ::promdecl::__private::product_cardinality(
+                &[#(<#types as ::promdecl::LabelValue>::VALUES),*]
+            );
+
+            #[inline]
+            fn dense_index(&self) -> usize {
+                let mut __index: usize = 0;
+                #(
+                    __index = __index * ::promdecl::__private::value_count(<#types as ::promdecl::LabelValue>::VALUES)
+                        + ::promdecl::LabelValue::dense_index(&self.#idents);
+                )*
+                __index
+            }
+
+            #[allow(unused_mut, unused_variables)]
+            fn visit_dense(mut __index: usize, __f: &mut dyn ::core::ops::FnMut(&str)) {
+                let mut __digits = [0usize; #count];
+                #(#digits)*
+                #(#dense_values)*
+            }
+
+            #[inline]
+            #[allow(unused_variables)]
+            fn visit(&self, __f: &mut dyn ::core::ops::FnMut(&str)) {
+                #(::promdecl::LabelValue::with_str(&self.#idents, |__s| __f(__s));)*
+            }
+        }
+    })
+}

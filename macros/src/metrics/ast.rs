@@ -1,0 +1,172 @@
+//! The model of a metric group: a struct deriving `Metrics`, or one module of
+//! a `metrics!` block.
+
+use proc_macro2::Span;
+use syn::{Attribute, Expr, GenericArgument, Ident, LitStr, PathArguments, Type, Visibility};
+
+/// The metric types a declaration can name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    Info,
+    Enum,
+}
+
+pub const KINDS: &str = "Counter, Gauge, Histogram, Summary, Info or Enum";
+
+impl Kind {
+    fn from_ident(ident: &Ident) -> Option<Self> {
+        Some(match ident.to_string().as_str() {
+            "Counter" => Kind::Counter,
+            "Gauge" => Kind::Gauge,
+            "Histogram" => Kind::Histogram,
+            "Summary" => Kind::Summary,
+            "Info" => Kind::Info,
+            "Enum" => Kind::Enum,
+            _ => return None,
+        })
+    }
+
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Kind::Counter => "Counter",
+            Kind::Gauge => "Gauge",
+            Kind::Histogram => "Histogram",
+            Kind::Summary => "Summary",
+            Kind::Info => "Info",
+            Kind::Enum => "Enum",
+        }
+    }
+
+    /// The runtime's `MetricType` variant.
+    pub fn metric_type(self) -> &'static str {
+        match self {
+            Kind::Enum => "StateSet",
+            other => other.type_name(),
+        }
+    }
+
+    /// Suffixes the registry reserves for this type (see the runtime's
+    /// `MetricType::suffixes`).
+    pub fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            Kind::Counter => &["_total", "_created"],
+            Kind::Histogram => &["_bucket", "_sum", "_count", "_created"],
+            Kind::Summary => &["_sum", "_count", "_created"],
+            Kind::Info => &["_info"],
+            Kind::Gauge | Kind::Enum => &[],
+        }
+    }
+}
+
+/// One declared metric.
+pub struct Metric {
+    /// Attributes passed through to the generated item (`cfg`, `allow`, docs).
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub ident: Ident,
+    pub kind: Kind,
+    pub labels: Option<Type>,
+    pub states: Option<Type>,
+    /// The doc comment's first paragraph: the HELP text.
+    pub help: Option<String>,
+    /// The metric name (before namespace, subsystem and unit) and where it
+    /// came from.
+    pub name: (String, Span),
+    pub unit: Option<LitStr>,
+    pub buckets: Option<(Vec<Expr>, Span)>,
+}
+
+/// A group of metrics sharing a namespace and subsystem.
+pub struct Group {
+    pub namespace: Option<LitStr>,
+    pub subsystem: Option<LitStr>,
+    pub metrics: Vec<Metric>,
+}
+
+impl Group {
+    pub fn prefix(&self) -> String {
+        let mut prefix = String::new();
+        for part in [&self.namespace, &self.subsystem].into_iter().flatten() {
+            if !part.value().is_empty() {
+                prefix.push_str(&part.value());
+                prefix.push('_');
+            }
+        }
+        prefix
+    }
+
+    /// The family name a metric is exposed under, composed as the runtime
+    /// composes it (used to find clashes within one group).
+    pub fn family_name(&self, m: &Metric) -> String {
+        let mut full = self.prefix() + &m.name.0;
+        if m.kind == Kind::Counter {
+            if let Some(stripped) = full.strip_suffix("_total") {
+                full = stripped.to_owned();
+            }
+        }
+        if let Some(unit) = &m.unit {
+            let unit = unit.value();
+            if !unit.is_empty() && !full.ends_with(&format!("_{unit}")) {
+                full = format!("{full}_{unit}");
+            }
+        }
+        full
+    }
+
+    /// The name a scrape shows for the metric's main sample.
+    pub fn exposed_name(&self, m: &Metric) -> String {
+        let family = self.family_name(m);
+        match m.kind {
+            Kind::Counter => family + "_total",
+            Kind::Info => family + "_info",
+            _ => family,
+        }
+    }
+}
+
+/// Splits `Counter<Route>` into its kind and type arguments.
+pub fn parse_type(ty: &Type) -> syn::Result<(Kind, Option<Type>, Option<Type>)> {
+    let unknown = || {
+        syn::Error::new_spanned(
+            ty,
+            format!("expected a metric type: {KINDS}, optionally with a label set: `Counter<Route>`"),
+        )
+    };
+    let Type::Path(path) = ty else { return Err(unknown()) };
+    let segment = path.path.segments.last().ok_or_else(unknown)?;
+    let kind = Kind::from_ident(&segment.ident).ok_or_else(unknown)?;
+    let args: Vec<Type> = match &segment.arguments {
+        PathArguments::None => Vec::new(),
+        PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .map(|arg| match arg {
+                GenericArgument::Type(t) => Ok(t.clone()),
+                other => Err(syn::Error::new_spanned(other, "expected a type argument")),
+            })
+            .collect::<syn::Result<_>>()?,
+        PathArguments::Parenthesized(p) => return Err(syn::Error::new_spanned(p, "expected `<...>` type arguments")),
+    };
+    let mut args = args.into_iter();
+    let (states, labels) = match kind {
+        Kind::Enum => {
+            let states = args.next().ok_or_else(|| {
+                syn::Error::new_spanned(
+                    ty,
+                    "an Enum metric needs its states type: `Enum<WorkerState>` where `WorkerState` derives `LabelValue`",
+                )
+            })?;
+            (Some(states), args.next())
+        }
+        _ => (None, args.next()),
+    };
+    if let Some(extra) = args.next() {
+        let expected = if kind == Kind::Enum { "`Enum<States>` or `Enum<States, Labels>`" } else { "one label set" };
+        return Err(syn::Error::new_spanned(extra, format!("too many type arguments: expected {expected}")));
+    }
+    Ok((kind, labels, states))
+}

@@ -1,0 +1,128 @@
+//! Code generation for metric groups.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::Ident;
+
+use super::ast::{Group, Kind, Metric};
+
+/// `::promdecl::Counter<Route>`, `::promdecl::Enum<State, ()>`, ...
+pub fn runtime_type(m: &Metric) -> TokenStream {
+    let kind = format_ident!("{}", m.kind.type_name());
+    let labels = m.labels.as_ref().map_or_else(|| quote!(()), |l| quote!(#l));
+    match &m.states {
+        Some(states) => quote!(::promdecl::#kind<#states, #labels>),
+        None => quote!(::promdecl::#kind<#labels>),
+    }
+}
+
+/// Compile-time checks, each pointing at the user's token.
+pub fn checks(group: &Group) -> TokenStream {
+    let mut out = TokenStream::new();
+    for part in [&group.namespace, &group.subsystem].into_iter().flatten() {
+        if !part.value().is_empty() {
+            out.extend(quote_spanned!(part.span()=> const _: () = ::promdecl::__private::assert_metric_name(#part);));
+        }
+    }
+    for m in &group.metrics {
+        let (name, span) = &m.name;
+        out.extend(quote_spanned!(*span=> const _: () = ::promdecl::__private::assert_metric_name(#name);));
+        if let Some(unit) = &m.unit {
+            out.extend(quote_spanned!(unit.span()=> const _: () = ::promdecl::__private::assert_metric_name(#unit);));
+        }
+        if let Some(labels) = &m.labels {
+            let kind = format_ident!("{}", m.kind.metric_type());
+            out.extend(quote_spanned!(labels.span()=>
+                const _: () = ::promdecl::__private::assert_labels_allowed::<#labels>(
+                    ::promdecl::__private::MetricType::#kind
+                );
+            ));
+        }
+        if let Some((values, span)) = &m.buckets {
+            out.extend(quote_spanned!(*span=>
+                const _: () = ::promdecl::__private::assert_buckets(&[#((#values) as f64),*]);
+            ));
+        }
+        if let Some(states) = &m.states {
+            out.extend(quote_spanned!(states.span()=>
+                const _: () = ::core::assert!(
+                    <#states as ::promdecl::LabelValue>::VALUES.is_some(),
+                    "the states of a declared Enum metric must be a closed set: a fieldless enum deriving LabelValue"
+                );
+            ));
+        }
+    }
+    out
+}
+
+/// The expression that builds one metric.
+fn build(group: &Group, m: &Metric) -> TokenStream {
+    let ty = runtime_type(m);
+    let name = &m.name.0;
+    let help = m.help.clone().unwrap_or_default();
+    let namespace = group.namespace.as_ref().map(|l| l.value()).unwrap_or_default();
+    let subsystem = group.subsystem.as_ref().map(|l| l.value()).unwrap_or_default();
+    let unit = m.unit.as_ref().map(|l| l.value()).unwrap_or_default();
+    let buckets = match &m.buckets {
+        Some((values, _)) => quote!(::core::option::Option::Some(&[#((#values) as f64),*])),
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        ::promdecl::__private::build::<#ty>(&::promdecl::__private::opts(
+            #name, #help, #namespace, #subsystem, #unit, #buckets,
+        ))
+    }
+}
+
+/// `new()`, `Default` and `Collector` for a struct of metric fields.
+pub fn struct_impls(ident: &Ident, group: &Group) -> TokenStream {
+    let fields: Vec<&Ident> = group.metrics.iter().map(|m| &m.ident).collect();
+    let builds = group.metrics.iter().map(|m| build(group, m));
+    let attrs = group.metrics.iter().map(|m| cfg_attrs(m));
+    let attrs2 = group.metrics.iter().map(|m| cfg_attrs(m));
+    let attrs3 = group.metrics.iter().map(|m| cfg_attrs(m));
+    quote! {
+        #[automatically_derived]
+        impl #ident {
+            /// Builds every metric of the group (not registered anywhere yet).
+            pub fn new() -> Self {
+                Self { #(#attrs #fields: #builds,)* }
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::default::Default for #ident {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        #[automatically_derived]
+        impl ::promdecl::Collector for #ident {
+            fn collect(&self, enc: &mut dyn ::promdecl::__private::MetricEncoder) {
+                #(#attrs2 ::promdecl::Collector::collect(&self.#fields, enc);)*
+            }
+
+            fn describe(&self) -> ::std::vec::Vec<::promdecl::__private::FamilyDesc> {
+                let mut all = ::std::vec::Vec::new();
+                #(#attrs3 all.extend(::promdecl::Collector::describe(&self.#fields));)*
+                all
+            }
+        }
+    }
+}
+
+fn cfg_attrs(m: &Metric) -> TokenStream {
+    let cfgs = m.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+    quote!(#(#cfgs)*)
+}
+
+/// A note for the generated item's docs: what a scrape shows.
+pub fn exposed_doc(group: &Group, m: &Metric) -> String {
+    let kind = match m.kind {
+        Kind::Enum => "stateset",
+        other => other.metric_type(),
+    };
+    format!("\n\nExposed as `{}` ({}).", group.exposed_name(m), kind.to_lowercase())
+}

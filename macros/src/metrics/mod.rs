@@ -1,0 +1,234 @@
+//! `#[derive(Metrics)]` and the `metrics!` block. The block lowers onto the
+//! derive: each module becomes a hidden group struct with the same generated
+//! code, plus one static per metric.
+
+mod ast;
+mod attr;
+mod expand;
+mod validate;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+use syn::{braced, Attribute, Data, DeriveInput, Fields, Ident, Token, Type, Visibility};
+
+use crate::errors::Errors;
+use ast::{Group, Metric};
+
+/// Builds a metric's model from a field or a static declaration.
+fn metric(attrs: &[syn::Attribute], vis: Visibility, ident: Ident, ty: Type, errors: &mut Errors) -> Option<Metric> {
+    let parsed = attr::metric(attrs, errors);
+    let (kind, labels, states) = errors.check(ast::parse_type(&ty))?;
+    let name = match parsed.name {
+        Some(lit) => (lit.value(), lit.span()),
+        None => (ident.to_string().trim_start_matches("r#").to_lowercase(), ident.span()),
+    };
+    Some(Metric {
+        attrs: parsed.passthrough,
+        vis,
+        ident,
+        kind,
+        labels,
+        states,
+        help: attr::doc(attrs),
+        name,
+        unit: parsed.unit,
+        buckets: parsed.buckets,
+    })
+}
+
+pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => &named.named,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "`#[derive(Metrics)]` needs a struct with named fields, one per metric",
+                ))
+            }
+        },
+        _ => {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "`#[derive(Metrics)]` works on structs with one field per metric",
+            ))
+        }
+    };
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(&input.generics, "`#[derive(Metrics)]` does not support generic structs"));
+    }
+    let mut errors = Errors::default();
+    let group_attrs = attr::group(&input.attrs, &mut errors);
+    let metrics = fields
+        .iter()
+        .filter_map(|f| metric(&f.attrs, f.vis.clone(), f.ident.clone().expect("named"), f.ty.clone(), &mut errors))
+        .collect();
+    let group = Group { namespace: group_attrs.namespace, subsystem: group_attrs.subsystem, metrics };
+    validate::group(&group, &mut errors);
+    errors.finish()?;
+    let checks = expand::checks(&group);
+    let impls = expand::struct_impls(&input.ident, &group);
+    Ok(quote!(#checks #impls))
+}
+
+/// `static NAME: Type;` inside a `metrics!` module.
+struct StaticDecl {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    ident: Ident,
+    ty: Type,
+}
+
+impl Parse for StaticDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        input.parse::<Token![static]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "a metrics! module holds only declarations like `pub static NAME: Counter<Labels>;`",
+            )
+        })?;
+        let ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let ty = input.parse()?;
+        if input.peek(Token![=]) {
+            return Err(input.error(
+                "a declared metric has no initializer: write `pub static NAME: Counter;`, the macro builds it",
+            ));
+        }
+        input.parse::<Token![;]>()?;
+        Ok(StaticDecl { attrs, vis, ident, ty })
+    }
+}
+
+/// `mod name { ... }` inside a `metrics!` block.
+struct ModDecl {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    ident: Ident,
+    statics: Vec<StaticDecl>,
+}
+
+impl Parse for ModDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        input.parse::<Token![mod]>().map_err(|e| {
+            syn::Error::new(e.span(), "metrics! holds modules: `pub mod http { pub static REQUESTS: Counter; }`")
+        })?;
+        let ident = input.parse()?;
+        let content;
+        braced!(content in input);
+        let mut statics = Vec::new();
+        while !content.is_empty() {
+            statics.push(content.parse()?);
+        }
+        Ok(ModDecl { attrs, vis, ident, statics })
+    }
+}
+
+struct Block(Vec<ModDecl>);
+
+impl Parse for Block {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut mods = Vec::new();
+        while !input.is_empty() {
+            mods.push(input.parse()?);
+        }
+        Ok(Block(mods))
+    }
+}
+
+pub fn block(input: TokenStream) -> syn::Result<TokenStream> {
+    let Block(mods) = syn::parse2(input)?;
+    let mut out = TokenStream::new();
+    let mut all_errors = Errors::default();
+    for m in mods {
+        let (tokens, result) = module(m);
+        out.extend(tokens);
+        if let Err(e) = result {
+            all_errors.push(e);
+        }
+    }
+    if let Err(e) = all_errors.finish() {
+        out.extend(e.into_compile_error());
+    }
+    Ok(out)
+}
+
+/// One module: the group struct, its registration, and a static per metric.
+/// On errors the module and statics are still emitted (with bodies that are
+/// never run) so the rest of the program type-checks against them.
+fn module(decl: ModDecl) -> (TokenStream, syn::Result<()>) {
+    let mut errors = Errors::default();
+    let group_attrs = attr::group(&decl.attrs, &mut errors);
+    let mod_attrs = decl.attrs.iter().filter(|a| !a.path().is_ident("metrics"));
+    let metrics: Vec<Metric> =
+        decl.statics.into_iter().filter_map(|s| metric(&s.attrs, s.vis, s.ident, s.ty, &mut errors)).collect();
+    let group = Group { namespace: group_attrs.namespace, subsystem: group_attrs.subsystem, metrics };
+    validate::group(&group, &mut errors);
+    let result = errors.finish();
+
+    let (vis, ident) = (&decl.vis, &decl.ident);
+    let group_ident = format_ident!("__PromdeclGroup");
+    let statics = group.metrics.iter().map(|m| {
+        let ty = expand::runtime_type(m);
+        let (attrs, vis, name) = (&m.attrs, &m.vis, &m.ident);
+        let exposed = expand::exposed_doc(&group, m);
+        let init = if result.is_ok() { quote!(__PROMDECL_GROUP.#name.clone()) } else { quote!(::core::unreachable!()) };
+        quote! {
+            #(#attrs)*
+            #[doc = #exposed]
+            #vis static #name: ::promdecl::__private::Lazy<#ty> = ::promdecl::__private::Lazy::new(|| #init);
+        }
+    });
+    let body = if result.is_ok() {
+        let fields = group.metrics.iter().map(|m| {
+            let ty = expand::runtime_type(m);
+            let cfgs = m.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+            let name = &m.ident;
+            quote!(#(#cfgs)* pub #name: #ty,)
+        });
+        let checks = expand::checks(&group);
+        let impls = expand::struct_impls(&group_ident, &group);
+        quote! {
+            #checks
+
+            #[doc(hidden)]
+            #[allow(non_snake_case)]
+            #[derive(::core::clone::Clone)]
+            pub struct #group_ident { #(#fields)* }
+
+            #impls
+
+            #[doc(hidden)]
+            pub static __PROMDECL_GROUP: ::promdecl::__private::Lazy<#group_ident> =
+                ::promdecl::__private::Lazy::new(|| {
+                    let group = #group_ident::new();
+                    ::promdecl::__private::register_group(::core::clone::Clone::clone(&group));
+                    group
+                });
+
+            #[::promdecl::__private::linkme::distributed_slice(::promdecl::__private::METRIC_GROUPS)]
+            #[linkme(crate = ::promdecl::__private::linkme)]
+            static __PROMDECL_REGISTER: fn() = || {
+                ::promdecl::__private::Lazy::force(&__PROMDECL_GROUP);
+            };
+        }
+    } else {
+        TokenStream::new()
+    };
+    let tokens = quote! {
+        #(#mod_attrs)*
+        #vis mod #ident {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #body
+            #(#statics)*
+        }
+    };
+    (tokens, result)
+}

@@ -1,0 +1,48 @@
+//! Checks the macro makes itself. Name validity, reserved labels and bucket
+//! rules are the runtime's `const fn`s, evaluated by the generated code.
+
+use super::ast::{Group, Kind};
+use crate::errors::Errors;
+
+pub fn group(group: &Group, errors: &mut Errors) {
+    let mut exposed: Vec<(String, String)> = Vec::new();
+    for m in &group.metrics {
+        if m.help.is_none() {
+            errors.at(
+                &m.ident,
+                format_args!(
+                    "metric `{}` needs a doc comment: it becomes the HELP text; add `/// What it measures.` above it",
+                    m.ident
+                ),
+            );
+        }
+        if let Some((_, span)) = &m.buckets {
+            if m.kind != Kind::Histogram {
+                errors.push(syn::Error::new(
+                    *span,
+                    format!("buckets apply to a Histogram only; `{}` is a {}", m.ident, m.kind.type_name()),
+                ));
+            }
+        }
+        if let Some(unit) = &m.unit {
+            if matches!(m.kind, Kind::Info | Kind::Enum) {
+                errors.at(unit, format_args!("a {} metric cannot have a unit; remove it", m.kind.type_name()));
+            }
+        }
+        let family = group.family_name(m);
+        let series: Vec<String> =
+            std::iter::once(family.clone()).chain(m.kind.suffixes().iter().map(|s| format!("{family}{s}"))).collect();
+        if let Some((name, owner)) =
+            series.iter().find_map(|s| exposed.iter().find(|(n, _)| n == s).map(|(n, o)| (n.clone(), o.clone())))
+        {
+            errors.at(
+                &m.ident,
+                format_args!(
+                    "`{}` would expose the series `{name}`, which `{owner}` already exposes; give one of them another name",
+                    m.ident
+                ),
+            );
+        }
+        exposed.extend(series.into_iter().map(|s| (s, m.ident.to_string())));
+    }
+}
