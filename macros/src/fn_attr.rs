@@ -12,7 +12,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Block, Expr, ExprAsync, ItemFn, Stmt, Token};
+use syn::visit::Visit;
+use syn::{Block, Expr, ExprAsync, ItemFn, ReturnType, Stmt, Token, Type};
 
 use crate::errors::Errors;
 
@@ -126,13 +127,34 @@ fn instrument(which: Which, attr: TokenStream, func: &mut ItemFn) -> syn::Result
     let is_async = func.sig.asyncness.is_some();
     if !is_async {
         if let Some(inner) = returned_async_block(&mut func.block) {
-            inner.block = wrap(which, &args, &inner.block, true);
+            inner.block = wrap(which, &args, &inner.block, true, None);
             return Ok(());
         }
     }
-    let body = wrap(which, &args, &func.block, is_async);
+    let output = result_type(&func.sig.output);
+    let body = wrap(which, &args, &func.block, is_async, output.as_ref());
     *func.block = body;
     Ok(())
+}
+
+/// The declared return type, when it can be written in a `let` (not with
+/// `impl Trait`): it pins the type the result check sees even when the body
+/// diverges.
+fn result_type(output: &ReturnType) -> Option<TokenStream> {
+    struct FindImpl(bool);
+    impl Visit<'_> for FindImpl {
+        fn visit_type_impl_trait(&mut self, _: &syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    match output {
+        ReturnType::Default => Some(quote!(())),
+        ReturnType::Type(_, ty) => {
+            let mut find = FindImpl(false);
+            find.visit_type(ty);
+            (!find.0 && !matches!(**ty, Type::Infer(_))).then(|| quote!(#ty))
+        }
+    }
 }
 
 /// The `async move { .. }` a non-async function returns, bare or in `Box::pin`.
@@ -155,7 +177,7 @@ fn is_box_pin(func: &Expr) -> bool {
 }
 
 /// The body with the guard in front.
-fn wrap(which: Which, args: &Args, body: &Block, is_async: bool) -> Block {
+fn wrap(which: Which, args: &Args, body: &Block, is_async: bool, output: Option<&TokenStream>) -> Block {
     let site = Span::mixed_site();
     let metric = &args.metric;
     let labels_ident = quote_spanned!(site=> __promdecl_labels);
@@ -188,6 +210,7 @@ fn wrap(which: Which, args: &Args, body: &Block, is_async: bool) -> Block {
                 None => quote!(|_| true),
             };
             let result = quote_spanned!(site=> __promdecl_result);
+            let annotation = output.map(|ty| quote!(: #ty));
             let run = if is_async {
                 quote_spanned! {site=>
                     ::promdecl::__private::CountPanics::new(&__promdecl_target, async move #body).await
@@ -206,7 +229,7 @@ fn wrap(which: Which, args: &Args, body: &Block, is_async: bool) -> Block {
             quote_spanned! {site=> {
                 #labels_stmt
                 let __promdecl_target = #target;
-                let #result = #run;
+                let #result #annotation = #run;
                 {
                     #[allow(unused_imports)]
                     use ::promdecl::__private::{ProbeOther as _, ProbeResult as _};

@@ -277,11 +277,12 @@ impl<T, E> ProbeResult<E> for ErrProbe<'_, Result<T, E>> {
     }
 }
 
-/// The answer for everything else: never an error.
+/// The answer for everything else: never an error. (A filter on a function
+/// that does not return a `Result` fails to type-check, as it should.)
 pub trait ProbeOther {
     /// Always false.
     #[inline]
-    fn promdecl_is_err<F>(&self, _filter: F) -> bool {
+    fn promdecl_is_err(&self, _filter: impl FnOnce(&std::convert::Infallible) -> bool) -> bool {
         false
     }
 }

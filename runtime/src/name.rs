@@ -133,7 +133,7 @@ pub const fn check_metric_name(name: &str) -> Result<(), &'static str> {
         return Err("metric names must not be empty");
     }
     if !is_legacy_metric_name(name) {
-        return Err("metric names must match [a-zA-Z_:][a-zA-Z0-9_:]* (letters, digits, '_' and ':', not starting with a digit)");
+        return Err("metric names may contain only ASCII letters, digits, '_' and ':', and must not start with a digit; replace other characters with '_'");
     }
     Ok(())
 }
@@ -150,7 +150,9 @@ pub const fn check_label_name(name: &str) -> Result<(), &'static str> {
         return Err("label names must not be empty");
     }
     if starts_with(name, "__") {
-        return Err("label names starting with '__' are reserved for Prometheus' internal use");
+        return Err(
+            "label names starting with '__' are reserved for Prometheus' internal use; drop the leading underscores",
+        );
     }
     if !is_legacy_label_name(name) {
         return Err(
@@ -171,9 +173,11 @@ pub const fn check_label_name(name: &str) -> Result<(), &'static str> {
 pub const fn check_reserved_label(kind: crate::MetricType, name: &str) -> Result<(), &'static str> {
     match kind {
         crate::MetricType::Histogram | crate::MetricType::GaugeHistogram if eq(name, "le") => {
-            Err("'le' is reserved on histograms for the bucket bound")
+            Err("the label name 'le' is reserved on histograms for the bucket bound; rename the label")
         }
-        crate::MetricType::Summary if eq(name, "quantile") => Err("'quantile' is reserved on summaries"),
+        crate::MetricType::Summary if eq(name, "quantile") => {
+            Err("the label name 'quantile' is reserved on summaries for the quantile; rename the label")
+        }
         _ => Ok(()),
     }
 }
@@ -196,9 +200,9 @@ pub(crate) fn validate_label_name(kind: crate::MetricType, name: &str) -> Result
     let reason = match name_validation() {
         NameValidation::Legacy => check_label_name(name).err(),
         NameValidation::Utf8 if name.is_empty() => Some("label names must not be empty"),
-        NameValidation::Utf8 if name.starts_with("__") => {
-            Some("label names starting with '__' are reserved for Prometheus' internal use")
-        }
+        NameValidation::Utf8 if name.starts_with("__") => Some(
+            "label names starting with '__' are reserved for Prometheus' internal use; drop the leading underscores",
+        ),
         NameValidation::Utf8 => None,
     };
     let reason = reason.or(check_reserved_label(kind, name).err());

@@ -1,0 +1,9 @@
+promdecl::metrics! {
+    /// Metrics.
+    pub mod m {
+        /// State.
+        pub static STATE: Enum<&'static str>;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use promdecl::prelude::*;
+
+#[derive(LabelValue)]
+struct Method {
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use promdecl::prelude::*;
+
+#[derive(LabelValue)]
+enum Method {
+    Get,
+    Other(String),
+}
+
+fn main() {}

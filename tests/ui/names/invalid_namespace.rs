@@ -1,0 +1,10 @@
+promdecl::metrics! {
+    /// Metrics.
+    #[metrics(namespace = "my.app")]
+    pub mod m {
+        /// Requests.
+        pub static REQUESTS: Counter;
+    }
+}
+
+fn main() {}
