@@ -50,6 +50,6 @@ pub mod prelude {
     pub use promdecl_macros::{count_exceptions, timed, track_inprogress, LabelSet, LabelValue, Metrics};
     pub use promdecl_runtime::{
         default_registry, Collector, Counter, DynLabels, Enum, Gauge, Histogram, Info, LabelSet, LabelValue, Registry,
-        Summary,
+        ShardedCounter, Summary,
     };
 }

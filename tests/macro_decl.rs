@@ -66,6 +66,8 @@ promdecl::metrics! {
         pub static QUEUE: Gauge;
         /// Outcomes by method, status and cache use.
         pub static OUTCOMES_TOTAL: Counter<Outcome>;
+        /// Packets, counted per thread and summed at scrape.
+        pub static PACKETS_TOTAL: ShardedCounter;
     }
 
     /// A second module in the same block, without a prefix.
@@ -135,6 +137,11 @@ fn declared_metrics_record() {
     http::STATE.state(WorkerState::ShuttingDown);
     http::BUILD.info(&[("version", "1.2.3")]).unwrap();
     http::OUTCOMES_TOTAL.labels(&Outcome { method: Method::Get, result: Status::Error, cached: true }).add(2);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| (0..100).for_each(|_| http::PACKETS_TOTAL.inc()));
+        }
+    });
     let r = default_registry();
     let labels = [("method", "POST"), ("endpoint", "/submit")];
     assert_eq!(r.get_sample_value("myapp_http_requests_total", &labels), Some(1.0));
@@ -146,13 +153,14 @@ fn declared_metrics_record() {
     assert_eq!(r.get_sample_value("myapp_http_build_info", &[("version", "1.2.3")]), Some(1.0));
     let outcome = [("method", "GET"), ("status", "Error"), ("cached", "true")];
     assert_eq!(r.get_sample_value("myapp_http_outcomes_total", &outcome), Some(2.0));
+    assert_eq!(r.get_sample_value("myapp_http_packets_total", &[]), Some(300.0));
     let om = encode_to_string(r, Format::OPENMETRICS);
     assert!(om.contains("# TYPE myapp_http_state stateset\n"), "{om}");
     assert!(om.contains("# UNIT myapp_http_queue_depth_items items\n"), "{om}");
 }
 
 /// Per-tenant metrics as a value.
-#[derive(Metrics)]
+#[derive(Clone, Metrics)]
 #[metrics(namespace = "tenant")]
 struct TenantMetrics {
     /// Jobs run.

@@ -46,7 +46,8 @@ pub use label::{DynLabels, LabelSet, LabelValue};
 pub use metric::{
     created_series, exponential_buckets, linear_buckets, set_created_series, Builder, Counter, CounterCell, Enum,
     EnumCell, ExceptionGuard, FromOpts, Gauge, GaugeCell, Histogram, HistogramCell, InProgressGuard, Increment, Info,
-    InfoCell, MetricCell, MetricType, Observe, Opts, Summary, SummaryCell, Timer, Track, DEFAULT_BUCKETS,
+    InfoCell, MetricCell, MetricType, Observe, Opts, ShardedCounter, ShardedCounterCell, Summary, SummaryCell, Timer,
+    Track, DEFAULT_BUCKETS,
 };
 pub use model::{
     CounterFamily, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily, StateSetFamily,

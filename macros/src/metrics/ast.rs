@@ -8,6 +8,7 @@ use syn::{Attribute, Expr, GenericArgument, Ident, LitStr, PathArguments, Type, 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Counter,
+    ShardedCounter,
     Gauge,
     Histogram,
     Summary,
@@ -15,12 +16,13 @@ pub enum Kind {
     Enum,
 }
 
-pub const KINDS: &str = "Counter, Gauge, Histogram, Summary, Info or Enum";
+pub const KINDS: &str = "Counter, ShardedCounter, Gauge, Histogram, Summary, Info or Enum";
 
 impl Kind {
     fn from_ident(ident: &Ident) -> Option<Self> {
         Some(match ident.to_string().as_str() {
             "Counter" => Kind::Counter,
+            "ShardedCounter" => Kind::ShardedCounter,
             "Gauge" => Kind::Gauge,
             "Histogram" => Kind::Histogram,
             "Summary" => Kind::Summary,
@@ -33,6 +35,7 @@ impl Kind {
     pub fn type_name(self) -> &'static str {
         match self {
             Kind::Counter => "Counter",
+            Kind::ShardedCounter => "ShardedCounter",
             Kind::Gauge => "Gauge",
             Kind::Histogram => "Histogram",
             Kind::Summary => "Summary",
@@ -45,6 +48,7 @@ impl Kind {
     pub fn metric_type(self) -> &'static str {
         match self {
             Kind::Enum => "StateSet",
+            Kind::ShardedCounter => "Counter",
             other => other.type_name(),
         }
     }
@@ -53,7 +57,7 @@ impl Kind {
     /// `MetricType::suffixes`).
     pub fn suffixes(self) -> &'static [&'static str] {
         match self {
-            Kind::Counter => &["_total", "_created"],
+            Kind::Counter | Kind::ShardedCounter => &["_total", "_created"],
             Kind::Histogram => &["_bucket", "_sum", "_count", "_created"],
             Kind::Summary => &["_sum", "_count", "_created"],
             Kind::Info => &["_info"],
@@ -103,7 +107,7 @@ impl Group {
     /// composes it (used to find clashes within one group).
     pub fn family_name(&self, m: &Metric) -> String {
         let mut full = self.prefix() + &m.name.0;
-        if m.kind == Kind::Counter {
+        if matches!(m.kind, Kind::Counter | Kind::ShardedCounter) {
             if let Some(stripped) = full.strip_suffix("_total") {
                 full = stripped.to_owned();
             }
@@ -121,7 +125,7 @@ impl Group {
     pub fn exposed_name(&self, m: &Metric) -> String {
         let family = self.family_name(m);
         match m.kind {
-            Kind::Counter => family + "_total",
+            Kind::Counter | Kind::ShardedCounter => family + "_total",
             Kind::Info => family + "_info",
             _ => family,
         }

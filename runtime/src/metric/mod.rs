@@ -6,6 +6,7 @@ mod gauge;
 mod guard;
 mod histogram;
 mod info;
+mod sharded;
 mod summary;
 
 pub use counter::{Counter, CounterCell};
@@ -14,6 +15,7 @@ pub use gauge::{Gauge, GaugeCell};
 pub use guard::{ExceptionGuard, InProgressGuard, Increment, Observe, Timer, Track};
 pub use histogram::{check_buckets, exponential_buckets, linear_buckets, Histogram, HistogramCell, DEFAULT_BUCKETS};
 pub use info::{Info, InfoCell};
+pub use sharded::{ShardedCounter, ShardedCounterCell};
 pub use summary::{Summary, SummaryCell};
 
 use std::marker::PhantomData;
