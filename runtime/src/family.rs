@@ -54,6 +54,9 @@ pub(crate) struct Inner<L, C: MetricCell> {
     dense: Arc<[CachePadded<Slot<C>>]>,
     /// Labels of each dense slot, rendered once (legacy label names only).
     rendered: Box<[Box<str>]>,
+    /// `name="` (first label) and `,name="` (the others), when every label
+    /// name is legacy-valid, so map children render without per-name checks.
+    prefixes: Option<Box<[Box<str>]>>,
     map: Option<Map<L, C>>,
 }
 
@@ -108,7 +111,12 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             }
             None => (Arc::new([]), Box::default(), Some(Map::default())),
         };
-        Family { inner: Arc::new(Inner { meta, config, dense, rendered, map }) }
+        let prefixes = meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)).then(|| {
+            let prefix =
+                |(i, n): (usize, &Box<str>)| format!("{}{n}=\"", if i == 0 { "" } else { "," }).into_boxed_str();
+            meta.labels.iter().enumerate().map(prefix).collect()
+        });
+        Family { inner: Arc::new(Inner { meta, config, dense, rendered, prefixes, map }) }
     }
 
     /// The child for `labels`, resolved when it is used. Nothing is locked
@@ -542,6 +550,7 @@ impl<L: LabelSet> EncodeLabels for DenseLabels<'_, L> {
 /// The labels of a map child.
 struct ChildLabels<'a, L> {
     names: &'a [Box<str>],
+    prefixes: Option<&'a [Box<str>]>,
     set: &'a L,
 }
 
@@ -553,6 +562,35 @@ impl<L: LabelSet> EncodeLabels for ChildLabels<'_, L> {
                 sink.label(n, v)
             }
         });
+    }
+
+    fn render(&self, out: &mut Vec<u8>) -> bool {
+        let Some(prefixes) = self.prefixes else { return false };
+        let mut prefixes = prefixes.iter();
+        self.set.visit(&mut |v| {
+            if let Some(p) = prefixes.next() {
+                out.extend_from_slice(p.as_bytes());
+                crate::encode::write_label_value(out, v);
+                out.push(b'"');
+            }
+        });
+        true
+    }
+}
+
+/// Calls `f` with every child of `map`, locking each shard once.
+fn for_each_child<L: LabelSet, C>(map: &Map<L, C>, mut f: impl FnMut(&L, &Arc<C>)) {
+    for shard in map.shards() {
+        let table = shard.read();
+        // SAFETY: the read guard keeps the table alive and unmodified for the
+        // whole loop, and `iter` yields only buckets holding initialized
+        // elements of that table.
+        unsafe {
+            for bucket in table.iter() {
+                let (key, value) = bucket.as_ref();
+                f(key, value.get());
+            }
+        }
     }
 }
 
@@ -568,6 +606,7 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
         let inner = &*self.inner;
         enc.family(&inner.meta.descriptor());
         let names = &inner.meta.labels[..];
+        let prefixes = inner.prefixes.as_deref();
         match &inner.map {
             None => {
                 for (index, slot) in inner.dense.iter().enumerate() {
@@ -580,16 +619,15 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
             }
             Some(map) if C::RUNS_USER_CODE => {
                 // Callbacks may touch this family: call them with no shard locked.
-                let children: Vec<(L, Arc<C>)> = map.iter().map(|e| (e.key().clone(), Arc::clone(e.value()))).collect();
+                let mut children: Vec<(L, Arc<C>)> = Vec::with_capacity(map.len());
+                for_each_child(map, |set, cell| children.push((set.clone(), Arc::clone(cell))));
                 for (set, cell) in &children {
-                    cell.collect(&inner.config, &ChildLabels { names, set }, enc);
+                    cell.collect(&inner.config, &ChildLabels { names, prefixes, set }, enc);
                 }
             }
-            Some(map) => {
-                for entry in map.iter() {
-                    entry.value().collect(&inner.config, &ChildLabels { names, set: entry.key() }, enc);
-                }
-            }
+            Some(map) => for_each_child(map, |set, cell| {
+                cell.collect(&inner.config, &ChildLabels { names, prefixes, set }, enc);
+            }),
         }
     }
 

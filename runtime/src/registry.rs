@@ -407,10 +407,9 @@ impl MetricEncoder for Lookup<'_> {
         {
             return;
         }
-        let mut extra_buf = String::new();
         let extra = s.extra.map(|e| match e {
-            crate::encode::Extra::Le(v) => ("le", format_float(&mut extra_buf, v)),
-            crate::encode::Extra::Quantile(v) => ("quantile", format_float(&mut extra_buf, v)),
+            crate::encode::Extra::Le(v) => ("le", v),
+            crate::encode::Extra::Quantile(v) => ("quantile", v),
             crate::encode::Extra::Label(n, v) => (n, v),
         });
         let expected = self.current.len() + usize::from(extra.is_some());
@@ -426,13 +425,6 @@ impl MetricEncoder for Lookup<'_> {
             });
         }
     }
-}
-
-fn format_float(buf: &mut String, v: f64) -> &str {
-    let mut bytes = Vec::new();
-    crate::encode::write_float(&mut bytes, v);
-    *buf = String::from_utf8(bytes).unwrap_or_default();
-    buf
 }
 
 static DEFAULT: Lazy<Registry> = Lazy::new(Registry::new);

@@ -146,10 +146,15 @@ impl SeriesLine {
 
     pub(crate) fn set_series(&mut self, labels: &dyn EncodeLabels) {
         self.labels.clear();
-        match labels.prerendered() {
-            Some(r) if self.scheme != EscapingScheme::Dots => self.labels.extend_from_slice(r.as_bytes()),
-            _ => labels.encode(&mut LabelWriter { buf: &mut self.labels, scheme: self.scheme }),
+        if self.scheme != EscapingScheme::Dots {
+            if let Some(r) = labels.prerendered() {
+                return self.labels.extend_from_slice(r.as_bytes());
+            }
+            if labels.render(&mut self.labels) {
+                return;
+            }
         }
+        labels.encode(&mut LabelWriter { buf: &mut self.labels, scheme: self.scheme });
     }
 
     /// Writes `name_suffix{labels,extra}` (or the quoted form) into `buf`.
@@ -179,11 +184,11 @@ impl SeriesLine {
             match extra {
                 Extra::Le(v) => {
                     buf.extend_from_slice(b"le=\"");
-                    write_f64(buf, v);
+                    buf.extend_from_slice(v.as_bytes());
                 }
                 Extra::Quantile(v) => {
                     buf.extend_from_slice(b"quantile=\"");
-                    write_f64(buf, v);
+                    buf.extend_from_slice(v.as_bytes());
                 }
                 Extra::Label(n, v) => {
                     write_label_name(buf, n, self.scheme);

@@ -29,7 +29,7 @@ pub use negotiate::{negotiate, EscapingScheme, Format, FormatKind};
 pub use openmetrics::OpenMetricsEncoder;
 pub use text::TextEncoder;
 
-pub(crate) use escape::{write_f64 as write_float, LabelWriter};
+pub(crate) use escape::{write_f64 as write_float, write_label_value, LabelWriter};
 
 use crate::{Collector, MetricType};
 
@@ -75,10 +75,12 @@ impl Number {
 /// The label a sample carries beyond its series' labels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Extra<'a> {
-    /// A histogram bucket's upper bound, `le="..."`.
-    Le(f64),
-    /// A summary quantile, `quantile="..."`.
-    Quantile(f64),
+    /// A histogram bucket's upper bound, `le="..."`, already formatted
+    /// (`"0.5"`, `"+Inf"`): bounds are formatted once per family, not per
+    /// scrape.
+    Le(&'a str),
+    /// A summary quantile, `quantile="..."`, already formatted.
+    Quantile(&'a str),
     /// Any other label, such as a stateset's state.
     Label(&'a str, &'a str),
 }
@@ -148,6 +150,15 @@ pub trait EncodeLabels {
     /// label names only), which text encoders copy as they are.
     fn prerendered(&self) -> Option<&str> {
         None
+    }
+
+    /// Renders the labels as `name="escaped value",...` into `out` and
+    /// returns true, if this label set can do so faster than through a
+    /// [`LabelSink`] (legacy label names only); otherwise returns false and
+    /// writes nothing.
+    fn render(&self, out: &mut Vec<u8>) -> bool {
+        let _ = out;
+        false
     }
 }
 

@@ -67,7 +67,7 @@ impl<L: LabelSet> FromOpts for Histogram<L> {
     type With<L2: LabelSet> = Histogram<L2>;
     fn from_opts(opts: &Opts) -> Result<Self, Error> {
         let bounds = validate_buckets(opts.buckets.as_deref().unwrap_or(&DEFAULT_BUCKETS))?;
-        Ok(Histogram { family: opts.family(bounds)? })
+        Ok(Histogram { family: opts.family(HistogramConfig::new(bounds))? })
     }
 }
 
@@ -133,6 +133,29 @@ pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<
         return Err(Error::InvalidBuckets("exponential buckets need count >= 1, start > 0 and factor > 1"));
     }
     Ok((0..count).map(|i| start * factor.powi(i as i32)).collect())
+}
+
+/// The bucket bounds of a histogram family, and their `le` label text,
+/// formatted once.
+#[derive(Debug)]
+pub struct HistogramConfig {
+    bounds: Arc<[f64]>,
+    le: Box<[Box<str>]>,
+}
+
+impl HistogramConfig {
+    fn new(bounds: Arc<[f64]>) -> Self {
+        let le = bounds
+            .iter()
+            .chain(std::iter::once(&f64::INFINITY))
+            .map(|&b| {
+                let mut text = Vec::new();
+                crate::encode::write_float(&mut text, b);
+                String::from_utf8(text).unwrap_or_default().into_boxed_str()
+            })
+            .collect();
+        HistogramConfig { bounds, le }
+    }
 }
 
 /// The buckets, sum and creation time of one histogram child.
@@ -245,35 +268,34 @@ impl HistogramCell {
 }
 
 impl MetricCell for HistogramCell {
-    type Config = Arc<[f64]>;
+    type Config = HistogramConfig;
     const TYPE: MetricType = MetricType::Histogram;
 
-    fn new(bounds: &Arc<[f64]>) -> Self {
+    fn new(config: &HistogramConfig) -> Self {
         HistogramCell {
-            bounds: Arc::clone(bounds),
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            bounds: Arc::clone(&config.bounds),
+            counts: (0..=config.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             sum: AtomicF64::new(0.0),
             created: AtomicF64::new(unix_now()),
         }
     }
 
-    fn reset(&self, _: &Arc<[f64]>) {
+    fn reset(&self, _: &HistogramConfig) {
         self.counts.iter().for_each(|c| c.store(0, Ordering::Relaxed));
         self.sum.set(0.0);
         self.created.set(unix_now());
     }
 
-    fn collect(&self, bounds: &Arc<[f64]>, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
+    fn collect(&self, config: &HistogramConfig, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
         enc.series(labels);
         let mut total = 0;
-        for (i, count) in self.counts.iter().enumerate() {
+        for (count, le) in self.counts.iter().zip(config.le.iter()) {
             total += count.load(Ordering::Relaxed);
-            let le = bounds.get(i).copied().unwrap_or(f64::INFINITY);
             enc.sample(&Sample { extra: Some(Extra::Le(le)), ..Sample::new("_bucket", Number::Int(total)) });
         }
         enc.sample(&Sample::new("_count", Number::Int(total)));
         // OpenMetrics: a histogram that may have negative observations has no _sum.
-        if bounds.first().is_none_or(|&b| b >= 0.0) {
+        if config.bounds.first().is_none_or(|&b| b >= 0.0) {
             enc.sample(&Sample::new("_sum", Number::Float(self.sum.get())));
         }
         enc.sample(&Sample::new("_created", Number::Float(self.created.get())));

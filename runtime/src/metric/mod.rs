@@ -13,7 +13,9 @@ pub use counter::{Counter, CounterCell};
 pub use enumeration::{Enum, EnumCell};
 pub use gauge::{Gauge, GaugeCell};
 pub use guard::{ExceptionGuard, InProgressGuard, Increment, Observe, Timer, Track};
-pub use histogram::{check_buckets, exponential_buckets, linear_buckets, Histogram, HistogramCell, DEFAULT_BUCKETS};
+pub use histogram::{
+    check_buckets, exponential_buckets, linear_buckets, Histogram, HistogramCell, HistogramConfig, DEFAULT_BUCKETS,
+};
 pub use info::{Info, InfoCell};
 pub use sharded::{ShardedCounter, ShardedCounterCell};
 pub use summary::{Summary, SummaryCell};
