@@ -53,3 +53,8 @@ pub mod prelude {
         ShardedCounter, Summary,
     };
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -222,9 +222,9 @@ fn methods_and_trait_impls() {
 }
 
 #[timed(m::GENERIC_SECONDS)]
-fn generic<T: std::fmt::Display + Clone>(value: &T) -> String
+fn generic<T>(value: &T) -> String
 where
-    T: Send,
+    T: std::fmt::Display + Clone + Send,
 {
     value.to_string()
 }

@@ -5,6 +5,7 @@
 //! label set itself (never by its hash alone).
 
 use std::any::Any;
+use std::hash::BuildHasher;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
 
 use crate::encode::{Descriptor, EncodeLabels, EscapingScheme, LabelSink, MetricEncoder};
-use crate::label::{DynLabels, ValuesKey};
+use crate::label::{DynLabels, ValuesHash};
 use crate::metric::{MetricCell, MetricType};
 use crate::{Collector, Error, LabelSet};
 
@@ -22,6 +23,9 @@ use crate::{Collector, Error, LabelSet};
 const DENSE_LIMIT: usize = 1024;
 
 type Map<L, C> = DashMap<L, Arc<C>, foldhash::fast::RandomState>;
+
+/// Calls its argument with each label value of one child.
+type ValueVisitor<'a> = dyn FnMut(&mut dyn FnMut(&str)) + 'a;
 
 /// A family's name, help, unit, type and label names.
 #[derive(Debug)]
@@ -112,9 +116,8 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             None => (Arc::new([]), Box::default(), Some(Map::default())),
         };
         let prefixes = meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)).then(|| {
-            let prefix =
-                |(i, n): (usize, &Box<str>)| format!("{}{n}=\"", if i == 0 { "" } else { "," }).into_boxed_str();
-            meta.labels.iter().enumerate().map(prefix).collect()
+            let prefix = |(i, n): (usize, &str)| format!("{}{n}=\"", if i == 0 { "" } else { "," }).into_boxed_str();
+            meta.labels.iter().map(|n| &**n).enumerate().map(prefix).collect()
         });
         Family { inner: Arc::new(Inner { meta, config, dense, rendered, prefixes, map }) }
     }
@@ -192,7 +195,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
         if wanted.is_empty() {
             return Ok(0);
         }
-        let matches = |visit: &mut dyn FnMut(&mut dyn FnMut(&str))| {
+        let matches = |visit: &mut ValueVisitor<'_>| {
             let (mut i, mut ok) = (0, true);
             visit(&mut |v| {
                 ok &= wanted.iter().all(|&(pos, want)| pos != i || want == v);
@@ -340,7 +343,7 @@ impl<C: MetricCell> Family<DynLabels, C> {
     /// ```
     pub fn remove_label_values(&self, values: &[&str]) -> Result<bool, Error> {
         self.check_count(values.len())?;
-        Ok(self.inner.dyn_map().remove(&values as &dyn ValuesKey).is_some())
+        Ok(self.inner.dyn_inner().remove_values(values))
     }
 
     fn check_count(&self, got: usize) -> Result<(), Error> {
@@ -378,9 +381,9 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
         self.map.as_ref().expect("open label sets use the map")
     }
 
-    fn dyn_map(&self) -> &Map<DynLabels, C> {
-        (self.map() as &dyn Any)
-            .downcast_ref::<Map<DynLabels, C>>()
+    fn dyn_inner(&self) -> &Inner<DynLabels, C> {
+        (self as &dyn Any)
+            .downcast_ref::<Inner<DynLabels, C>>()
             .expect("label values by position exist only for DynLabels families")
     }
 
@@ -402,6 +405,31 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
 
     fn get_or_insert(&self, map: &Map<L, C>, labels: &L) -> Arc<C> {
         Arc::clone(map.entry(labels.clone()).or_insert_with(|| Arc::new(C::new(&self.config))).value())
+    }
+}
+
+impl<C: MetricCell> Inner<DynLabels, C> {
+    /// Runs `f` on the child with label `values`, found without building a
+    /// key: hash the values, lock their shard, compare in place.
+    #[inline]
+    fn with_values<R>(&self, values: &[&str], f: impl FnOnce(&C) -> R) -> R {
+        let map = self.map();
+        let hash = map.hasher().hash_one(ValuesHash(values));
+        let shard = map.shards()[map.determine_shard(hash as usize)].read();
+        if let Some((_, cell)) = shard.get(hash, |(k, _)| k.equals(values)) {
+            return f(cell.get());
+        }
+        drop(shard);
+        f(&self.get_or_insert(map, &DynLabels::new(values)))
+    }
+
+    fn remove_values(&self, values: &[&str]) -> bool {
+        let map = self.map();
+        let hash = map.hasher().hash_one(ValuesHash(values));
+        let shard = map.shards()[map.determine_shard(hash as usize)].read();
+        let key = shard.get(hash, |(k, _)| k.equals(values)).map(|(k, _)| k.clone());
+        drop(shard);
+        key.is_some_and(|k| map.remove(&k).is_some())
     }
 }
 
@@ -439,14 +467,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
             Target::Dense(inner, index) => f(&inner.dense[*index].cell),
             Target::Key(inner, labels) => inner.with_child(labels, f),
             Target::Owned(inner, labels) => inner.with_child(labels, f),
-            Target::Values(inner, values) => {
-                let map = inner.dyn_map();
-                if let Some(c) = map.get(values as &dyn ValuesKey) {
-                    return f(&c);
-                }
-                let owned = DynLabels::new(values.iter().copied());
-                f(map.entry(owned).or_insert_with(|| Arc::new(C::new(&inner.config))).value())
-            }
+            Target::Values(inner, values) => inner.dyn_inner().with_values(values, f),
         }
     }
 
@@ -468,11 +489,8 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
             Target::Key(inner, labels) => HandleRepr::Shared(inner.get_or_insert(inner.map(), labels)),
             Target::Owned(inner, labels) => HandleRepr::Shared(inner.get_or_insert(inner.map(), labels)),
             Target::Values(inner, values) => {
-                let map = inner.dyn_map();
-                let owned = DynLabels::new(values.iter().copied());
-                HandleRepr::Shared(Arc::clone(
-                    map.entry(owned).or_insert_with(|| Arc::new(C::new(&inner.config))).value(),
-                ))
+                let inner = inner.dyn_inner();
+                HandleRepr::Shared(inner.get_or_insert(inner.map(), &DynLabels::new(*values)))
             }
         };
         Handle { repr }

@@ -25,8 +25,7 @@
 //! }
 //! ```
 
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::sync::Arc;
 
 /// A value that can stand in a label.
@@ -186,102 +185,107 @@ pub const fn product_cardinality(values: &[Option<&'static [&'static str]>]) -> 
 /// c.with_labels(&[("endpoint", "/"), ("method", "GET")]).unwrap().inc();
 /// assert_eq!(c.with_label_values(&["GET", "/"]).unwrap().get(), 2.0);
 /// ```
-#[derive(Clone, Debug)]
-pub struct DynLabels(Box<[Box<str>]>);
+///
+/// The values are kept in one buffer, each prefixed with its length; a
+/// lookup by `&[&str]` hashes the values themselves and compares them in
+/// place, without building a key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DynLabels(Box<[u8]>);
 
 impl DynLabels {
     /// Label values, in the order of the metric's label names.
     ///
     /// ```
     /// let l = promdecl_runtime::DynLabels::new(["GET", "/"]);
-    /// assert_eq!(l.values().len(), 2);
+    /// assert_eq!(l.values().collect::<Vec<_>>(), ["GET", "/"]);
     /// ```
     pub fn new<I, S>(values: I) -> Self
     where
         I: IntoIterator<Item = S>,
-        S: Into<Box<str>>,
+        S: AsRef<str>,
     {
-        DynLabels(values.into_iter().map(Into::into).collect())
+        let mut buf = Vec::new();
+        for v in values {
+            push_value(&mut buf, v.as_ref());
+        }
+        DynLabels(buf.into_boxed_slice())
     }
 
     /// The values, in label-name order.
     ///
     /// ```
     /// let l = promdecl_runtime::DynLabels::new(["GET"]);
-    /// assert_eq!(&*l.values()[0], "GET");
+    /// assert_eq!(l.values().next(), Some("GET"));
     /// ```
-    pub fn values(&self) -> &[Box<str>] {
-        &self.0
+    pub fn values(&self) -> impl Iterator<Item = &str> + '_ {
+        let mut rest = &self.0[..];
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
+            let (value, tail) = tail.split_at(len);
+            rest = tail;
+            // Only `push_value` writes the buffer, from `&str`s.
+            std::str::from_utf8(value).ok()
+        })
     }
 }
 
-/// A borrowed view of label values, so that the map of a [`DynLabels`] family
-/// can be searched with `&[&str]` without allocating.
-pub(crate) trait ValuesKey {
-    fn len(&self) -> usize;
-    fn get(&self, i: usize) -> &str;
-}
-
-impl ValuesKey for DynLabels {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn get(&self, i: usize) -> &str {
-        &self.0[i]
+impl std::fmt::Debug for DynLabels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.values()).finish()
     }
 }
 
-impl ValuesKey for &[&str] {
-    fn len(&self) -> usize {
-        <[&str]>::len(self)
-    }
-    fn get(&self, i: usize) -> &str {
-        self[i]
+fn push_value(buf: &mut Vec<u8>, value: &str) {
+    // Label values longer than 4 GiB cannot be exposed anyway.
+    let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
+    buf.extend_from_slice(&len.to_le_bytes());
+    buf.extend_from_slice(&value.as_bytes()[..len as usize]);
+}
+
+impl DynLabels {
+    /// Whether these are exactly `values`.
+    pub(crate) fn equals(&self, values: &[&str]) -> bool {
+        let mut mine = self.values();
+        values.iter().all(|v| mine.next() == Some(*v)) && mine.next().is_none()
     }
 }
 
-impl Hash for dyn ValuesKey + '_ {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_usize(self.len());
-        for i in 0..self.len() {
-            self.get(i).hash(state);
-        }
-    }
-}
+/// Hashes label values the same way whether they are a [`DynLabels`] or a
+/// `&[&str]`, so either can find a child. `str`'s hash ends each value with
+/// a byte UTF-8 never contains, so `["ab", "c"]` and `["a", "bc"]` differ.
+pub(crate) struct ValuesHash<'a>(pub(crate) &'a [&'a str]);
 
-impl PartialEq for dyn ValuesKey + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && (0..self.len()).all(|i| self.get(i) == other.get(i))
-    }
-}
-
-impl Eq for dyn ValuesKey + '_ {}
-
-impl<'a> Borrow<dyn ValuesKey + 'a> for DynLabels {
-    fn borrow(&self) -> &(dyn ValuesKey + 'a) {
-        self
+impl Hash for ValuesHash<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.iter().for_each(|v| v.hash(state));
     }
 }
 
 impl Hash for DynLabels {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (self as &dyn ValuesKey).hash(state);
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.values().for_each(|v| v.hash(state));
     }
 }
-
-impl PartialEq for DynLabels {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-
-impl Eq for DynLabels {}
 
 impl LabelSet for DynLabels {
     const NAMES: &'static [&'static str] = &[];
     fn visit(&self, f: &mut dyn FnMut(&str)) {
-        for v in self.0.iter() {
-            f(v);
-        }
+        self.values().for_each(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dyn_labels_keep_value_boundaries() {
+        assert_ne!(DynLabels::new(["ab", "c"]), DynLabels::new(["a", "bc"]));
+        let l = DynLabels::new(["", "x\0y", "€"]);
+        assert_eq!(l.values().collect::<Vec<_>>(), ["", "x\0y", "€"]);
+        assert!(l.equals(&["", "x\0y", "€"]));
+        assert!(!l.equals(&["", "x\0y"]));
+        assert!(!l.equals(&["", "x\0y", "€", ""]));
     }
 }

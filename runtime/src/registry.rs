@@ -117,6 +117,10 @@ struct State {
     target_info: Option<Arc<[(String, String)]>>,
 }
 
+/// What a scrape works from: the collectors and the target info, copied out
+/// of the lock.
+type Snapshot = (Vec<Arc<dyn Collector>>, Option<Arc<[(String, String)]>>);
+
 /// A set of collectors that is scraped together.
 ///
 /// Most programs use the [`default_registry`]; tests and multi-tenant servers
@@ -295,7 +299,7 @@ impl Registry {
         lookup.found
     }
 
-    fn collectors(&self) -> (Vec<Arc<dyn Collector>>, Option<Arc<[(String, String)]>>) {
+    fn collectors(&self) -> Snapshot {
         let state = self.read();
         (state.entries.iter().map(|e| Arc::clone(&e.collector)).collect(), state.target_info.clone())
     }

@@ -104,6 +104,7 @@ async fn accept_loop(listener: std::net::TcpListener, registry: &'static Registr
                 connections.spawn(async move {
                     let service = service_fn(move |req| handle(req, *registry));
                     let conn = http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
                         .header_read_timeout(std::time::Duration::from_secs(10))
                         .serve_connection(TokioIo::new(stream), service);
                     tokio::pin!(conn);

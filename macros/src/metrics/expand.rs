@@ -41,6 +41,7 @@ pub fn checks(group: &Group) -> TokenStream {
         }
         if let Some((values, span)) = &m.buckets {
             out.extend(quote_spanned!(*span=>
+                #[allow(clippy::unnecessary_cast)]
                 const _: () = ::promdecl::__private::assert_buckets(&[#((#values) as f64),*]);
             ));
         }
@@ -65,7 +66,11 @@ fn build(group: &Group, m: &Metric) -> TokenStream {
     let subsystem = group.subsystem.as_ref().map(|l| l.value()).unwrap_or_default();
     let unit = m.unit.as_ref().map(|l| l.value()).unwrap_or_default();
     let buckets = match &m.buckets {
-        Some((values, _)) => quote!(::core::option::Option::Some(&[#((#values) as f64),*])),
+        Some((values, _)) => quote!({
+            #[allow(clippy::unnecessary_cast)]
+            const BUCKETS: &[f64] = &[#((#values) as f64),*];
+            ::core::option::Option::Some(BUCKETS)
+        }),
         None => quote!(::core::option::Option::None),
     };
     quote! {
@@ -79,9 +84,9 @@ fn build(group: &Group, m: &Metric) -> TokenStream {
 pub fn struct_impls(ident: &Ident, group: &Group) -> TokenStream {
     let fields: Vec<&Ident> = group.metrics.iter().map(|m| &m.ident).collect();
     let builds = group.metrics.iter().map(|m| build(group, m));
-    let attrs = group.metrics.iter().map(|m| cfg_attrs(m));
-    let attrs2 = group.metrics.iter().map(|m| cfg_attrs(m));
-    let attrs3 = group.metrics.iter().map(|m| cfg_attrs(m));
+    let attrs = group.metrics.iter().map(cfg_attrs);
+    let attrs2 = group.metrics.iter().map(cfg_attrs);
+    let attrs3 = group.metrics.iter().map(cfg_attrs);
     quote! {
         #[automatically_derived]
         impl #ident {

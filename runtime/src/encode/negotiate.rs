@@ -162,10 +162,8 @@ pub fn negotiate(accept: &str) -> Format {
                 }
                 Some(_) => {}
             },
-            "text/plain" => {
-                if version.is_some_and(at_least_1_0_0) {
-                    return Format { kind: FormatKind::Text100, escaping, announce_escaping: true };
-                }
+            "text/plain" if version.is_some_and(at_least_1_0_0) => {
+                return Format { kind: FormatKind::Text100, escaping, announce_escaping: true };
             }
             _ => {}
         }

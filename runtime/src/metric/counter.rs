@@ -93,7 +93,7 @@ impl CounterCell {
     /// ```
     #[inline]
     pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        if !(v >= 0.0) {
+        if v.is_nan() || v < 0.0 {
             return Err(Error::NegativeIncrement(v));
         }
         if v.fract() == 0.0 && v <= MAX_EXACT {

@@ -116,7 +116,7 @@ pub(crate) fn validate_buckets(bounds: &[f64]) -> Result<Arc<[f64]>, Error> {
 /// assert!(promdecl_runtime::linear_buckets(1.0, 0.0, 3).is_err());
 /// ```
 pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>, Error> {
-    if count == 0 || !(width > 0.0) || !start.is_finite() {
+    if count == 0 || width.is_nan() || width <= 0.0 || !start.is_finite() {
         return Err(Error::InvalidBuckets("linear buckets need count >= 1, width > 0 and a finite start"));
     }
     Ok((0..count).map(|i| start + width * i as f64).collect())
@@ -129,7 +129,7 @@ pub fn linear_buckets(start: f64, width: f64, count: usize) -> Result<Vec<f64>, 
 /// assert!(promdecl_runtime::exponential_buckets(0.0, 2.0, 4).is_err());
 /// ```
 pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<f64>, Error> {
-    if count == 0 || !(start > 0.0) || !start.is_finite() || !(factor > 1.0) {
+    if count == 0 || start.is_nan() || start <= 0.0 || !start.is_finite() || factor.is_nan() || factor <= 1.0 {
         return Err(Error::InvalidBuckets("exponential buckets need count >= 1, start > 0 and factor > 1"));
     }
     Ok((0..count).map(|i| start * factor.powi(i as i32)).collect())
