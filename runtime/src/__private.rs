@@ -5,7 +5,6 @@ use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 pub use linkme;
 pub use once_cell::sync::Lazy;
@@ -215,7 +214,7 @@ pub fn tracked_labels<M: Trackable>(_: &M, labels: M::Labels) -> M::Labels {
 /// Starts the timer of an unlabelled metric.
 #[inline]
 pub fn start_timer<M: Timeable<Labels = ()>>(metric: &M) -> Timer<&M::Cell> {
-    Timer::new(&**metric.timed_family(), Instant::now())
+    Timer::new(&**metric.timed_family(), crate::clock::now())
 }
 
 /// Starts the timer of a labelled metric's child.
@@ -224,7 +223,7 @@ pub fn start_timer_labeled<'a, M: Timeable>(
     metric: &'a M,
     labels: &'a M::Labels,
 ) -> Timer<Labeled<'a, M::Labels, M::Cell>> {
-    Timer::new(metric.timed_family().labels(labels), Instant::now())
+    Timer::new(metric.timed_family().labels(labels), crate::clock::now())
 }
 
 /// What an unlabelled `#[count_exceptions]` counts into.

@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod clock;
 pub mod encode;
 mod error;
 pub mod family;

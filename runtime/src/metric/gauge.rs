@@ -1,13 +1,11 @@
 //! Gauge: a value that goes up and down.
 
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
-
 use super::guard::{InProgressGuard, Timer};
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
 use crate::family::{Handle, Labeled};
 use crate::{Error, LabelSet};
+use std::sync::{Arc, RwLock};
 
 metric_type! {
     /// A value that can go up and down, or be read from a callback at scrape.
@@ -182,7 +180,7 @@ impl GaugeCell {
     /// assert!(g.get() >= 0.0);
     /// ```
     pub fn time(&self) -> Timer<&Self> {
-        Timer::new(self, Instant::now())
+        Timer::new(self, crate::clock::now())
     }
 }
 
@@ -251,6 +249,6 @@ impl<L: LabelSet> Labeled<'_, L, GaugeCell> {
     }
     /// See [`GaugeCell::time`].
     pub fn time(&self) -> Timer<Handle<GaugeCell>> {
-        Timer::new(self.handle(), Instant::now())
+        Timer::new(self.handle(), crate::clock::now())
     }
 }

@@ -5,9 +5,8 @@
 //! guard records. It records when dropped: at the end of a scope, during a
 //! panic's unwinding, or when an async task holding it is cancelled.
 
-use std::time::Instant;
-
 use super::{CounterCell, GaugeCell, HistogramCell, MetricCell, SummaryCell};
+use crate::clock::Instant;
 use crate::family::{Handle, Labeled};
 use crate::LabelSet;
 
@@ -106,7 +105,7 @@ impl<O: Observe> Timer<O> {
     /// ```
     /// use promdecl_runtime::Timer;
     /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
-    /// drop(Timer::new(&**h, std::time::Instant::now()));
+    /// drop(Timer::new(&**h, promdecl_runtime::clock::now()));
     /// assert_eq!(h.count(), 1);
     /// ```
     #[inline]
@@ -132,7 +131,7 @@ impl<O: Observe> Timer<O> {
 
     #[inline]
     fn record(&mut self) -> f64 {
-        let seconds = self.start.elapsed().as_secs_f64();
+        let seconds = (crate::clock::now() - self.start).as_secs_f64();
         if let Some(target) = self.target.take() {
             target.observe_duration(seconds);
         }

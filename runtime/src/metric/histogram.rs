@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::guard::Timer;
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
@@ -251,7 +250,7 @@ impl HistogramCell {
     /// assert_eq!(h.count(), 1);
     /// ```
     pub fn time(&self) -> Timer<&Self> {
-        Timer::new(self, Instant::now())
+        Timer::new(self, crate::clock::now())
     }
 
     /// Runs `f` and observes how long it took.
@@ -318,7 +317,7 @@ impl<L: LabelSet> Labeled<'_, L, HistogramCell> {
     }
     /// A timer observing into this child when dropped.
     pub fn time(&self) -> Timer<Handle<HistogramCell>> {
-        Timer::new(self.handle(), Instant::now())
+        Timer::new(self.handle(), crate::clock::now())
     }
     /// Runs `f` and observes its duration into this child.
     pub fn time_fn<R>(&self, f: impl FnOnce() -> R) -> R {

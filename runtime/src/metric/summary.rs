@@ -1,7 +1,6 @@
 //! Summary: observation count and sum.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use super::guard::Timer;
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
@@ -94,7 +93,7 @@ impl SummaryCell {
     /// assert_eq!(s.count(), 1);
     /// ```
     pub fn time(&self) -> Timer<&Self> {
-        Timer::new(self, Instant::now())
+        Timer::new(self, crate::clock::now())
     }
 
     /// Runs `f` and observes how long it took.
@@ -148,7 +147,7 @@ impl<L: LabelSet> Labeled<'_, L, SummaryCell> {
     }
     /// A timer observing into this child when dropped.
     pub fn time(&self) -> Timer<Handle<SummaryCell>> {
-        Timer::new(self.handle(), Instant::now())
+        Timer::new(self.handle(), crate::clock::now())
     }
     /// Runs `f` and observes its duration into this child.
     pub fn time_fn<R>(&self, f: impl FnOnce() -> R) -> R {
