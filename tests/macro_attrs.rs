@@ -202,6 +202,11 @@ impl Service {
 
 trait Greeter {
     fn greet(&self) -> String;
+
+    #[timed(m::METHOD_SECONDS)]
+    fn greet_twice(&self) -> String {
+        self.greet().repeat(2)
+    }
 }
 
 impl Greeter for Service {
@@ -217,8 +222,9 @@ fn methods_and_trait_impls() {
     let s = Service { name: "svc".into() };
     assert_eq!(s.call("!"), "svc!");
     assert_eq!(s.greet(), "svc");
+    assert_eq!(s.greet_twice(), "svcsvc"); // a trait's default method
     assert_eq!(s.consume(), Ok("svc".to_owned()));
-    assert_eq!(m::METHOD_SECONDS.count(), before + 2);
+    assert_eq!(m::METHOD_SECONDS.count(), before + 4);
 }
 
 #[timed(m::GENERIC_SECONDS)]
