@@ -95,6 +95,14 @@ pub enum Error {
         /// The family already registered.
         existing: String,
     },
+    /// A family reached its `max_children` and refused a new label set.
+    #[error("metric {metric:?} already has its maximum of {limit} label sets; new ones are counted in the series whose labels are all \"__overflow__\" (raise max_children or bound the label values)")]
+    CardinalityLimit {
+        /// The metric's name.
+        metric: String,
+        /// The limit.
+        limit: usize,
+    },
     /// An unregister call named a collector that is not registered.
     #[error("collector is not registered")]
     NotRegistered,

@@ -7,7 +7,9 @@
 use std::any::Any;
 use std::hash::BuildHasher;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
 use std::sync::Arc;
 
 use crossbeam_utils::CachePadded;
@@ -22,7 +24,49 @@ use crate::{Collector, Error, LabelSet};
 /// so a family never preallocates more than a few hundred KiB.
 const DENSE_LIMIT: usize = 1024;
 
-type Map<L, C> = DashMap<L, Arc<C>, foldhash::fast::RandomState>;
+type Map<L, C> = DashMap<L, Arc<MapChild<C>>, foldhash::fast::RandomState>;
+
+/// Value of every label of the series that takes what a full family refuses.
+pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
+
+/// A child stored in the map, with what expiry needs to know about it.
+pub struct MapChild<C> {
+    cell: C,
+    /// Set by every lookup, cleared by every scrape.
+    touched: AtomicBool,
+    /// When a scrape first found it untouched (seconds since the epoch), or 0.
+    idle_since: AtomicU64,
+}
+
+impl<C> MapChild<C> {
+    fn new(cell: C) -> Self {
+        MapChild { cell, touched: AtomicBool::new(true), idle_since: AtomicU64::new(0) }
+    }
+
+    #[inline]
+    fn touch(&self) -> &C {
+        if !self.touched.load(Ordering::Relaxed) {
+            self.touched.store(true, Ordering::Relaxed);
+        }
+        &self.cell
+    }
+
+    /// Whether the child has been idle for `expire` as of `now`; records
+    /// the start of its idleness.
+    fn expired(&self, now: u64, expire: Duration) -> bool {
+        if self.touched.swap(false, Ordering::Relaxed) {
+            self.idle_since.store(0, Ordering::Relaxed);
+            return false;
+        }
+        match self.idle_since.load(Ordering::Relaxed) {
+            0 => {
+                self.idle_since.store(now.max(1), Ordering::Relaxed);
+                false
+            }
+            since => now.saturating_sub(since) >= expire.as_secs().max(1),
+        }
+    }
+}
 
 /// Calls its argument with each label value of one child.
 type ValueVisitor<'a> = dyn FnMut(&mut dyn FnMut(&str)) + 'a;
@@ -62,6 +106,20 @@ pub(crate) struct Inner<L, C: MetricCell> {
     /// name is legacy-valid, so map children render without per-name checks.
     prefixes: Option<Box<[Box<str>]>>,
     map: Option<Map<L, C>>,
+    /// At most this many map children; further label sets go to `overflow`.
+    max_children: Option<usize>,
+    /// Children idle this long are dropped at scrape.
+    expire_after: Option<Duration>,
+    overflow: OnceLock<Arc<MapChild<C>>>,
+}
+
+/// Bounds on a family's children; see
+/// [`Builder::max_children`](crate::Builder::max_children) and
+/// [`Builder::expire_after`](crate::Builder::expire_after).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Limits {
+    pub(crate) max_children: Option<usize>,
+    pub(crate) expire_after: Option<Duration>,
 }
 
 /// The children of one metric. The metric types ([`Counter`](crate::Counter),
@@ -99,7 +157,7 @@ fn dense_len<L: LabelSet>() -> Option<usize> {
 }
 
 impl<L: LabelSet, C: MetricCell> Family<L, C> {
-    pub(crate) fn new(meta: Meta, config: C::Config) -> Self {
+    pub(crate) fn new(meta: Meta, config: C::Config, limits: Limits) -> Self {
         let (dense, rendered, map): (Arc<[_]>, Box<[Box<str>]>, _) = match dense_len::<L>() {
             Some(n) => {
                 let unlabelled = meta.labels.is_empty();
@@ -119,7 +177,18 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             let prefix = |(i, n): (usize, &str)| format!("{}{n}=\"", if i == 0 { "" } else { "," }).into_boxed_str();
             meta.labels.iter().map(|n| &**n).enumerate().map(prefix).collect()
         });
-        Family { inner: Arc::new(Inner { meta, config, dense, rendered, prefixes, map }) }
+        let inner = Inner {
+            meta,
+            config,
+            dense,
+            rendered,
+            prefixes,
+            map,
+            max_children: limits.max_children,
+            expire_after: limits.expire_after,
+            overflow: OnceLock::new(),
+        };
+        Family { inner: Arc::new(inner) }
     }
 
     /// The child for `labels`, resolved when it is used. Nothing is locked
@@ -147,6 +216,24 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             }
             None => Labeled { target: Target::Key(&self.inner, labels) },
         }
+    }
+
+    /// Like [`Family::labels`], but creates the child now and fails instead
+    /// of using the overflow series when the family is at its
+    /// [`max_children`](crate::Builder::max_children).
+    ///
+    /// ```
+    /// use promdecl_runtime::{Counter, DynLabels, Error};
+    /// let c = Counter::builder("x", "X.").labels(["user"]).max_children(1).build().unwrap();
+    /// c.try_with_label_values(&["alice"]).unwrap().inc();
+    /// assert!(matches!(c.try_with_label_values(&["bob"]), Err(Error::CardinalityLimit { .. })));
+    /// c.with_label_values(&["bob"]).unwrap().inc(); // counted in the overflow series
+    /// ```
+    pub fn try_labels<'a>(&'a self, labels: &'a L) -> Result<Labeled<'a, L, C>, Error> {
+        if let Some(map) = &self.inner.map {
+            self.inner.try_insert(map, labels)?;
+        }
+        Ok(self.labels(labels))
     }
 
     /// Removes the child for `labels`; returns whether it existed. A handle
@@ -333,6 +420,17 @@ impl<C: MetricCell> Family<DynLabels, C> {
         Ok(Labeled { target: Target::Owned(&self.inner, DynLabels::new(owned)) })
     }
 
+    /// Like [`Family::with_label_values`], but creates the child now and fails
+    /// instead of using the overflow series when the family is full.
+    pub fn try_with_label_values<'a>(&'a self, values: &'a [&'a str]) -> Result<Labeled<'a, DynLabels, C>, Error> {
+        self.check_count(values.len())?;
+        let inner = &self.inner;
+        if inner.map().get(&DynLabels::new(values)).is_none() {
+            inner.try_insert(inner.map(), &DynLabels::new(values))?;
+        }
+        Ok(Labeled { target: Target::Values(&self.inner, values) })
+    }
+
     /// Removes the child with these label values; returns whether it existed.
     ///
     /// ```
@@ -398,13 +496,32 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     fn with_child<R>(&self, labels: &L, f: impl FnOnce(&C) -> R) -> R {
         let map = self.map();
         if let Some(c) = map.get(labels) {
-            return f(&c);
+            return f(c.touch());
         }
-        f(&self.get_or_insert(map, labels))
+        f(self.get_or_insert(map, labels).touch())
     }
 
-    fn get_or_insert(&self, map: &Map<L, C>, labels: &L) -> Arc<C> {
-        Arc::clone(map.entry(labels.clone()).or_insert_with(|| Arc::new(C::new(&self.config))).value())
+    /// The child for `labels`, created if the family has room, else the
+    /// overflow child.
+    fn get_or_insert(&self, map: &Map<L, C>, labels: &L) -> Arc<MapChild<C>> {
+        self.try_insert(map, labels).unwrap_or_else(|_| self.overflow())
+    }
+
+    /// The child for `labels`, created if the family has room. The bound is
+    /// checked against the current size, so threads inserting at the same
+    /// moment may pass it by one each.
+    fn try_insert(&self, map: &Map<L, C>, labels: &L) -> Result<Arc<MapChild<C>>, Error> {
+        if let Some(max) = self.max_children {
+            if map.len() >= max && !map.contains_key(labels) {
+                return Err(Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: max });
+            }
+        }
+        let entry = map.entry(labels.clone()).or_insert_with(|| Arc::new(MapChild::new(C::new(&self.config))));
+        Ok(Arc::clone(entry.value()))
+    }
+
+    fn overflow(&self) -> Arc<MapChild<C>> {
+        Arc::clone(self.overflow.get_or_init(|| Arc::new(MapChild::new(C::new(&self.config)))))
     }
 }
 
@@ -417,10 +534,10 @@ impl<C: MetricCell> Inner<DynLabels, C> {
         let hash = map.hasher().hash_one(ValuesHash(values));
         let shard = map.shards()[map.determine_shard(hash as usize)].read();
         if let Some((_, cell)) = shard.get(hash, |(k, _)| k.equals(values)) {
-            return f(cell.get());
+            return f(cell.get().touch());
         }
         drop(shard);
-        f(&self.get_or_insert(map, &DynLabels::new(values)))
+        f(self.get_or_insert(map, &DynLabels::new(values)).touch())
     }
 
     fn remove_values(&self, values: &[&str]) -> bool {
@@ -499,7 +616,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
 
 enum HandleRepr<C> {
     Dense(Arc<[CachePadded<Slot<C>>]>, usize),
-    Shared(Arc<C>),
+    Shared(Arc<MapChild<C>>),
 }
 
 /// A resolved child that can be kept and used without further lookups.
@@ -531,7 +648,7 @@ impl<C> Deref for Handle<C> {
     fn deref(&self) -> &C {
         match &self.repr {
             HandleRepr::Dense(d, i) => &d[*i].cell,
-            HandleRepr::Shared(c) => c,
+            HandleRepr::Shared(c) => &c.cell,
         }
     }
 }
@@ -596,8 +713,17 @@ impl<L: LabelSet> EncodeLabels for ChildLabels<'_, L> {
     }
 }
 
+/// The labels of the overflow series: every label is `__overflow__`.
+struct OverflowLabels<'a>(&'a [Box<str>]);
+
+impl EncodeLabels for OverflowLabels<'_> {
+    fn encode(&self, sink: &mut dyn LabelSink) {
+        self.0.iter().for_each(|name| sink.label(name, OVERFLOW_LABEL_VALUE));
+    }
+}
+
 /// Calls `f` with every child of `map`, locking each shard once.
-fn for_each_child<L: LabelSet, C>(map: &Map<L, C>, mut f: impl FnMut(&L, &Arc<C>)) {
+fn for_each_child<L: LabelSet, C>(map: &Map<L, C>, mut f: impl FnMut(&L, &Arc<MapChild<C>>)) {
     for shard in map.shards() {
         let table = shard.read();
         // SAFETY: the read guard keeps the table alive and unmodified for the
@@ -635,17 +761,42 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                     }
                 }
             }
-            Some(map) if C::RUNS_USER_CODE => {
-                // Callbacks may touch this family: call them with no shard locked.
-                let mut children: Vec<(L, Arc<C>)> = Vec::with_capacity(map.len());
-                for_each_child(map, |set, cell| children.push((set.clone(), Arc::clone(cell))));
-                for (set, cell) in &children {
-                    cell.collect(&inner.config, &ChildLabels { names, prefixes, set }, enc);
+            Some(map) => {
+                let now = crate::metric::unix_now() as u64;
+                let mut expired = Vec::new();
+                let mut visible = |set: &L, child: &MapChild<C>| match inner.expire_after {
+                    Some(expire) if child.expired(now, expire) => {
+                        expired.push(set.clone());
+                        false
+                    }
+                    _ => true,
+                };
+                if C::RUNS_USER_CODE {
+                    // Callbacks may touch this family: call them with no shard locked.
+                    let mut children = Vec::with_capacity(map.len());
+                    for_each_child(map, |set, child| {
+                        if visible(set, child) {
+                            children.push((set.clone(), Arc::clone(child)));
+                        }
+                    });
+                    for (set, child) in &children {
+                        child.cell.collect(&inner.config, &ChildLabels { names, prefixes, set }, enc);
+                    }
+                } else {
+                    for_each_child(map, |set, child| {
+                        if visible(set, child) {
+                            child.cell.collect(&inner.config, &ChildLabels { names, prefixes, set }, enc);
+                        }
+                    });
+                }
+                for set in expired {
+                    // Unless it was used again since the check.
+                    map.remove_if(&set, |_, child| !child.touched.load(Ordering::Relaxed));
+                }
+                if let Some(overflow) = inner.overflow.get() {
+                    overflow.cell.collect(&inner.config, &OverflowLabels(names), enc);
                 }
             }
-            Some(map) => for_each_child(map, |set, cell| {
-                cell.collect(&inner.config, &ChildLabels { names, prefixes, set }, enc);
-            }),
         }
     }
 

@@ -42,7 +42,7 @@ pub mod registry;
 mod server;
 
 pub use error::Error;
-pub use family::{Family, Handle, Labeled};
+pub use family::{Family, Handle, Labeled, OVERFLOW_LABEL_VALUE};
 pub use label::{DynLabels, LabelSet, LabelValue};
 pub use metric::{
     created_series, exponential_buckets, linear_buckets, set_created_series, Builder, Counter, CounterCell, Enum,

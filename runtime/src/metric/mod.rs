@@ -127,6 +127,10 @@ pub struct Opts {
     pub buckets: Option<Vec<f64>>,
     /// Enum states.
     pub states: Vec<String>,
+    /// At most this many children (label sets); see [`Builder::max_children`].
+    pub max_children: Option<usize>,
+    /// Children idle this long are dropped; see [`Builder::expire_after`].
+    pub expire_after: Option<std::time::Duration>,
 }
 
 impl Opts {
@@ -167,7 +171,8 @@ impl Opts {
             kind: C::TYPE,
             labels: labels.into(),
         };
-        Ok(Family::new(meta, config))
+        let limits = crate::family::Limits { max_children: self.max_children, expire_after: self.expire_after };
+        Ok(Family::new(meta, config, limits))
     }
 }
 
@@ -245,6 +250,47 @@ impl<M: FromOpts> Builder<M> {
     /// ```
     pub fn unit(mut self, unit: impl Into<String>) -> Self {
         self.opts.unit = unit.into();
+        self
+    }
+
+    /// Bounds the number of children (label sets) of a metric whose label
+    /// values are not a closed set. Past the bound, new label sets are
+    /// counted in one overflow series whose labels are all `__overflow__`,
+    /// so nothing is lost silently and memory stays bounded however many
+    /// distinct values arrive; `try_labels` and `try_with_label_values`
+    /// return an error instead.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Counter, Registry};
+    /// let r = Registry::new();
+    /// let c = Counter::builder("logins", "L.").labels(["user"]).max_children(2).register(&r).unwrap();
+    /// for user in ["a", "b", "c", "d"] {
+    ///     c.with_label_values(&[user]).unwrap().inc();
+    /// }
+    /// assert_eq!(c.len(), 2);
+    /// assert_eq!(r.get_sample_value("logins_total", &[("user", "__overflow__")]), Some(2.0));
+    /// ```
+    pub fn max_children(mut self, max: usize) -> Self {
+        self.opts.max_children = Some(max);
+        self
+    }
+
+    /// Drops children (label sets) that were not used for `idle` (at least
+    /// one second), checked at each scrape: they leave the exposition and
+    /// come back at zero when used again. Only lookups count as use: a
+    /// [`Handle`](crate::Handle) kept across scrapes does not keep its child
+    /// alive. Label sets of a closed type (enums, `bool`) never expire.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("x", "X.")
+    ///     .labels(["session"])
+    ///     .expire_after(std::time::Duration::from_secs(600))
+    ///     .build()
+    ///     .unwrap();
+    /// c.with_label_values(&["s1"]).unwrap().inc();
+    /// ```
+    pub fn expire_after(mut self, idle: std::time::Duration) -> Self {
+        self.opts.expire_after = Some(idle);
         self
     }
 
