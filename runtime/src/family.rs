@@ -8,9 +8,9 @@ use std::any::Any;
 use std::hash::BuildHasher;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
-use std::sync::Arc;
 
 use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
@@ -236,8 +236,12 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
         Ok(self.labels(labels))
     }
 
-    /// Removes the child for `labels`; returns whether it existed. A handle
-    /// still held elsewhere keeps working but is no longer exposed.
+    /// Removes the child for `labels`; returns whether it existed.
+    ///
+    /// A [`Handle`] to a removed map child keeps working but is no longer
+    /// exposed. With a closed label set (dense storage) a child *is* its
+    /// label set: removal zeroes and hides it, its handle keeps addressing
+    /// it, and the next lookup shows it again with what was recorded since.
     ///
     /// ```
     /// use promdecl_runtime::{Counter, DynLabels};

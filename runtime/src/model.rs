@@ -98,6 +98,11 @@ struct Base {
 
 impl Base {
     fn new(name: &str, help: &str, kind: MetricType, label_names: &[&str]) -> Self {
+        // As for Counter: the family name has no `_total`; samples add it.
+        let name = match kind {
+            MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
         Base {
             family: MetricFamily::new(name, help, kind),
             label_names: label_names.iter().map(|&n| n.to_owned()).collect(),
@@ -139,9 +144,14 @@ macro_rules! typed_family {
                 $name(Base::new(name, help, $kind, label_names))
             }
 
-            /// Sets the unit (OpenMetrics `# UNIT`).
+            /// Sets the unit (OpenMetrics `# UNIT`), appending `_<unit>` to the
+            /// name unless it already ends with it, as OpenMetrics requires.
             pub fn unit(mut self, unit: &str) -> Self {
-                self.0.family.unit = unit.to_owned();
+                let family = &mut self.0.family;
+                if !unit.is_empty() && !family.name.ends_with(&format!("_{unit}")) {
+                    family.name = format!("{}_{unit}", family.name);
+                }
+                family.unit = unit.to_owned();
                 self
             }
 
@@ -184,10 +194,6 @@ typed_family! {
 impl CounterFamily {
     /// Adds a child: its label values, total, creation time and timestamp.
     pub fn add_metric(&mut self, values: &[&str], value: f64, created: Option<f64>, timestamp: Option<f64>) {
-        if let Some(stripped) = self.0.family.name.strip_suffix("_total") {
-            let len = stripped.len();
-            self.0.family.name.truncate(len);
-        }
         self.0.push(values, "_total", None, Number::Float(value), timestamp);
         if let Some(created) = created {
             self.0.push(values, "_created", None, Number::Float(created), timestamp);

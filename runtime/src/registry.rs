@@ -332,50 +332,63 @@ pub struct Restricted<'r> {
 
 impl Collector for Restricted<'_> {
     fn collect(&self, enc: &mut dyn MetricEncoder) {
-        let mut filter = Filter { inner: enc, names: &self.names, family: String::new(), pending: None, open: false };
+        let mut filter =
+            Filter { inner: enc, names: &self.names, family: String::new(), header: None, series: None, wanted: false };
         self.registry.collect(&mut filter);
     }
 }
 
-/// Passes on only the samples whose names are selected; a family's header
-/// goes out with its first selected sample.
+/// Passes on only the samples whose names are selected. A family's header
+/// and a series' labels go out with their first selected sample, so a
+/// family with no selected sample leaves no trace.
 struct Filter<'a> {
     inner: &'a mut dyn MetricEncoder,
     names: &'a HashSet<String>,
     family: String,
-    pending: Option<(String, String, String, MetricType)>,
-    open: bool,
+    /// The current family's descriptor, until its header is written.
+    header: Option<(String, String, String, MetricType)>,
+    /// The current series' labels, until they are written.
+    series: Option<Vec<(String, String)>>,
+    /// Whether the current family can have selected samples at all.
+    wanted: bool,
 }
 
 impl MetricEncoder for Filter<'_> {
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.family.clear();
         self.family.push_str(desc.name);
-        let wanted = FamilyDesc::new(desc.name, desc.kind).series_names().iter().any(|n| self.names.contains(n));
-        self.pending = wanted.then(|| (desc.name.to_owned(), desc.help.to_owned(), desc.unit.to_owned(), desc.kind));
-        self.open = false;
+        self.wanted = FamilyDesc::new(desc.name, desc.kind).series_names().iter().any(|n| self.names.contains(n));
+        self.header =
+            self.wanted.then(|| (desc.name.to_owned(), desc.help.to_owned(), desc.unit.to_owned(), desc.kind));
+        self.series = None;
     }
 
     fn series(&mut self, labels: &dyn EncodeLabels) {
-        if self.pending.is_some() || self.open {
-            if let Some((name, help, unit, kind)) = self.pending.take() {
-                self.inner.family(&Descriptor { name: &name, help: &help, unit: &unit, kind });
-                self.open = true;
-            }
-            self.inner.series(labels);
+        if self.wanted {
+            let mut owned = Vec::new();
+            labels.encode(&mut owned);
+            self.series = Some(owned);
         }
     }
 
     fn sample(&mut self, sample: &Sample<'_>) {
-        if self.open {
-            let len = self.family.len();
-            self.family.push_str(sample.suffix);
-            let selected = self.names.contains(&self.family);
-            self.family.truncate(len);
-            if selected {
-                self.inner.sample(sample);
-            }
+        if !self.wanted {
+            return;
         }
+        let len = self.family.len();
+        self.family.push_str(sample.suffix);
+        let selected = self.names.contains(&self.family);
+        self.family.truncate(len);
+        if !selected {
+            return;
+        }
+        if let Some((name, help, unit, kind)) = self.header.take() {
+            self.inner.family(&Descriptor { name: &name, help: &help, unit: &unit, kind });
+        }
+        if let Some(labels) = self.series.take() {
+            self.inner.series(&labels);
+        }
+        self.inner.sample(sample);
     }
 }
 

@@ -119,8 +119,17 @@ async fn accept_loop(listener: std::net::TcpListener, registry: &'static Registr
             }
         }
     }
-    while connections.join_next().await.is_some() {}
+    // Requests in flight may finish; a client stalled mid-request may not
+    // hold the shutdown up for longer than the grace period.
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        connections.abort_all();
+        while connections.join_next().await.is_some() {}
+    }
 }
+
+/// How long `shutdown()` waits for connections to finish their requests.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn handle(req: Request<Incoming>, registry: &'static Registry) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(respond(&req, registry))

@@ -146,7 +146,7 @@ pub fn negotiate(accept: &str) -> Format {
                 continue;
             };
             match k {
-                "version" if version.is_none() => version = Some(v),
+                "version" if version.is_none() => version = Some(v).filter(|v| !v.is_empty()),
                 "escaping" if !escaping_seen => {
                     escaping = EscapingScheme::parse(v);
                     escaping_seen = true;

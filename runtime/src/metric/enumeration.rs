@@ -99,6 +99,7 @@ pub struct EnumConfig {
 #[derive(Debug)]
 pub struct EnumCell<S> {
     index: AtomicUsize,
+    name: Arc<str>,
     states: Arc<[Box<str>]>,
     _state: PhantomData<fn(S)>,
 }
@@ -132,7 +133,7 @@ impl<S: LabelValue> EnumCell<S> {
                 Ok(())
             }
             None => Err(Error::UnknownState {
-                metric: String::new(),
+                metric: self.name.to_string(),
                 state: name.to_owned(),
                 states: self.states.join(", "),
             }),
@@ -154,7 +155,12 @@ impl<S: LabelValue + 'static> MetricCell for EnumCell<S> {
     const TYPE: MetricType = MetricType::StateSet;
 
     fn new(config: &EnumConfig) -> Self {
-        EnumCell { index: AtomicUsize::new(0), states: Arc::clone(&config.states), _state: PhantomData }
+        EnumCell {
+            index: AtomicUsize::new(0),
+            name: Arc::clone(&config.label),
+            states: Arc::clone(&config.states),
+            _state: PhantomData,
+        }
     }
 
     fn reset(&self, _: &EnumConfig) {

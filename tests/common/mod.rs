@@ -1,0 +1,129 @@
+//! Helpers shared by the integration tests: `_created` normalisation, the
+//! external exposition validator (`../shared/peers/validate-exposition.sh`)
+//! and a small JSON reader for its `--dump` output.
+//!
+//! Each test binary uses a different subset, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod json;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch.
+pub fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// Replaces the value of every `*_created` sample line by `<T>` and returns
+/// the text with the values that were replaced.
+///
+/// `_created` values are wall-clock times, so golden texts cannot spell them
+/// out; the caller checks them separately (see [`assert_recent`]).
+pub fn normalize_created(text: &str) -> (String, Vec<f64>) {
+    let mut out = String::with_capacity(text.len());
+    let mut created = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let name_end = body.find(['{', ' ']).unwrap_or(body.len());
+        if !body.starts_with('#') && body[..name_end].ends_with("_created") {
+            let (head, value) = body.rsplit_once(' ').expect("a sample line has a value");
+            created.push(value.parse::<f64>().unwrap_or_else(|e| panic!("bad _created value in {body:?}: {e}")));
+            out.push_str(head);
+            out.push_str(" <T>");
+            out.push_str(&line[body.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    (out, created)
+}
+
+/// Asserts each value is a Unix time within a minute of now (the machine
+/// may be busy, so "a few seconds" is stretched generously).
+pub fn assert_recent(values: &[f64]) {
+    let now = now();
+    for &v in values {
+        assert!((now - 60.0..=now + 1.0).contains(&v), "_created value {v} is not within a minute of now ({now})");
+    }
+}
+
+/// The sample lines (not comments) of an exposition.
+pub fn sample_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+}
+
+/// A fresh path in the temporary directory, unique within this process.
+pub fn temp_path(stem: &str, ext: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("promdecl-test-{}-{stem}-{n}.{ext}", std::process::id()))
+}
+
+/// What the validator said about one exposition.
+pub struct Validation {
+    /// Exit status 0.
+    pub ok: bool,
+    /// Everything it printed.
+    pub output: String,
+    /// What `prometheus_client` parsed (`--dump`), if it got that far.
+    pub dump: Option<json::Value>,
+}
+
+fn validator_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers/validate-exposition.sh")
+}
+
+/// Why the validator cannot run here, if it cannot.
+fn validator_missing() -> Option<String> {
+    let script = validator_script();
+    if !script.is_file() {
+        return Some(format!("{} does not exist", script.display()));
+    }
+    let venv = std::env::var("PEERS_VENV").unwrap_or_else(|_| "/tmp/peers-venv".to_owned());
+    if !Path::new(&venv).join("bin/python").exists() {
+        return Some(format!("no Python venv at {venv}; run ../shared/peers/install.sh"));
+    }
+    let promtool = Command::new("promtool").arg("--version").output();
+    if !promtool.is_ok_and(|o| o.status.success()) {
+        return Some("promtool is not installed; run ../shared/peers/install.sh".to_owned());
+    }
+    None
+}
+
+/// Runs `validate-exposition.sh --lint warn --dump J` on `text`.
+///
+/// Returns `None`, after printing why, when the validator is not installed
+/// and the `CI` environment variable is unset; with `CI` set a missing
+/// validator fails the test, so CI cannot silently skip the check.
+pub fn validate(test: &str, text: &str) -> Option<Validation> {
+    if let Some(why) = validator_missing() {
+        if std::env::var_os("CI").is_some() {
+            panic!("{test}: the exposition validator is required when CI is set, but {why}");
+        }
+        eprintln!("SKIPPED {test}: exposition validator not available ({why})");
+        return None;
+    }
+    let ext = if text.ends_with("# EOF\n") { "om" } else { "prom" };
+    let input = temp_path(test, ext);
+    let dump = temp_path(test, "json");
+    std::fs::write(&input, text).unwrap();
+    let out = Command::new("bash")
+        .arg(validator_script())
+        .args(["--lint", "warn", "--dump"])
+        .arg(&dump)
+        .arg(&input)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run validate-exposition.sh");
+    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if out.status.code() == Some(2) {
+        panic!("{test}: validate-exposition.sh could not run (exit 2):\n{output}");
+    }
+    let parsed = std::fs::read_to_string(&dump).ok().map(|s| json::parse(&s).expect("dump.json is valid JSON"));
+    let _ = std::fs::remove_file(&input);
+    let _ = std::fs::remove_file(&dump);
+    Some(Validation { ok: out.status.success(), output, dump: parsed })
+}

@@ -1,0 +1,175 @@
+//! Many writers and a scraper at once: every scrape must be internally
+//! consistent and monotonic, and the final counts exact.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use promdecl::encode::{encode_to_string, Format};
+use promdecl::{Counter, DynLabels, Gauge, Histogram, Registry, ShardedCounter};
+
+const THREADS: usize = 4;
+const INCREMENTS: usize = 100_000;
+const WORKERS: [&str; 3] = ["w0", "w1", "w2"];
+const BOUNDS: [f64; 3] = [0.25, 0.5, 0.75];
+const CHURN: usize = 20_000;
+
+/// Sample lines of a scrape: `name{labels}` -> value, in order.
+fn parse(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (head, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("bad sample line {l:?}"));
+            (head.to_owned(), value.parse().unwrap_or_else(|e| panic!("bad value in {l:?}: {e}")))
+        })
+        .collect()
+}
+
+/// Checks one scrape on its own and against the previous one; returns it.
+fn check_scrape(text: &str, previous: &HashMap<String, f64>) -> HashMap<String, f64> {
+    let samples = parse(text);
+    let mut seen = HashSet::new();
+    for (head, _) in &samples {
+        assert!(seen.insert(head.as_str()), "series {head} appears twice in one scrape:\n{text}");
+    }
+    // Histogram: cumulative buckets never decrease, and `_count` equals the
+    // `+Inf` bucket.
+    let buckets: Vec<f64> = samples.iter().filter(|(h, _)| h.starts_with("lat_bucket{")).map(|s| s.1).collect();
+    assert_eq!(buckets.len(), BOUNDS.len() + 1, "{text}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "buckets decrease: {buckets:?}\n{text}");
+    let count = samples.iter().find(|(h, _)| h == "lat_count").expect("lat_count").1;
+    assert_eq!(count, *buckets.last().unwrap(), "_count differs from the +Inf bucket\n{text}");
+
+    let current: HashMap<String, f64> = samples.into_iter().collect();
+    for (head, &before) in previous {
+        // Only totals and counts are monotonic (a `_sum` may lag its count,
+        // `_created` is not a count).
+        let monotonic = head.contains("_total") || head.contains("_bucket") || head.contains("_count");
+        if let (true, Some(&now)) = (monotonic, current.get(head)) {
+            assert!(now >= before, "{head} went down from {before} to {now}");
+        }
+    }
+    current
+}
+
+#[test]
+fn writers_and_scraper() {
+    let r = Registry::new();
+    let c = Counter::builder("c", "C.").register(&r).unwrap();
+    let lc: Counter<DynLabels> = Counter::builder("lc", "LC.").labels(["worker"]).register(&r).unwrap();
+    let h = Histogram::builder("lat", "L.").buckets(BOUNDS).register(&r).unwrap();
+    let sc = ShardedCounter::builder("sc", "SC.").register(&r).unwrap();
+    let done = AtomicBool::new(false);
+    let started = Instant::now();
+
+    let scrapes = std::thread::scope(|s| {
+        let scraper = s.spawn(|| {
+            let mut previous = HashMap::new();
+            let mut scrapes = 0;
+            while !done.load(Ordering::Acquire) {
+                let format = if scrapes % 2 == 0 { Format::TEXT } else { Format::OPENMETRICS };
+                let text = encode_to_string(&r, format);
+                let text = text.strip_suffix("# EOF\n").unwrap_or(&text);
+                previous = check_scrape(text, &previous);
+                scrapes += 1;
+            }
+            scrapes
+        });
+        let writers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (c, lc, h, sc) = (&c, &lc, &h, &sc);
+                s.spawn(move || {
+                    for i in 0..INCREMENTS {
+                        c.inc();
+                        lc.with_label_values(&[WORKERS[(t + i) % WORKERS.len()]]).unwrap().inc();
+                        h.observe(0.1 + 0.25 * (i % 4) as f64);
+                        sc.inc();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, Ordering::Release);
+        scraper.join().unwrap()
+    });
+    assert!(scrapes > 0);
+    eprintln!("{scrapes} consistent scrapes in {:?}", started.elapsed());
+
+    let total = (THREADS * INCREMENTS) as f64;
+    assert_eq!(r.get_sample_value("c_total", &[]), Some(total));
+    assert_eq!(r.get_sample_value("sc_total", &[]), Some(total));
+    let per_worker: f64 = WORKERS.iter().map(|w| r.get_sample_value("lc_total", &[("worker", w)]).unwrap()).sum();
+    assert_eq!(per_worker, total);
+    assert_eq!(lc.len(), WORKERS.len());
+    // i % 4 == 0 -> 0.1, 1 -> 0.35, 2 -> 0.6, 3 -> 0.85
+    let quarter = total / 4.0;
+    assert_eq!(r.get_sample_value("lat_bucket", &[("le", "0.25")]), Some(quarter));
+    assert_eq!(r.get_sample_value("lat_bucket", &[("le", "0.5")]), Some(2.0 * quarter));
+    assert_eq!(r.get_sample_value("lat_bucket", &[("le", "0.75")]), Some(3.0 * quarter));
+    assert_eq!(r.get_sample_value("lat_bucket", &[("le", "+Inf")]), Some(total));
+    assert_eq!(r.get_sample_value("lat_count", &[]), Some(total));
+    let sum = r.get_sample_value("lat_sum", &[]).unwrap();
+    let want = quarter * (0.1 + 0.35 + 0.6 + 0.85);
+    assert!((sum - want).abs() < 1e-6 * want, "sum {sum}, want {want}");
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+}
+
+#[test]
+fn labelled_children_created_and_removed_while_scraping() {
+    let r = Registry::new();
+    let g: Gauge<DynLabels> = Gauge::builder("churn", "C.").labels(["k"]).register(&r).unwrap();
+    let kept: Counter<DynLabels> = Counter::builder("kept", "K.").labels(["k"]).register(&r).unwrap();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let scraper = s.spawn(|| {
+            let mut previous: HashMap<String, f64> = HashMap::new();
+            while !done.load(Ordering::Acquire) {
+                let text = encode_to_string(&r, Format::TEXT);
+                let mut seen = HashSet::new();
+                let mut current = HashMap::new();
+                for (head, value) in parse(&text) {
+                    assert!(seen.insert(head.clone()), "series {head} twice in one scrape:\n{text}");
+                    if head.starts_with("kept_total") {
+                        if let Some(&before) = previous.get(&head) {
+                            assert!(value >= before, "{head} went down");
+                        }
+                        current.insert(head, value);
+                    }
+                }
+                previous = current;
+            }
+        });
+        let churners: Vec<_> = (0..2)
+            .map(|t| {
+                let (g, kept) = (&g, &kept);
+                s.spawn(move || {
+                    for i in 0..CHURN {
+                        let key = format!("t{t}-{}", i % 50);
+                        g.with_label_values(&[&key]).unwrap().set(i as f64);
+                        kept.with_label_values(&[&key]).unwrap().inc();
+                        if i % 3 == 0 {
+                            g.remove_label_values(&[&key]).unwrap();
+                        }
+                        if i % 500 == 0 {
+                            g.clear();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for c in churners {
+            c.join().unwrap();
+        }
+        done.store(true, Ordering::Release);
+        scraper.join().unwrap();
+    });
+    assert_eq!(kept.len(), 100);
+    for t in 0..2 {
+        for k in 0..50 {
+            let key = format!("t{t}-{k}");
+            assert_eq!(r.get_sample_value("kept_total", &[("k", &key)]), Some((CHURN / 50) as f64), "{key}");
+        }
+    }
+}
