@@ -58,6 +58,17 @@ pub struct CounterCell {
 /// Increments up to this are added exactly to the integer part.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
+/// How a counter takes the increment `v`: `Some(n)` to add `n` to its
+/// integer part, `None` to add `v` to its fraction; an error for negative or
+/// NaN increments.
+#[inline]
+pub(crate) fn split_increment(v: f64) -> Result<Option<u64>, Error> {
+    if v.is_nan() || v < 0.0 {
+        return Err(Error::NegativeIncrement(v));
+    }
+    Ok((v.fract() == 0.0 && v <= MAX_EXACT).then_some(v as u64))
+}
+
 impl CounterCell {
     /// Adds one.
     ///
@@ -93,13 +104,9 @@ impl CounterCell {
     /// ```
     #[inline]
     pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        if v.is_nan() || v < 0.0 {
-            return Err(Error::NegativeIncrement(v));
-        }
-        if v.fract() == 0.0 && v <= MAX_EXACT {
-            self.whole.fetch_add(v as u64, Ordering::Relaxed);
-        } else {
-            self.fraction.add(v);
+        match split_increment(v)? {
+            Some(n) => self.add(n),
+            None => self.fraction.add(v),
         }
         Ok(())
     }

@@ -108,13 +108,9 @@ impl ShardedCounterCell {
     /// assert!(c.inc_by(-1.0).is_err());
     /// ```
     pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        if v.is_nan() || v < 0.0 {
-            return Err(Error::NegativeIncrement(v));
-        }
-        if v.fract() == 0.0 && v <= 9_007_199_254_740_992.0 {
-            self.add(v as u64);
-        } else {
-            self.fraction.add(v);
+        match super::counter::split_increment(v)? {
+            Some(n) => self.add(n),
+            None => self.fraction.add(v),
         }
         Ok(())
     }
