@@ -37,6 +37,7 @@ pub mod label;
 pub mod metric;
 pub mod model;
 pub mod name;
+pub mod parse;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;
@@ -51,9 +52,10 @@ pub use metric::{
     Track, DEFAULT_BUCKETS,
 };
 pub use model::{
-    CounterFamily, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily, StateSetFamily,
-    SummaryFamily, UnknownFamily,
+    CounterFamily, FamilySample, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily,
+    StateSetFamily, SummaryFamily, UnknownFamily,
 };
+pub use parse::{parse_openmetrics, parse_text, ParseError};
 pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_registry, Server};
