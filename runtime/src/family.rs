@@ -32,39 +32,42 @@ pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
 /// A child stored in the map, with what expiry needs to know about it.
 pub struct MapChild<C> {
     cell: C,
-    /// Set by every lookup, cleared by every scrape.
-    touched: AtomicBool,
-    /// When a scrape first found it untouched (seconds since the epoch), or 0.
-    idle_since: AtomicU64,
+    /// [`TOUCHED`], set by every lookup and cleared by every scrape, and in
+    /// the other bits when a scrape first found the child untouched (seconds
+    /// since the epoch), or 0.
+    idle: AtomicU64,
 }
+
+const TOUCHED: u64 = 1 << 63;
 
 impl<C> MapChild<C> {
     fn new(cell: C) -> Self {
-        MapChild { cell, touched: AtomicBool::new(true), idle_since: AtomicU64::new(0) }
+        MapChild { cell, idle: AtomicU64::new(TOUCHED) }
     }
 
+    /// Marks the child used. Costs a load unless a scrape cleared the mark.
     #[inline]
     fn touch(&self) -> &C {
-        if !self.touched.load(Ordering::Relaxed) {
-            self.touched.store(true, Ordering::Relaxed);
+        if self.idle.load(Ordering::Relaxed) & TOUCHED == 0 {
+            self.idle.store(TOUCHED, Ordering::Relaxed);
         }
         &self.cell
+    }
+
+    fn touched(&self) -> bool {
+        self.idle.load(Ordering::Relaxed) & TOUCHED != 0
     }
 
     /// Whether the child has been idle for `expire` as of `now`; records
     /// the start of its idleness.
     fn expired(&self, now: u64, expire: Duration) -> bool {
-        if self.touched.swap(false, Ordering::Relaxed) {
-            self.idle_since.store(0, Ordering::Relaxed);
+        let idle = self.idle.load(Ordering::Relaxed);
+        if idle & TOUCHED != 0 || idle == 0 {
+            // Used since the last scrape (or never checked): idle from now.
+            self.idle.store(now.clamp(1, TOUCHED - 1), Ordering::Relaxed);
             return false;
         }
-        match self.idle_since.load(Ordering::Relaxed) {
-            0 => {
-                self.idle_since.store(now.max(1), Ordering::Relaxed);
-                false
-            }
-            since => now.saturating_sub(since) >= expire.as_secs().max(1),
-        }
+        now.saturating_sub(idle) >= expire.as_secs().max(1)
     }
 }
 
@@ -795,7 +798,7 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                 }
                 for set in expired {
                     // Unless it was used again since the check.
-                    map.remove_if(&set, |_, child| !child.touched.load(Ordering::Relaxed));
+                    map.remove_if(&set, |_, child| !child.touched());
                 }
                 if let Some(overflow) = inner.overflow.get() {
                     overflow.cell.collect(&inner.config, &OverflowLabels(names), enc);

@@ -218,14 +218,21 @@ impl DynLabels {
     /// assert_eq!(l.values().next(), Some("GET"));
     /// ```
     pub fn values(&self) -> impl Iterator<Item = &str> + '_ {
+        self.raw_values().map(|value| {
+            // SAFETY: only `push_value` writes the buffer, and it copies each
+            // value whole from a `&str` (cut, if ever, at a char boundary),
+            // so every value is valid UTF-8.
+            unsafe { std::str::from_utf8_unchecked(value) }
+        })
+    }
+
+    fn raw_values(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut rest = &self.0[..];
         std::iter::from_fn(move || {
             let (len, tail) = rest.split_first_chunk::<4>()?;
-            let len = u32::from_le_bytes(*len) as usize;
-            let (value, tail) = tail.split_at(len);
+            let (value, tail) = tail.split_at(u32::from_le_bytes(*len) as usize);
             rest = tail;
-            // Only `push_value` writes the buffer, from `&str`s.
-            std::str::from_utf8(value).ok()
+            Some(value)
         })
     }
 }
@@ -237,17 +244,21 @@ impl std::fmt::Debug for DynLabels {
 }
 
 fn push_value(buf: &mut Vec<u8>, value: &str) {
-    // Label values longer than 4 GiB cannot be exposed anyway.
-    let len = u32::try_from(value.len()).unwrap_or(u32::MAX);
-    buf.extend_from_slice(&len.to_le_bytes());
-    buf.extend_from_slice(&value.as_bytes()[..len as usize]);
+    // A value over 4 GiB cannot be exposed anyway: keep what fits, cut at a
+    // char boundary so the buffer stays UTF-8.
+    let mut len = value.len().min(u32::MAX as usize);
+    while !value.is_char_boundary(len) {
+        len -= 1;
+    }
+    buf.extend_from_slice(&(len as u32).to_le_bytes());
+    buf.extend_from_slice(&value.as_bytes()[..len]);
 }
 
 impl DynLabels {
     /// Whether these are exactly `values`.
     pub(crate) fn equals(&self, values: &[&str]) -> bool {
-        let mut mine = self.values();
-        values.iter().all(|v| mine.next() == Some(*v)) && mine.next().is_none()
+        let mut mine = self.raw_values();
+        values.iter().all(|v| mine.next() == Some(v.as_bytes())) && mine.next().is_none()
     }
 }
 
