@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod collector;
 pub mod encode;
 mod error;
 pub mod family;
@@ -56,6 +57,7 @@ pub use model::{
     StateSetFamily, SummaryFamily, UnknownFamily,
 };
 pub use parse::{parse_openmetrics, parse_text, ParseError};
+pub use collector::{PlatformCollector, ProcessCollector};
 pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_registry, Server};

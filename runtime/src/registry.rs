@@ -377,7 +377,7 @@ impl MetricEncoder for Filter<'_> {
         }
         let len = self.family.len();
         self.family.push_str(sample.suffix);
-        let selected = self.names.contains(&self.family);
+        let selected = self.names.contains(&self.family) && self.inner.accepts(sample.suffix);
         self.family.truncate(len);
         if !selected {
             return;
@@ -453,6 +453,9 @@ static REGISTRATION_ERRORS: std::sync::Mutex<Vec<Error>> = std::sync::Mutex::new
 ///
 /// Its first use registers every `metrics!` block of the program, so a scrape
 /// shows all declared metrics, touched or not.
+/// It also holds, as the Python client's `REGISTRY` does, a
+/// [`ProcessCollector`](crate::ProcessCollector) (`process_*`, on Linux) and a
+/// [`PlatformCollector`](crate::PlatformCollector) (`rust_info`).
 ///
 /// ```
 /// use promdecl_runtime::{default_registry, Counter};
@@ -464,6 +467,7 @@ pub fn default_registry() -> &'static Registry {
         for register in crate::__private::METRIC_GROUPS {
             register();
         }
+        crate::collector::register_defaults();
     });
     &DEFAULT
 }
@@ -473,10 +477,20 @@ pub fn default_registry() -> &'static Registry {
 /// compile time: the metrics still work, the error is kept for
 /// [`registration_errors`] and printed once.
 pub(crate) fn register_group(group: impl Collector + 'static) {
-    if let Err(e) = DEFAULT.register(group) {
-        eprintln!("promdecl: metrics not exposed: {e}");
-        REGISTRATION_ERRORS.lock().unwrap_or_else(|e| e.into_inner()).push(e);
-    }
+    register_builtin(group);
+}
+
+/// Registers a collector the crate itself puts in the default registry (a
+/// macro-declared group, the process collector, ...), handling a collision
+/// as [`register_group`] does.
+pub(crate) fn register_builtin(collector: impl Collector + 'static) -> Option<CollectorId> {
+    DEFAULT
+        .register(collector)
+        .map_err(|e| {
+            eprintln!("promdecl: metrics not exposed: {e}");
+            REGISTRATION_ERRORS.lock().unwrap_or_else(|e| e.into_inner()).push(e);
+        })
+        .ok()
 }
 
 /// Errors from registering `metrics!` blocks in the default registry, such

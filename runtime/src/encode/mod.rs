@@ -184,6 +184,14 @@ pub trait MetricEncoder {
     fn series(&mut self, labels: &dyn EncodeLabels);
     /// One sample of the current series.
     fn sample(&mut self, sample: &Sample<'_>);
+
+    /// Whether samples with this suffix are written at all (the Prometheus
+    /// text format has no `_created`), so filters can leave out families
+    /// that would show nothing.
+    fn accepts(&self, suffix: &str) -> bool {
+        let _ = suffix;
+        true
+    }
 }
 
 /// Encodes everything `collector` holds in `format`, appending to `buf`.

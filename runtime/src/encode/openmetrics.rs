@@ -74,6 +74,10 @@ impl MetricEncoder for OpenMetricsEncoder<'_> {
         self.line.set_series(labels);
     }
 
+    fn accepts(&self, suffix: &str) -> bool {
+        self.created || suffix != "_created"
+    }
+
     fn sample(&mut self, s: &Sample<'_>) {
         if !self.created && s.suffix == "_created" {
             return;

@@ -69,6 +69,10 @@ impl MetricEncoder for TextEncoder<'_> {
         self.line.set_series(labels);
     }
 
+    fn accepts(&self, suffix: &str) -> bool {
+        suffix != "_created"
+    }
+
     fn sample(&mut self, s: &Sample<'_>) {
         let suffix = match (self.kind, s.suffix) {
             (_, "_created") => return,
