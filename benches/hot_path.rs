@@ -403,6 +403,9 @@ fn counter_two_threads(c: &mut Criterion) {
     let ours = promdecl::Counter::builder("requests", "help").build().unwrap();
     g.bench_function("promdecl", |b| b.iter_custom(|iters| two_threads(iters, || ours.inc())));
 
+    let sharded = promdecl::ShardedCounter::builder("requests", "help").build().unwrap();
+    g.bench_function("promdecl/sharded", |b| b.iter_custom(|iters| two_threads(iters, || sharded.inc())));
+
     let prom = prometheus::IntCounter::new("requests_total", "help").unwrap();
     g.bench_function("prometheus", |b| b.iter_custom(|iters| two_threads(iters, || prom.inc())));
 
