@@ -37,12 +37,15 @@ pub mod family;
 pub mod label;
 pub mod metric;
 pub mod model;
+#[cfg(feature = "multiprocess")]
+pub mod multiprocess;
 pub mod name;
 pub mod parse;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;
 
+pub use collector::{PlatformCollector, ProcessCollector};
 pub use error::Error;
 pub use family::{Family, Handle, Labeled, OVERFLOW_LABEL_VALUE};
 pub use label::{DynLabels, LabelSet, LabelValue};
@@ -57,7 +60,6 @@ pub use model::{
     StateSetFamily, SummaryFamily, UnknownFamily,
 };
 pub use parse::{parse_openmetrics, parse_text, ParseError};
-pub use collector::{PlatformCollector, ProcessCollector};
 pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_registry, Server};

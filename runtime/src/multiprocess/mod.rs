@@ -1,0 +1,460 @@
+//! Multiprocess mode, for pre-fork servers and pools of worker processes:
+//! each process writes its metrics to files in a shared directory, and the
+//! process that serves `/metrics` merges them at scrape, as the Python
+//! client's multiprocess mode does.
+//!
+//! * In every worker, a [`MultiProcessWriter`] snapshots a collector (by
+//!   default the [`default_registry`](crate::default_registry)) into
+//!   memory-mapped files named after the process id: on
+//!   [`flush`](MultiProcessWriter::flush), every flush interval (1 s by
+//!   default) from a background thread, and when it is dropped.
+//! * Where the scrape is served, a [`MultiProcessCollector`] reads every file
+//!   and merges them: counters, summaries and histograms (bucket by bucket)
+//!   are summed, gauges are combined per their [`GaugeMode`].
+//! * When a worker exits, [`mark_process_dead`] removes its files for the
+//!   `live*` gauge modes.
+//!
+//! The hot path is not touched: metrics stay plain atomics in each process,
+//! and only the snapshot goes through the files.
+//!
+//! ```
+//! use promdecl_runtime::encode::{encode_to_string, Format};
+//! use promdecl_runtime::multiprocess::{GaugeMode, MultiProcessCollector, MultiProcessWriter};
+//! use promdecl_runtime::{Counter, Gauge, Registry};
+//!
+//! let dir = std::env::temp_dir().join(format!("promdecl-mp-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//!
+//! // In each worker process:
+//! let registry = Registry::new();
+//! let jobs = Counter::builder("jobs", "Jobs done.").register(&registry).unwrap();
+//! let busy = Gauge::builder("busy", "Busy workers.").register(&registry).unwrap();
+//! let writer = MultiProcessWriter::builder()
+//!     .dir(&dir)
+//!     .collector(registry)
+//!     .gauge_mode("busy", GaugeMode::LiveSum)
+//!     .build()
+//!     .unwrap();
+//! busy.set(1.0);
+//! jobs.inc_by(3.0).unwrap();
+//! writer.flush().unwrap();
+//!
+//! // Where /metrics is served: a registry holding only the merged view.
+//! let scrape = Registry::new();
+//! scrape.register(MultiProcessCollector::new(&dir).unwrap()).unwrap();
+//! assert_eq!(
+//!     encode_to_string(&scrape, Format::TEXT),
+//!     concat!(
+//!         "# HELP busy Busy workers.\n# TYPE busy gauge\nbusy 1.0\n",
+//!         "# HELP jobs_total Jobs done.\n# TYPE jobs_total counter\njobs_total 3\n",
+//!     )
+//! );
+//! drop(writer);
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
+//! # Files
+//!
+//! Each process writes `counter_<pid>.db`, `histogram_<pid>.db`,
+//! `summary_<pid>.db` and `gauge_<mode>_<pid>.db`, named as in the Python
+//! client, though in a format of promdecl's own (neither client reads the
+//! other's files). A file holds two snapshot slots: the writer fills the one
+//! not published, then publishes it by bumping a generation counter; a
+//! reader copies the published slot and checks the counters again
+//! afterwards (a seqlock with two buffers). So a scrape never sees a torn
+//! snapshot, a writer never waits for a scrape, and a process that dies in
+//! the middle of a write leaves its previous snapshot readable. Files that
+//! cannot be read are skipped, and listed by [`MultiProcessCollector::merge`].
+//!
+//! A new process that gets the id of a dead one carries on the dead one's
+//! counters, histograms and summaries, as in the Python client.
+//!
+//! # Deployment
+//!
+//! * Point every process at the same directory, with the environment
+//!   variable `PROMETHEUS_MULTIPROC_DIR` (set it in the start-up script, so
+//!   that it reaches every child) or explicitly with
+//!   [`MultiProcessWriterBuilder::dir`] and [`MultiProcessCollector::new`].
+//! * Wipe the directory between runs of the server (before start-up), by
+//!   deleting its files: never truncate a file while a process may have it
+//!   mapped (a reader of a file that shrank would fault; promdecl itself
+//!   only ever grows files, and replaces them by renaming).
+//! * Create the writer in each worker *after* it is forked or spawned. A
+//!   writer inherited through `fork()` does nothing in the child (its
+//!   [`flush`](MultiProcessWriter::flush) fails with
+//!   [`MultiProcessError::Forked`]) and its flush thread does not exist
+//!   there. Values recorded before a `fork()` are copied into every child and
+//!   so counted once per child: record only after forking.
+//! * When a worker exits, call [`mark_process_dead`] with its process id (in
+//!   gunicorn's terms, from the `child_exit` hook).
+//! * Serve a registry that holds the [`MultiProcessCollector`] and not the
+//!   workers' metrics themselves, or they are exposed twice.
+//!
+//! # Differences from the Python client
+//!
+//! The Python client writes every increment through to its memory-mapped
+//! file. Here a process writes a snapshot of all its values at once, so:
+//!
+//! * values reach the scrape up to one flush interval late;
+//! * a process that crashes loses at most its last interval (a worker that
+//!   returns from `main` after dropping its writer loses nothing; one that
+//!   calls `std::process::exit` should [`flush`](MultiProcessWriter::flush)
+//!   first);
+//! * each file holds one consistent snapshot: a histogram's buckets, count
+//!   and sum always come from the same moment, and so do all the counters of
+//!   a process (but a scrape may read its counter file and its histogram
+//!   file from consecutive snapshots);
+//! * the `mostrecent` modes know when a value *changed*, to within one flush
+//!   interval, rather than when it was set: setting a gauge to the value it
+//!   already holds does not make it the most recent, and a value of zero
+//!   never changed from the start counts as never set.
+//!
+//! # Limits
+//!
+//! The limits the Python client documents, and how they apply here:
+//!
+//! * *Registries cannot be used as normal; all instantiated metrics are
+//!   exported.* Every family the writer's collector yields is written, and
+//!   registering the workers' metrics in the registry that also holds the
+//!   [`MultiProcessCollector`] exposes them twice.
+//! * *Custom collectors do not work (e.g. CPU and memory metrics).* Here a
+//!   custom collector in the writer's collector is written like any other,
+//!   if it yields counter, gauge, histogram or summary families, but its
+//!   gauges are merged per the mode, so per-process values such as memory
+//!   use only make sense in the `all` modes (a `pid` label per process).
+//! * *Gauges cannot use `set_function`.* A callback gauge is evaluated at
+//!   each flush, in the process that owns it, not at scrape.
+//! * *Info and Enum metrics do not work.* Info, state set (enum), gauge
+//!   histogram and unknown-typed families are not written, nor is
+//!   `target_info` (set it on the scraping registry).
+//! * *The Pushgateway cannot be used* from a worker for the merged values:
+//!   push a registry holding the [`MultiProcessCollector`] instead.
+//! * *Gauges cannot use the `pid` label*: the `all` and `liveall` modes add
+//!   it.
+//! * *Exemplars are not supported*: they are dropped; so are `_created`
+//!   samples, and summary quantiles.
+//! * *Removing and clearing label children* is not supported in the Python
+//!   client. Here a child removed from a process disappears from its next
+//!   snapshot, taking that process's share of a counter with it.
+//!
+//! Also: the files of dead processes stay (counters must not go down), so
+//! a scrape reads one file per type per process that ever ran since the
+//! directory was wiped; a gauge must use the same mode in every process;
+//! label values must not be so large that one process's snapshot of one
+//! type exceeds 4 GiB.
+
+mod collector;
+mod format;
+mod writer;
+
+pub use collector::{Merged, MultiProcessCollector, SkippedFile};
+pub use writer::{MultiProcessWriter, MultiProcessWriterBuilder};
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::MetricType;
+
+/// The environment variable naming the directory of multiprocess mode.
+pub const DIR_ENV: &str = "PROMETHEUS_MULTIPROC_DIR";
+/// The older, lower-case spelling, still read when [`DIR_ENV`] is unset.
+const LEGACY_DIR_ENV: &str = "prometheus_multiproc_dir";
+
+/// How the values of one gauge in several processes are combined at scrape
+/// (the Python client's `multiprocess_mode`).
+///
+/// The `live*` modes count only processes that have not been passed to
+/// [`mark_process_dead`].
+///
+/// ```
+/// use promdecl_runtime::multiprocess::GaugeMode;
+/// let mode: GaugeMode = "livesum".parse().unwrap();
+/// assert_eq!(mode, GaugeMode::LiveSum);
+/// assert!(mode.is_live());
+/// assert_eq!(GaugeMode::default().as_str(), "all");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum GaugeMode {
+    /// One series per process, told apart by a `pid` label (the default).
+    #[default]
+    All,
+    /// As [`All`](Self::All), for live processes only.
+    LiveAll,
+    /// The smallest value of any process.
+    Min,
+    /// The smallest value of any live process.
+    LiveMin,
+    /// The largest value of any process.
+    Max,
+    /// The largest value of any live process.
+    LiveMax,
+    /// The sum over all processes.
+    Sum,
+    /// The sum over live processes, such as requests in progress.
+    LiveSum,
+    /// The value that changed last.
+    MostRecent,
+    /// The value that changed last, among live processes.
+    LiveMostRecent,
+}
+
+impl GaugeMode {
+    /// Every mode.
+    pub const ALL: [GaugeMode; 10] = [
+        GaugeMode::All,
+        GaugeMode::LiveAll,
+        GaugeMode::Min,
+        GaugeMode::LiveMin,
+        GaugeMode::Max,
+        GaugeMode::LiveMax,
+        GaugeMode::Sum,
+        GaugeMode::LiveSum,
+        GaugeMode::MostRecent,
+        GaugeMode::LiveMostRecent,
+    ];
+
+    /// The mode's name, as the Python client spells it.
+    ///
+    /// ```
+    /// assert_eq!(promdecl_runtime::multiprocess::GaugeMode::LiveMostRecent.as_str(), "livemostrecent");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GaugeMode::All => "all",
+            GaugeMode::LiveAll => "liveall",
+            GaugeMode::Min => "min",
+            GaugeMode::LiveMin => "livemin",
+            GaugeMode::Max => "max",
+            GaugeMode::LiveMax => "livemax",
+            GaugeMode::Sum => "sum",
+            GaugeMode::LiveSum => "livesum",
+            GaugeMode::MostRecent => "mostrecent",
+            GaugeMode::LiveMostRecent => "livemostrecent",
+        }
+    }
+
+    /// Whether the mode forgets processes passed to [`mark_process_dead`].
+    ///
+    /// ```
+    /// use promdecl_runtime::multiprocess::GaugeMode;
+    /// assert!(GaugeMode::LiveMax.is_live() && !GaugeMode::Max.is_live());
+    /// ```
+    pub const fn is_live(self) -> bool {
+        matches!(
+            self,
+            GaugeMode::LiveAll
+                | GaugeMode::LiveMin
+                | GaugeMode::LiveMax
+                | GaugeMode::LiveSum
+                | GaugeMode::LiveMostRecent
+        )
+    }
+
+    /// Whether each process keeps its own series, labelled `pid`.
+    const fn per_process(self) -> bool {
+        matches!(self, GaugeMode::All | GaugeMode::LiveAll)
+    }
+
+    /// Whether values carry the time they last changed.
+    const fn most_recent(self) -> bool {
+        matches!(self, GaugeMode::MostRecent | GaugeMode::LiveMostRecent)
+    }
+}
+
+impl fmt::Display for GaugeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GaugeMode {
+    type Err = MultiProcessError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GaugeMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| MultiProcessError::UnknownGaugeMode(s.to_owned()))
+    }
+}
+
+/// What can go wrong in multiprocess mode.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MultiProcessError {
+    /// No directory was given and the environment names none.
+    #[error("no multiprocess directory: set PROMETHEUS_MULTIPROC_DIR to a directory shared by all processes, or pass one explicitly")]
+    DirNotSet,
+    /// The directory does not exist.
+    #[error("multiprocess directory {0} does not exist or is not a directory: create it (empty) before starting the processes")]
+    NotADirectory(PathBuf),
+    /// Reading or writing a file failed.
+    #[error("multiprocess file {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Another writer of this process already writes to the directory.
+    #[error("a MultiProcessWriter of process {process_id} already writes to {dir}: keep one writer per process (register more collectors in its registry instead)")]
+    WriterExists {
+        /// The directory.
+        dir: PathBuf,
+        /// The process id its files are named after.
+        process_id: u32,
+    },
+    /// The writer was inherited through `fork()`.
+    #[error("this MultiProcessWriter belongs to process {owner}, not to this forked child {current}: create a new writer in the child")]
+    Forked {
+        /// The process that created the writer.
+        owner: u32,
+        /// This process.
+        current: u32,
+    },
+    /// A gauge mode name that does not exist.
+    #[error("unknown gauge mode {0:?}: expected all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent or livemostrecent")]
+    UnknownGaugeMode(String),
+}
+
+/// The directory named by `PROMETHEUS_MULTIPROC_DIR` (or its older
+/// lower-case spelling).
+///
+/// ```
+/// // Unset in doctests:
+/// # if std::env::var_os("PROMETHEUS_MULTIPROC_DIR").is_none() && std::env::var_os("prometheus_multiproc_dir").is_none() {
+/// assert!(promdecl_runtime::multiprocess::dir_from_env().is_err());
+/// # }
+/// ```
+pub fn dir_from_env() -> Result<PathBuf, MultiProcessError> {
+    [DIR_ENV, LEGACY_DIR_ENV]
+        .into_iter()
+        .filter_map(std::env::var_os)
+        .find(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .ok_or(MultiProcessError::DirNotSet)
+}
+
+fn check_dir(dir: &Path) -> Result<(), MultiProcessError> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(MultiProcessError::NotADirectory(dir.to_owned()))
+    }
+}
+
+/// Forgets a process for the `live*` gauge modes: removes its files of
+/// those modes from `dir`. Call it when a worker has exited. Its counters,
+/// histograms, summaries and other gauges stay.
+///
+/// ```
+/// use promdecl_runtime::multiprocess::mark_process_dead;
+/// let dir = std::env::temp_dir();
+/// mark_process_dead(4_000_000, &dir).unwrap(); // nothing to remove: fine
+/// assert!(mark_process_dead(1, dir.join("no-such-dir")).is_err());
+/// ```
+pub fn mark_process_dead(pid: u32, dir: impl AsRef<Path>) -> Result<(), MultiProcessError> {
+    let dir = dir.as_ref();
+    check_dir(dir)?;
+    for mode in GaugeMode::ALL.into_iter().filter(|m| m.is_live()) {
+        let path = dir.join(file_name(&FileKind::Gauge(mode), pid));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(MultiProcessError::Io { path, source }),
+        }
+    }
+    Ok(())
+}
+
+/// Which file of a process a family goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum FileKind {
+    Counter,
+    Histogram,
+    Summary,
+    Gauge(GaugeMode),
+}
+
+impl FileKind {
+    fn of(kind: MetricType, mode: GaugeMode) -> Option<FileKind> {
+        match kind {
+            MetricType::Counter => Some(FileKind::Counter),
+            MetricType::Histogram => Some(FileKind::Histogram),
+            MetricType::Summary => Some(FileKind::Summary),
+            MetricType::Gauge => Some(FileKind::Gauge(mode)),
+            _ => None,
+        }
+    }
+
+    fn metric_type(self) -> MetricType {
+        match self {
+            FileKind::Counter => MetricType::Counter,
+            FileKind::Histogram => MetricType::Histogram,
+            FileKind::Summary => MetricType::Summary,
+            FileKind::Gauge(_) => MetricType::Gauge,
+        }
+    }
+
+    /// Whether values only add up, so that a file left by an earlier
+    /// process with the same id must be carried on rather than replaced.
+    fn cumulative(self) -> bool {
+        !matches!(self, FileKind::Gauge(_))
+    }
+}
+
+/// `counter_<pid>.db`, `gauge_livesum_<pid>.db`, ... as the Python client
+/// names them.
+fn file_name(kind: &FileKind, pid: u32) -> String {
+    match kind {
+        FileKind::Counter => format!("counter_{pid}.db"),
+        FileKind::Histogram => format!("histogram_{pid}.db"),
+        FileKind::Summary => format!("summary_{pid}.db"),
+        FileKind::Gauge(mode) => format!("gauge_{mode}_{pid}.db"),
+    }
+}
+
+/// The kind and process id of a file name made by [`file_name`].
+fn parse_file_name(name: &str) -> Option<(FileKind, &str)> {
+    let (prefix, pid) = name.strip_suffix(".db")?.rsplit_once('_')?;
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let kind = match prefix {
+        "counter" => FileKind::Counter,
+        "histogram" => FileKind::Histogram,
+        "summary" => FileKind::Summary,
+        _ => FileKind::Gauge(prefix.strip_prefix("gauge_")?.parse().ok()?),
+    };
+    Some((kind, pid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_round_trip() {
+        let kinds = [FileKind::Counter, FileKind::Histogram, FileKind::Summary]
+            .into_iter()
+            .chain(GaugeMode::ALL.into_iter().map(FileKind::Gauge));
+        for kind in kinds {
+            let name = file_name(&kind, 4711);
+            assert_eq!(parse_file_name(&name), Some((kind, "4711")), "{name}");
+        }
+        for bad in [
+            "counter.db",
+            "counter_.db",
+            "counter_12.txt",
+            "gauge_12.db",
+            "gauge_nope_12.db",
+            "x_1.db",
+            "counter_1a.db",
+        ] {
+            assert_eq!(parse_file_name(bad), None, "{bad}");
+        }
+    }
+}
