@@ -5,19 +5,54 @@ use memchr::{memchr2, memchr3};
 use super::{EncodeLabels, EscapingScheme, Extra, LabelSink, Number};
 use crate::name::{is_legacy_label_name, is_legacy_metric_name};
 
+/// Appends `bytes`. Most of what a scrape writes is short (names, label
+/// values, digits): up to 16 bytes are copied inline, as two possibly
+/// overlapping words, instead of through a call to `memcpy`.
+#[inline(always)]
+pub(crate) fn put(buf: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    if n > 16 {
+        return buf.extend_from_slice(bytes);
+    }
+    buf.reserve(16);
+    let len = buf.len();
+    let src = bytes.as_ptr();
+    // SAFETY: `reserve` made room for 16 bytes past `len`, and every write
+    // below stays within the first `n <= 16` of them; every read stays
+    // within `bytes`. The bytes up to `len + n` are then initialized.
+    unsafe {
+        let dst = buf.as_mut_ptr().add(len);
+        if n >= 8 {
+            dst.cast::<u64>().write_unaligned(src.cast::<u64>().read_unaligned());
+            dst.add(n - 8).cast::<u64>().write_unaligned(src.add(n - 8).cast::<u64>().read_unaligned());
+        } else if n >= 4 {
+            dst.cast::<u32>().write_unaligned(src.cast::<u32>().read_unaligned());
+            dst.add(n - 4).cast::<u32>().write_unaligned(src.add(n - 4).cast::<u32>().read_unaligned());
+        } else if n > 0 {
+            *dst = *src;
+            *dst.add(n / 2) = *src.add(n / 2);
+            *dst.add(n - 1) = *src.add(n - 1);
+        }
+        buf.set_len(len + n);
+    }
+}
+
 /// Appends `value` with `\`, `"` and newline escaped, as label values need.
 pub(crate) fn write_label_value(buf: &mut Vec<u8>, value: &str) {
     let mut rest = value.as_bytes();
     while let Some(i) = memchr3(b'\\', b'"', b'\n', rest) {
-        buf.extend_from_slice(&rest[..i]);
-        buf.extend_from_slice(match rest[i] {
-            b'\\' => b"\\\\",
-            b'"' => b"\\\"",
-            _ => b"\\n",
-        });
+        put(buf, &rest[..i]);
+        put(
+            buf,
+            match rest[i] {
+                b'\\' => b"\\\\",
+                b'"' => b"\\\"",
+                _ => b"\\n",
+            },
+        );
         rest = &rest[i + 1..];
     }
-    buf.extend_from_slice(rest);
+    put(buf, rest);
 }
 
 /// Appends help text: `\` and newline escaped (Prometheus text), or also `"`
@@ -87,7 +122,7 @@ pub(crate) fn escape_name(name: &str, metric: bool, scheme: EscapingScheme) -> S
 /// Appends a float the way Prometheus and OpenMetrics parsers read it.
 pub(crate) fn write_f64(buf: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
-        buf.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        put(buf, ryu::Buffer::new().format_finite(v).as_bytes());
     } else if v.is_nan() {
         buf.extend_from_slice(b"NaN");
     } else if v > 0.0 {
@@ -99,7 +134,7 @@ pub(crate) fn write_f64(buf: &mut Vec<u8>, v: f64) {
 
 pub(crate) fn write_number(buf: &mut Vec<u8>, n: Number) {
     match n {
-        Number::Int(v) => buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+        Number::Int(v) => put(buf, itoa::Buffer::new().format(v).as_bytes()),
         Number::Float(v) => write_f64(buf, v),
     }
 }
@@ -170,29 +205,29 @@ impl SeriesLine {
             }
             has_label = true;
         } else {
-            buf.extend_from_slice(&self.name);
-            buf.extend_from_slice(suffix.as_bytes());
+            put(buf, &self.name);
+            put(buf, suffix.as_bytes());
             if has_label || extra.is_some() {
                 buf.push(b'{');
             }
         }
-        buf.extend_from_slice(&self.labels);
+        put(buf, &self.labels);
         if let Some(extra) = extra {
             if !self.labels.is_empty() {
                 buf.push(b',');
             }
             match extra {
                 Extra::Le(v) => {
-                    buf.extend_from_slice(b"le=\"");
-                    buf.extend_from_slice(v.as_bytes());
+                    put(buf, b"le=\"");
+                    put(buf, v.as_bytes());
                 }
                 Extra::Quantile(v) => {
-                    buf.extend_from_slice(b"quantile=\"");
-                    buf.extend_from_slice(v.as_bytes());
+                    put(buf, b"quantile=\"");
+                    put(buf, v.as_bytes());
                 }
                 Extra::Label(n, v) => {
                     write_label_name(buf, n, self.scheme);
-                    buf.extend_from_slice(b"=\"");
+                    put(buf, b"=\"");
                     write_label_value(buf, v);
                 }
             }

@@ -29,7 +29,7 @@ pub use negotiate::{negotiate, EscapingScheme, Format, FormatKind};
 pub use openmetrics::OpenMetricsEncoder;
 pub use text::TextEncoder;
 
-pub(crate) use escape::{write_f64 as write_float, write_label_value, LabelWriter};
+pub(crate) use escape::{put, write_f64 as write_float, write_label_value, LabelWriter};
 
 use crate::{Collector, MetricType};
 
