@@ -140,7 +140,10 @@ impl GaugeCell {
     /// assert_eq!(g.get(), 7.0);
     /// ```
     pub fn set_function(&self, f: impl Fn() -> f64 + Send + Sync + 'static) {
-        *self.function.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(f));
+        let old = self.function.write().unwrap_or_else(|e| e.into_inner()).replace(Arc::new(f));
+        // Dropped with no lock held: dropping the old callback may run code
+        // of the user's that reads this gauge.
+        drop(old);
     }
 
     /// The value: the callback's, if one is set.
@@ -195,7 +198,8 @@ impl MetricCell for GaugeCell {
 
     fn reset(&self, _: &()) {
         self.value.set(0.0);
-        *self.function.write().unwrap_or_else(|e| e.into_inner()) = None;
+        let old = self.function.write().unwrap_or_else(|e| e.into_inner()).take();
+        drop(old);
     }
 
     fn collect(&self, _: &(), labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
