@@ -385,3 +385,93 @@ fn info_keys_must_be_valid_unique_and_not_label_names() {
     assert!(child.info(&[("name", "x")]).is_err());
     assert_eq!(common::sample_lines(&encode_to_string(&i, Format::TEXT)), ["svc_info{name=\"api\",version=\"1\"} 1"]);
 }
+
+#[test]
+fn a_thread_using_more_series_than_it_caches_counts_exactly() {
+    let r = Registry::new();
+    let c: Counter<DynLabels> = Counter::builder("wide", "W.").labels(["tenant", "op"]).register(&r).unwrap();
+    let tenants: Vec<String> = (0..1500).map(|i| format!("tenant-{i}")).collect();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for round in 0..3 {
+                    for (i, t) in tenants.iter().enumerate() {
+                        let op = if (i + round) % 2 == 0 { "read" } else { "write" };
+                        c.with_label_values(&[t, op]).unwrap().inc();
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(c.len(), 3000);
+    let total: f64 = tenants
+        .iter()
+        .flat_map(|t| ["read", "write"].map(|op| r.get_sample_value("wide_total", &[("tenant", t), ("op", op)])))
+        .map(|v| v.expect("every series exists"))
+        .sum();
+    assert_eq!(total, 2.0 * 3.0 * 1500.0);
+    assert_eq!(r.get_sample_value("wide_total", &[("tenant", "tenant-0"), ("op", "read")]), Some(4.0));
+}
+
+#[test]
+fn clear_and_remove_by_labels_reach_every_thread() {
+    let c: Counter<DynLabels> = Counter::builder("x", "X.").labels(["k", "j"]).build().unwrap();
+    let (ready, go) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            c.with_label_values(&["a", "1"]).unwrap().inc();
+            c.with_labels(&[("j", "2"), ("k", "b")]).unwrap().inc();
+            ready.wait();
+            go.wait();
+            // Both children were removed by the other thread: this thread's
+            // lookups start new ones from zero.
+            c.with_label_values(&["a", "1"]).unwrap().inc();
+            c.with_labels(&[("k", "b"), ("j", "2")]).unwrap().inc();
+        });
+        ready.wait();
+        assert_eq!(c.remove_by_labels(&[("k", "a")]).unwrap(), 1);
+        c.clear();
+        go.wait();
+    });
+    assert_eq!(c.with_label_values(&["a", "1"]).unwrap().get(), 1.0);
+    assert_eq!(c.with_label_values(&["b", "2"]).unwrap().get(), 1.0);
+    assert_eq!(c.len(), 2);
+}
+
+#[test]
+fn a_callback_whose_drop_reads_metrics_does_not_deadlock() {
+    struct ReadsOnDrop(Gauge<DynLabels>);
+    impl Drop for ReadsOnDrop {
+        fn drop(&mut self) {
+            self.0.with_label_values(&["other"]).unwrap().inc();
+            let _ = self.0.with_label_values(&["probe"]).unwrap().get();
+        }
+    }
+    let g: Gauge<DynLabels> = Gauge::builder("g", "G.").labels(["k"]).build().unwrap();
+    let guard = ReadsOnDrop(g.clone());
+    g.with_label_values(&["probe"]).unwrap().set_function(move || {
+        let _ = &guard;
+        1.0
+    });
+    within("replacing a callback whose drop reads the gauge", move || {
+        g.with_label_values(&["probe"]).unwrap().set_function(|| 2.0);
+        assert_eq!(g.with_label_values(&["probe"]).unwrap().get(), 2.0);
+        assert_eq!(g.with_label_values(&["other"]).unwrap().get(), 1.0);
+
+        // Removing children drops their callbacks, after the family is
+        // unlocked.
+        for remove in 0..3 {
+            let guard = ReadsOnDrop(g.clone());
+            g.with_label_values(&["probe"]).unwrap().set_function(move || {
+                let _ = &guard;
+                3.0
+            });
+            match remove {
+                0 => assert!(g.remove_label_values(&["probe"]).unwrap()),
+                1 => assert_eq!(g.remove_by_labels(&[("k", "probe")]).unwrap(), 1),
+                _ => g.clear(),
+            }
+        }
+        assert_eq!(g.with_label_values(&["probe"]).unwrap().get(), 0.0);
+    });
+}

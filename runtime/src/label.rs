@@ -186,9 +186,8 @@ pub const fn product_cardinality(values: &[Option<&'static [&'static str]>]) -> 
 /// assert_eq!(c.with_label_values(&["GET", "/"]).unwrap().get(), 2.0);
 /// ```
 ///
-/// The values are kept in one buffer, each prefixed with its length; a
-/// lookup by `&[&str]` hashes the values themselves and compares them in
-/// place, without building a key.
+/// The values are kept in one buffer, each prefixed with its length, so
+/// `["ab", "c"]` and `["a", "bc"]` stay apart.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DynLabels(Box<[u8]>);
 
@@ -254,25 +253,6 @@ fn push_value(buf: &mut Vec<u8>, value: &str) {
     buf.extend_from_slice(&value.as_bytes()[..len]);
 }
 
-impl DynLabels {
-    /// Whether these are exactly `values`.
-    pub(crate) fn equals(&self, values: &[&str]) -> bool {
-        let mut mine = self.raw_values();
-        values.iter().all(|v| mine.next() == Some(v.as_bytes())) && mine.next().is_none()
-    }
-}
-
-/// Hashes label values the same way whether they are a [`DynLabels`] or a
-/// `&[&str]`, so either can find a child. `str`'s hash ends each value with
-/// a byte UTF-8 never contains, so `["ab", "c"]` and `["a", "bc"]` differ.
-pub(crate) struct ValuesHash<'a>(pub(crate) &'a [&'a str]);
-
-impl Hash for ValuesHash<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.iter().for_each(|v| v.hash(state));
-    }
-}
-
 impl Hash for DynLabels {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.values().for_each(|v| v.hash(state));
@@ -295,8 +275,5 @@ mod tests {
         assert_ne!(DynLabels::new(["ab", "c"]), DynLabels::new(["a", "bc"]));
         let l = DynLabels::new(["", "x\0y", "€"]);
         assert_eq!(l.values().collect::<Vec<_>>(), ["", "x\0y", "€"]);
-        assert!(l.equals(&["", "x\0y", "€"]));
-        assert!(!l.equals(&["", "x\0y"]));
-        assert!(!l.equals(&["", "x\0y", "€", ""]));
     }
 }

@@ -4,8 +4,11 @@
 //! hashing or locking; the others in a sharded concurrent map keyed by the
 //! label set itself (never by its hash alone).
 
-use std::any::Any;
-use std::hash::BuildHasher;
+pub mod cache;
+mod child;
+mod key;
+mod map;
+
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,10 +16,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
-use dashmap::DashMap;
 
+use self::child::Child;
+use self::key::{NamedValues, SetValues, Values};
+use self::map::ChildMap;
 use crate::encode::{Descriptor, EncodeLabels, EscapingScheme, LabelSink, MetricEncoder};
-use crate::label::{DynLabels, ValuesHash};
+use crate::label::DynLabels;
 use crate::metric::{MetricCell, MetricType};
 use crate::{Collector, Error, LabelSet};
 
@@ -24,52 +29,8 @@ use crate::{Collector, Error, LabelSet};
 /// so a family never preallocates more than a few hundred KiB.
 const DENSE_LIMIT: usize = 1024;
 
-type Map<L, C> = DashMap<L, Arc<MapChild<C>>, foldhash::fast::RandomState>;
-
 /// Value of every label of the series that takes what a full family refuses.
 pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
-
-/// A child stored in the map, with what expiry needs to know about it.
-pub struct MapChild<C> {
-    cell: C,
-    /// [`TOUCHED`], set by every lookup and cleared by every scrape, and in
-    /// the other bits when a scrape first found the child untouched (seconds
-    /// since the epoch), or 0.
-    idle: AtomicU64,
-}
-
-const TOUCHED: u64 = 1 << 63;
-
-impl<C> MapChild<C> {
-    fn new(cell: C) -> Self {
-        MapChild { cell, idle: AtomicU64::new(TOUCHED) }
-    }
-
-    /// Marks the child used. Costs a load unless a scrape cleared the mark.
-    #[inline]
-    fn touch(&self) -> &C {
-        if self.idle.load(Ordering::Relaxed) & TOUCHED == 0 {
-            self.idle.store(TOUCHED, Ordering::Relaxed);
-        }
-        &self.cell
-    }
-
-    fn touched(&self) -> bool {
-        self.idle.load(Ordering::Relaxed) & TOUCHED != 0
-    }
-
-    /// Whether the child has been idle for `expire` as of `now`; records
-    /// the start of its idleness.
-    fn expired(&self, now: u64, expire: Duration) -> bool {
-        let idle = self.idle.load(Ordering::Relaxed);
-        if idle & TOUCHED != 0 || idle == 0 {
-            // Used since the last scrape (or never checked): idle from now.
-            self.idle.store(now.clamp(1, TOUCHED - 1), Ordering::Relaxed);
-            return false;
-        }
-        now.saturating_sub(idle) >= expire.as_secs().max(1)
-    }
-}
 
 /// Calls its argument with each label value of one child.
 type ValueVisitor<'a> = dyn FnMut(&mut dyn FnMut(&str)) + 'a;
@@ -108,12 +69,20 @@ pub(crate) struct Inner<L, C: MetricCell> {
     /// `name="` (first label) and `,name="` (the others), when every label
     /// name is legacy-valid, so map children render without per-name checks.
     prefixes: Option<Box<[Box<str>]>>,
-    map: Option<Map<L, C>>,
+    map: Option<ChildMap<C>>,
+    /// Identifies the family in the per-thread lookup cache.
+    id: u64,
+    /// The family's current epoch (see [`cache`]): replaced before any
+    /// child is removed, which invalidates every cached child at once.
+    epoch: AtomicU64,
+    /// The seed of the hashes of label values.
+    seed: u64,
     /// At most this many map children; further label sets go to `overflow`.
     max_children: Option<usize>,
     /// Children idle this long are dropped at scrape.
     expire_after: Option<Duration>,
-    overflow: OnceLock<Arc<MapChild<C>>>,
+    overflow: OnceLock<Child<C>>,
+    _labels: std::marker::PhantomData<fn(&L)>,
 }
 
 /// Bounds on a family's children; see
@@ -174,7 +143,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
                 };
                 (dense, rendered, None)
             }
-            None => (Arc::new([]), Box::default(), Some(Map::default())),
+            None => (Arc::new([]), Box::default(), Some(ChildMap::default())),
         };
         let prefixes = meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)).then(|| {
             let prefix = |(i, n): (usize, &str)| format!("{}{n}=\"", if i == 0 { "" } else { "," }).into_boxed_str();
@@ -187,9 +156,13 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             rendered,
             prefixes,
             map,
+            id: cache::new_epoch(),
+            epoch: AtomicU64::new(cache::new_epoch()),
+            seed: key::seed(),
             max_children: limits.max_children,
             expire_after: limits.expire_after,
             overflow: OnceLock::new(),
+            _labels: std::marker::PhantomData,
         };
         Family { inner: Arc::new(inner) }
     }
@@ -233,8 +206,8 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// c.with_label_values(&["bob"]).unwrap().inc(); // counted in the overflow series
     /// ```
     pub fn try_labels<'a>(&'a self, labels: &'a L) -> Result<Labeled<'a, L, C>, Error> {
-        if let Some(map) = &self.inner.map {
-            self.inner.try_insert(map, labels)?;
+        if self.inner.map.is_some() {
+            self.inner.try_insert(&SetValues(labels))?;
         }
         Ok(self.labels(labels))
     }
@@ -255,7 +228,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// ```
     pub fn remove(&self, labels: &L) -> bool {
         match &self.inner.map {
-            Some(map) => map.remove(labels).is_some(),
+            Some(_) => self.inner.remove_values(&SetValues(labels)),
             None => self.inner.clear_slot(labels.dense_index()),
         }
     }
@@ -299,11 +272,14 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
         };
         let mut removed = 0;
         match &self.inner.map {
-            Some(map) => map.retain(|k, _| {
-                let hit = matches(&mut |f| k.visit(f));
-                removed += usize::from(hit);
-                !hit
-            }),
+            Some(map) => {
+                self.inner.invalidate();
+                map.retain(|child| {
+                    let hit = matches(&mut |f| child.key().values().for_each(&mut *f));
+                    removed += usize::from(hit);
+                    !hit
+                })
+            }
             None => {
                 for i in 0..self.inner.dense.len() {
                     if matches(&mut |f| L::visit_dense(i, f)) && self.inner.clear_slot(i) {
@@ -326,7 +302,10 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// ```
     pub fn clear(&self) {
         match &self.inner.map {
-            Some(map) => map.clear(),
+            Some(map) => {
+                self.inner.invalidate();
+                map.clear()
+            }
             None if self.inner.meta.labels.is_empty() => {}
             None => (0..self.inner.dense.len()).for_each(|i| {
                 self.inner.clear_slot(i);
@@ -388,6 +367,7 @@ impl<C: MetricCell> Family<DynLabels, C> {
     /// assert!(c.with_label_values(&["only one"]).is_err());
     /// c.with_label_values(&["1", "2"]).unwrap().inc();
     /// ```
+    #[inline]
     pub fn with_label_values<'a>(&'a self, values: &'a [&'a str]) -> Result<Labeled<'a, DynLabels, C>, Error> {
         self.check_count(values.len())?;
         Ok(Labeled { target: Target::Values(&self.inner, values) })
@@ -402,39 +382,26 @@ impl<C: MetricCell> Family<DynLabels, C> {
     /// assert_eq!(c.with_label_values(&["1", "2"]).unwrap().get(), 1.0);
     /// assert!(c.with_labels(&[("a", "1"), ("c", "3")]).is_err());
     /// ```
-    pub fn with_labels(&self, labels: &[(&str, &str)]) -> Result<Labeled<'_, DynLabels, C>, Error> {
+    pub fn with_labels<'a>(&'a self, labels: &'a [(&'a str, &'a str)]) -> Result<Labeled<'a, DynLabels, C>, Error> {
         let meta = &self.inner.meta;
-        let mut values: Vec<Option<&str>> = vec![None; meta.labels.len()];
-        for (name, value) in labels {
-            match meta.labels.iter().position(|n| &**n == *name) {
-                Some(pos) => values[pos] = Some(value),
-                None => {
-                    return Err(Error::UnknownLabel {
-                        metric: meta.name.to_string(),
-                        label: (*name).to_owned(),
-                        names: meta.names_joined(),
-                    })
-                }
-            }
+        if let Some((name, _)) = labels.iter().find(|(name, _)| !meta.labels.iter().any(|n| &**n == *name)) {
+            return Err(Error::UnknownLabel {
+                metric: meta.name.to_string(),
+                label: (*name).to_owned(),
+                names: meta.names_joined(),
+            });
         }
-        let mut owned = Vec::with_capacity(values.len());
-        for (pos, value) in values.into_iter().enumerate() {
-            let Some(v) = value else {
-                return Err(Error::MissingLabel { metric: meta.name.to_string(), label: meta.labels[pos].to_string() });
-            };
-            owned.push(v);
+        if let Some(missing) = meta.labels.iter().find(|n| !labels.iter().any(|(name, _)| ***n == **name)) {
+            return Err(Error::MissingLabel { metric: meta.name.to_string(), label: missing.to_string() });
         }
-        Ok(Labeled { target: Target::Owned(&self.inner, DynLabels::new(owned)) })
+        Ok(Labeled { target: Target::Named(&self.inner, labels) })
     }
 
     /// Like [`Family::with_label_values`], but creates the child now and fails
     /// instead of using the overflow series when the family is full.
     pub fn try_with_label_values<'a>(&'a self, values: &'a [&'a str]) -> Result<Labeled<'a, DynLabels, C>, Error> {
         self.check_count(values.len())?;
-        let inner = &self.inner;
-        if inner.map().get(&DynLabels::new(values)).is_none() {
-            inner.try_insert(inner.map(), &DynLabels::new(values))?;
-        }
+        self.inner.try_insert(values)?;
         Ok(Labeled { target: Target::Values(&self.inner, values) })
     }
 
@@ -448,20 +415,27 @@ impl<C: MetricCell> Family<DynLabels, C> {
     /// ```
     pub fn remove_label_values(&self, values: &[&str]) -> Result<bool, Error> {
         self.check_count(values.len())?;
-        Ok(self.inner.dyn_inner().remove_values(values))
+        Ok(self.inner.remove_values(values))
     }
 
+    #[inline]
     fn check_count(&self, got: usize) -> Result<(), Error> {
         let meta = &self.inner.meta;
         if got != meta.labels.len() {
-            return Err(Error::LabelCount {
-                metric: meta.name.to_string(),
-                expected: meta.labels.len(),
-                got,
-                names: meta.names_joined(),
-            });
+            return Err(self.count_error(got));
         }
         Ok(())
+    }
+
+    #[cold]
+    fn count_error(&self, got: usize) -> Error {
+        let meta = &self.inner.meta;
+        Error::LabelCount {
+            metric: meta.name.to_string(),
+            expected: meta.labels.len(),
+            got,
+            names: meta.names_joined(),
+        }
     }
 }
 
@@ -482,14 +456,8 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
         }
     }
 
-    fn map(&self) -> &Map<L, C> {
+    fn map(&self) -> &ChildMap<C> {
         self.map.as_ref().expect("open label sets use the map")
-    }
-
-    fn dyn_inner(&self) -> &Inner<DynLabels, C> {
-        (self as &dyn Any)
-            .downcast_ref::<Inner<DynLabels, C>>()
-            .expect("label values by position exist only for DynLabels families")
     }
 
     fn clear_slot(&self, index: usize) -> bool {
@@ -499,69 +467,86 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
         was
     }
 
-    #[inline]
-    fn with_child<R>(&self, labels: &L, f: impl FnOnce(&C) -> R) -> R {
+    /// Takes a new epoch, so no thread uses a cached child any more: done
+    /// before every removal.
+    fn invalidate(&self) {
+        self.epoch.store(cache::new_epoch(), Ordering::SeqCst);
+    }
+
+    /// Runs `f` on the map child holding `values`, created if needed (or the
+    /// overflow child if the family is full).
+    ///
+    /// The per-thread cache answers first. On a miss, the child is looked up
+    /// under its shard's read lock and, unless this thread's working set is
+    /// too large for its cache, remembered there. The epoch is read before
+    /// the lookup, so a child removed meanwhile is remembered under an epoch
+    /// that is already over.
+    #[inline(always)]
+    fn with_values<V: Values + ?Sized, R>(&self, values: &V, f: impl FnOnce(&C) -> R) -> R {
+        let hash = values.hash(self.seed);
+        let f = match cache::with_cached(self.id, &self.epoch, hash, values, f) {
+            Ok(r) => return r,
+            Err(f) => f,
+        };
+        self.with_values_slow(hash, values, f)
+    }
+
+    #[inline(never)]
+    fn with_values_slow<V: Values + ?Sized, R>(&self, hash: u64, values: &V, f: impl FnOnce(&C) -> R) -> R {
         let map = self.map();
-        if let Some(c) = map.get(labels) {
-            return f(c.touch());
-        }
-        f(self.get_or_insert(map, labels).touch())
-    }
-
-    /// The child for `labels`, created if the family has room, else the
-    /// overflow child.
-    fn get_or_insert(&self, map: &Map<L, C>, labels: &L) -> Arc<MapChild<C>> {
-        self.try_insert(map, labels).unwrap_or_else(|_| self.overflow())
-    }
-
-    /// The child for `labels`, created if the family has room. The bound is
-    /// checked against the current size, so threads inserting at the same
-    /// moment may pass it by one each.
-    fn try_insert(&self, map: &Map<L, C>, labels: &L) -> Result<Arc<MapChild<C>>, Error> {
-        if let Some(max) = self.max_children {
-            if map.len() >= max && !map.contains_key(labels) {
-                return Err(Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: max });
+        loop {
+            let epoch = self.epoch.load(Ordering::SeqCst);
+            let Some(child) = map.get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)) else {
+                return f(self.overflow().touch());
+            };
+            let cell = child.touch();
+            // As in the cache: an expiry check that started meanwhile may
+            // have missed the mark; look again (the child may be gone).
+            if self.epoch.load(Ordering::SeqCst) == epoch {
+                cache::insert(self.id, epoch, hash, &child);
+                return f(cell);
             }
         }
-        let entry = map.entry(labels.clone()).or_insert_with(|| Arc::new(MapChild::new(C::new(&self.config))));
-        Ok(Arc::clone(entry.value()))
     }
 
-    fn overflow(&self) -> Arc<MapChild<C>> {
-        Arc::clone(self.overflow.get_or_init(|| Arc::new(MapChild::new(C::new(&self.config)))))
-    }
-}
-
-impl<C: MetricCell> Inner<DynLabels, C> {
-    /// Runs `f` on the child with label `values`, found without building a
-    /// key: hash the values, lock their shard, compare in place.
-    #[inline]
-    fn with_values<R>(&self, values: &[&str], f: impl FnOnce(&C) -> R) -> R {
-        let map = self.map();
-        let hash = map.hasher().hash_one(ValuesHash(values));
-        let shard = map.shards()[map.determine_shard(hash as usize)].read();
-        if let Some((_, cell)) = shard.get(hash, |(k, _)| k.equals(values)) {
-            return f(cell.get().touch());
-        }
-        drop(shard);
-        f(self.get_or_insert(map, &DynLabels::new(values)).touch())
+    fn has_room(&self, len: usize) -> bool {
+        self.max_children.is_none_or(|max| len < max)
     }
 
-    fn remove_values(&self, values: &[&str]) -> bool {
-        let map = self.map();
-        let hash = map.hasher().hash_one(ValuesHash(values));
-        let shard = map.shards()[map.determine_shard(hash as usize)].read();
-        let key = shard.get(hash, |(k, _)| k.equals(values)).map(|(k, _)| k.clone());
-        drop(shard);
-        key.is_some_and(|k| map.remove(&k).is_some())
+    /// The child holding `values`, created if the family has room, else the
+    /// overflow child.
+    fn get_or_insert<V: Values + ?Sized>(&self, values: &V) -> Child<C> {
+        self.try_insert(values).unwrap_or_else(|_| self.overflow().clone())
+    }
+
+    /// The child holding `values`, created if the family has room. The bound
+    /// is checked against the current size, so threads inserting at the same
+    /// moment may pass it by one each.
+    fn try_insert<V: Values + ?Sized>(&self, values: &V) -> Result<Child<C>, Error> {
+        let hash = values.hash(self.seed);
+        self.map().get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)).ok_or_else(|| {
+            Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: self.max_children.unwrap_or_default() }
+        })
+    }
+
+    fn remove_values<V: Values + ?Sized>(&self, values: &V) -> bool {
+        self.invalidate();
+        self.map().remove(values.hash(self.seed), values)
+    }
+
+    fn overflow(&self) -> &Child<C> {
+        self.overflow.get_or_init(|| {
+            let names: Vec<&str> = vec![OVERFLOW_LABEL_VALUE; self.meta.labels.len()];
+            Child::new(C::new(&self.config), &names[..])
+        })
     }
 }
 
 enum Target<'a, L: LabelSet, C: MetricCell> {
     Dense(&'a Inner<L, C>, usize),
     Key(&'a Inner<L, C>, &'a L),
-    Owned(&'a Inner<L, C>, L),
     Values(&'a Inner<L, C>, &'a [&'a str]),
+    Named(&'a Inner<L, C>, &'a [(&'a str, &'a str)]),
 }
 
 /// One child of a family, looked up when an operation runs.
@@ -585,13 +570,13 @@ pub struct Labeled<'a, L: LabelSet, C: MetricCell> {
 impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     /// Runs `f` on the child, creating it if needed. `f` is always crate code:
     /// user code never runs while a shard of the map is locked.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&C) -> R) -> R {
         match &self.target {
             Target::Dense(inner, index) => f(&inner.dense[*index].cell),
-            Target::Key(inner, labels) => inner.with_child(labels, f),
-            Target::Owned(inner, labels) => inner.with_child(labels, f),
-            Target::Values(inner, values) => inner.dyn_inner().with_values(values, f),
+            Target::Key(inner, labels) => inner.with_values(&SetValues(*labels), f),
+            Target::Values(inner, values) => inner.with_values(*values, f),
+            Target::Named(inner, pairs) => inner.with_values(&NamedValues { names: &inner.meta.labels, pairs }, f),
         }
     }
 
@@ -610,11 +595,10 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     pub fn handle(&self) -> Handle<C> {
         let repr = match &self.target {
             Target::Dense(inner, index) => HandleRepr::Dense(Arc::clone(&inner.dense), *index),
-            Target::Key(inner, labels) => HandleRepr::Shared(inner.get_or_insert(inner.map(), labels)),
-            Target::Owned(inner, labels) => HandleRepr::Shared(inner.get_or_insert(inner.map(), labels)),
-            Target::Values(inner, values) => {
-                let inner = inner.dyn_inner();
-                HandleRepr::Shared(inner.get_or_insert(inner.map(), &DynLabels::new(*values)))
+            Target::Key(inner, labels) => HandleRepr::Shared(inner.get_or_insert(&SetValues(*labels))),
+            Target::Values(inner, values) => HandleRepr::Shared(inner.get_or_insert(*values)),
+            Target::Named(inner, pairs) => {
+                HandleRepr::Shared(inner.get_or_insert(&NamedValues { names: &inner.meta.labels, pairs }))
             }
         };
         Handle { repr }
@@ -623,7 +607,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
 
 enum HandleRepr<C> {
     Dense(Arc<[CachePadded<Slot<C>>]>, usize),
-    Shared(Arc<MapChild<C>>),
+    Shared(Child<C>),
 }
 
 /// A resolved child that can be kept and used without further lookups.
@@ -643,7 +627,7 @@ impl<C> Clone for Handle<C> {
     fn clone(&self) -> Self {
         let repr = match &self.repr {
             HandleRepr::Dense(d, i) => HandleRepr::Dense(Arc::clone(d), *i),
-            HandleRepr::Shared(c) => HandleRepr::Shared(Arc::clone(c)),
+            HandleRepr::Shared(c) => HandleRepr::Shared(c.clone()),
         };
         Handle { repr }
     }
@@ -655,7 +639,7 @@ impl<C> Deref for Handle<C> {
     fn deref(&self) -> &C {
         match &self.repr {
             HandleRepr::Dense(d, i) => &d[*i].cell,
-            HandleRepr::Shared(c) => &c.cell,
+            HandleRepr::Shared(c) => c.cell(),
         }
     }
 }
@@ -690,58 +674,30 @@ impl<L: LabelSet> EncodeLabels for DenseLabels<'_, L> {
 }
 
 /// The labels of a map child.
-struct ChildLabels<'a, L> {
+struct ChildLabels<'a> {
     names: &'a [Box<str>],
     prefixes: Option<&'a [Box<str>]>,
-    set: &'a L,
+    key: key::KeyRef<'a>,
 }
 
-impl<L: LabelSet> EncodeLabels for ChildLabels<'_, L> {
+impl EncodeLabels for ChildLabels<'_> {
     fn encode(&self, sink: &mut dyn LabelSink) {
-        let mut names = self.names.iter();
-        self.set.visit(&mut |v| {
-            if let Some(n) = names.next() {
-                sink.label(n, v)
-            }
-        });
+        self.names.iter().zip(self.key.values()).for_each(|(n, v)| sink.label(n, v));
     }
 
     fn render(&self, out: &mut Vec<u8>) -> bool {
         let Some(prefixes) = self.prefixes else { return false };
-        let mut prefixes = prefixes.iter();
-        self.set.visit(&mut |v| {
-            if let Some(p) = prefixes.next() {
-                out.extend_from_slice(p.as_bytes());
+        let plain = self.key.plain();
+        for (p, v) in prefixes.iter().zip(self.key.values()) {
+            crate::encode::put(out, p.as_bytes());
+            if plain {
+                crate::encode::put(out, v.as_bytes());
+            } else {
                 crate::encode::write_label_value(out, v);
-                out.push(b'"');
             }
-        });
-        true
-    }
-}
-
-/// The labels of the overflow series: every label is `__overflow__`.
-struct OverflowLabels<'a>(&'a [Box<str>]);
-
-impl EncodeLabels for OverflowLabels<'_> {
-    fn encode(&self, sink: &mut dyn LabelSink) {
-        self.0.iter().for_each(|name| sink.label(name, OVERFLOW_LABEL_VALUE));
-    }
-}
-
-/// Calls `f` with every child of `map`, locking each shard once.
-fn for_each_child<L: LabelSet, C>(map: &Map<L, C>, mut f: impl FnMut(&L, &Arc<MapChild<C>>)) {
-    for shard in map.shards() {
-        let table = shard.read();
-        // SAFETY: the read guard keeps the table alive and unmodified for the
-        // whole loop, and `iter` yields only buckets holding initialized
-        // elements of that table.
-        unsafe {
-            for bucket in table.iter() {
-                let (key, value) = bucket.as_ref();
-                f(key, value.get());
-            }
+            out.push(b'"');
         }
+        true
     }
 }
 
@@ -771,9 +727,9 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
             Some(map) => {
                 let now = crate::metric::unix_now() as u64;
                 let mut expired = Vec::new();
-                let mut visible = |set: &L, child: &MapChild<C>| match inner.expire_after {
+                let mut visible = |child: &Child<C>| match inner.expire_after {
                     Some(expire) if child.expired(now, expire) => {
-                        expired.push(set.clone());
+                        expired.push(child.clone());
                         false
                     }
                     _ => true,
@@ -781,27 +737,37 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                 if C::RUNS_USER_CODE {
                     // Callbacks may touch this family: call them with no shard locked.
                     let mut children = Vec::with_capacity(map.len());
-                    for_each_child(map, |set, child| {
-                        if visible(set, child) {
-                            children.push((set.clone(), Arc::clone(child)));
+                    map.for_each(|child| {
+                        if visible(child) {
+                            children.push(child.clone());
                         }
                     });
-                    for (set, child) in &children {
-                        child.cell.collect(&inner.config, &ChildLabels { names, prefixes, set }, enc);
+                    for child in &children {
+                        child.cell().collect(&inner.config, &ChildLabels { names, prefixes, key: child.key() }, enc);
                     }
                 } else {
-                    for_each_child(map, |set, child| {
-                        if visible(set, child) {
-                            child.cell.collect(&inner.config, &ChildLabels { names, prefixes, set }, enc);
+                    map.for_each(|child| {
+                        if visible(child) {
+                            child.cell().collect(
+                                &inner.config,
+                                &ChildLabels { names, prefixes, key: child.key() },
+                                enc,
+                            );
                         }
                     });
                 }
-                for set in expired {
+                if !expired.is_empty() {
+                    // Before the checks below: a lookup that touches one of
+                    // these children now either is seen by its check or sees
+                    // the new epoch.
+                    inner.invalidate();
+                }
+                for child in expired {
                     // Unless it was used again since the check.
-                    map.remove_if(&set, |_, child| !child.touched());
+                    map.remove_if(&child, |c| !c.touched());
                 }
                 if let Some(overflow) = inner.overflow.get() {
-                    overflow.cell.collect(&inner.config, &OverflowLabels(names), enc);
+                    overflow.cell().collect(&inner.config, &ChildLabels { names, prefixes, key: overflow.key() }, enc);
                 }
             }
         }

@@ -1,0 +1,208 @@
+//! A per-thread cache of recently used map children, so a lookup by label
+//! values that hits costs a hash, a compare and no lock.
+//!
+//! Each entry is tagged with the *epoch* of the family it came from. Epochs
+//! are unique in the process, and a family takes a new one before it removes
+//! any child, so an entry is valid exactly while its epoch is the family's
+//! current one: a removed child is never found here again, and an entry can
+//! never be mistaken for another family's (or another cell type's) child.
+//! The label values are always compared in full: a hash only picks the place.
+//!
+//! An entry holds a reference to its child, released when the entry is
+//! replaced or the thread exits: at most [`SLOTS`] children per thread.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::child::Child;
+use super::key::Values;
+
+/// Entries per thread, in sets of [`WAYS`]: 16 KiB of entries, read on
+/// every lookup, and 8 KiB of release functions, read only to replace an
+/// entry.
+const SLOTS: usize = 1024;
+const WAYS: usize = 4;
+const SET_BITS: u32 = 8;
+
+/// How many lookups a thread makes between checks of its hit rate.
+const WINDOW: u32 = 4096;
+
+/// Bits of an entry's tag that hold the epoch; the others hold bits of the
+/// hash, so that the way of a set is picked without reading the child.
+const EPOCH_BITS: u32 = 48;
+const LAST_EPOCH: u64 = (1 << EPOCH_BITS) - 1;
+
+/// Where the next epoch comes from. 0 is no epoch: the tag of an empty
+/// entry, and what a family gets once the 2^48 epochs are used up (after
+/// which its lookups skip the cache).
+static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
+
+/// A process-unique epoch, or 0 once they are used up.
+pub(crate) fn new_epoch() -> u64 {
+    let epoch = NEXT_EPOCH.fetch_add(1, Ordering::Relaxed);
+    if epoch > LAST_EPOCH {
+        NEXT_EPOCH.store(LAST_EPOCH + 1, Ordering::Relaxed);
+        return 0;
+    }
+    epoch
+}
+
+#[inline]
+fn tag(epoch: u64, hash: u64) -> u64 {
+    (epoch << (64 - EPOCH_BITS)) | (hash >> EPOCH_BITS)
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    /// [`tag`] of the epoch and the hash; 0 when empty.
+    tag: u64,
+    child: *const c_void,
+}
+
+const EMPTY: Entry = Entry { tag: 0, child: std::ptr::null() };
+
+/// Releases the reference of an entry (typed by the family that made it).
+type Release = unsafe fn(*const c_void);
+
+/// Does nothing: the release of an empty entry.
+unsafe fn release_nothing(_: *const c_void) {}
+
+struct Cache {
+    entries: Box<[Entry; SLOTS]>,
+    releases: Box<[Release; SLOTS]>,
+    lookups: u32,
+    misses: u32,
+    /// Set while the last window missed more often than it hit: then only
+    /// one miss in eight is admitted, so a working set larger than the cache
+    /// does not pay for an insertion and a release on every lookup.
+    thrashing: bool,
+}
+
+impl Cache {
+    fn new() -> Self {
+        Cache {
+            entries: Box::new([EMPTY; SLOTS]),
+            releases: Box::new([release_nothing as Release; SLOTS]),
+            lookups: 0,
+            misses: 0,
+            thrashing: false,
+        }
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        for (e, release) in self.entries.iter().zip(self.releases.iter()) {
+            // SAFETY: every non-empty entry holds one reference, released
+            // with the function stored beside it, once.
+            unsafe { release(e.child) };
+        }
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
+}
+
+/// The index of the first entry of the set for `hash` in family `id`.
+#[inline]
+fn set_of(id: u64, hash: u64) -> usize {
+    let mixed = (hash ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    ((mixed >> (64 - SET_BITS)) as usize) * WAYS
+}
+
+/// Runs `f` on the cached child of family `id` for `values` (whose hash is
+/// `hash`) if the cache holds it under the family's current `epoch`; gives
+/// `f` back otherwise.
+///
+/// `f` runs with the cache borrowed, so that nothing `f` sets off (such as
+/// the drop of a gauge's old callback, which is user code) can displace the
+/// entry and free the child under it: a lookup made meanwhile on this thread
+/// finds the cache busy and takes the map.
+#[inline]
+pub(crate) fn with_cached<C, V, F, R>(id: u64, epoch: &AtomicU64, hash: u64, values: &V, f: F) -> Result<R, F>
+where
+    V: Values + ?Sized,
+    F: FnOnce(&C) -> R,
+{
+    let mut f = Some(f);
+    let hit = CACHE.try_with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else { return None };
+        let cache = cache.as_mut()?;
+        cache.lookups = cache.lookups.wrapping_add(1);
+        let current = epoch.load(Ordering::SeqCst);
+        let want = tag(current, hash);
+        let set = set_of(id, hash);
+        let ways = &cache.entries[set..set + WAYS];
+        // Which ways hold a child for this hash, found without a branch per
+        // way: where a child sits in its set is as good as random.
+        let mut matching = ways.iter().enumerate().fold(0u32, |m, (i, e)| m | (u32::from(e.tag == want) << i));
+        if current == 0 {
+            return None;
+        }
+        while matching != 0 {
+            let entry = &ways[matching.trailing_zeros() as usize];
+            matching &= matching - 1;
+            // SAFETY: epochs are unique in the process, so an entry tagged
+            // with this family's current epoch was made by this family, for
+            // a `Child<C>`; the entry holds a reference to it while the
+            // cache is borrowed.
+            let child: &Child<C> = unsafe { Child::from_slot(&entry.child) };
+            if !values.equals(child.key()) {
+                // Another child whose hash shares the tag's bits: rare.
+                continue;
+            }
+            let cell = child.touch();
+            // An expiry check may have started since the first load: it
+            // bumps the epoch before it looks at the mark `touch` set.
+            if epoch.load(Ordering::SeqCst) != current {
+                return None;
+            }
+            return f.take().map(|f| f(cell));
+        }
+        None
+    });
+    match (hit, f) {
+        (Ok(Some(r)), _) => Ok(r),
+        (_, Some(f)) => Err(f),
+        (_, None) => unreachable!("`f` is taken only on a hit"),
+    }
+}
+
+/// Remembers `child` of family `id` for values hashing to `hash`, as found
+/// under `epoch`. Whatever it displaces is released after the cache is let
+/// go, since releasing a child can run user code (a gauge's callback being
+/// dropped) that looks up metrics itself.
+pub(crate) fn insert<C>(id: u64, epoch: u64, hash: u64, child: &Child<C>) {
+    if epoch == 0 {
+        return;
+    }
+    let evicted = CACHE.try_with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else { return None };
+        let cache = cache.get_or_insert_with(Cache::new);
+        cache.misses = cache.misses.wrapping_add(1);
+        if cache.lookups >= WINDOW {
+            cache.thrashing = cache.misses * 2 > cache.lookups;
+            (cache.lookups, cache.misses) = (0, 0);
+        }
+        if cache.thrashing && cache.misses % 8 != 0 {
+            return None;
+        }
+        let set = set_of(id, hash);
+        // The newest entry goes first, the others move down one place, and
+        // the oldest leaves.
+        let last = set + WAYS - 1;
+        let evicted = (cache.entries[last], cache.releases[last]);
+        cache.entries.copy_within(set..last, set + 1);
+        cache.releases.copy_within(set..last, set + 1);
+        cache.entries[set] = Entry { tag: tag(epoch, hash), child: child.clone().into_raw() };
+        cache.releases[set] = Child::<C>::release_raw;
+        Some(evicted)
+    });
+    if let Ok(Some((entry, release))) = evicted {
+        // SAFETY: the entry was taken out of the cache, so its reference is
+        // released once, here.
+        unsafe { release(entry.child) };
+    }
+}

@@ -1,0 +1,124 @@
+//! A child of a family with open label values: its cell, its expiry state
+//! and its label values, in one reference-counted allocation.
+
+use std::ffi::c_void;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use triomphe::ThinArc;
+
+use super::key::{self, KeyRef, Values};
+
+pub(crate) struct Header<C> {
+    /// [`TOUCHED`], set by every lookup and cleared by every scrape, and in
+    /// the other bits when a scrape first found the child untouched (seconds
+    /// since the epoch), or 0.
+    idle: AtomicU64,
+    cell: C,
+}
+
+const TOUCHED: u64 = 1 << 63;
+
+/// A shared reference to a map child. Equal children have equal label
+/// values; the hash is that of the values (see [`key`]).
+#[repr(transparent)]
+pub(crate) struct Child<C>(ThinArc<Header<C>, u8>);
+
+impl<C> Child<C> {
+    pub(crate) fn new(cell: C, values: &(impl Values + ?Sized)) -> Self {
+        let header = Header { idle: AtomicU64::new(TOUCHED), cell };
+        Child(ThinArc::from_header_and_slice(header, &key::encode(values)))
+    }
+
+    #[inline]
+    pub(crate) fn cell(&self) -> &C {
+        &self.0.header.header.cell
+    }
+
+    #[inline]
+    pub(crate) fn key(&self) -> KeyRef<'_> {
+        KeyRef(&self.0.slice)
+    }
+
+    /// Marks the child used. Costs a load unless a scrape cleared the mark.
+    ///
+    /// The store is sequentially consistent so that it pairs with the
+    /// family's epoch bump before an expiry check: either that check sees
+    /// the mark, or this lookup sees the new epoch (and looks again).
+    #[inline]
+    pub(crate) fn touch(&self) -> &C {
+        let header = &self.0.header.header;
+        if header.idle.load(Ordering::Relaxed) & TOUCHED == 0 {
+            header.idle.store(TOUCHED, Ordering::SeqCst);
+        }
+        &header.cell
+    }
+
+    pub(crate) fn touched(&self) -> bool {
+        self.0.header.header.idle.load(Ordering::SeqCst) & TOUCHED != 0
+    }
+
+    /// Whether the child has been idle for `expire` as of `now`; records
+    /// the start of its idleness.
+    pub(crate) fn expired(&self, now: u64, expire: Duration) -> bool {
+        let idle_word = &self.0.header.header.idle;
+        let idle = idle_word.load(Ordering::Relaxed);
+        if idle & TOUCHED != 0 || idle == 0 {
+            // Used since the last scrape (or never checked): idle from now.
+            idle_word.store(now.clamp(1, TOUCHED - 1), Ordering::Relaxed);
+            return false;
+        }
+        now.saturating_sub(idle) >= expire.as_secs().max(1)
+    }
+
+    /// Gives up this reference as a pointer, for the lookup cache.
+    pub(crate) fn into_raw(self) -> *const c_void {
+        ThinArc::into_raw(self.0)
+    }
+
+    /// Borrows the child whose pointer from [`Child::into_raw`] is stored
+    /// in `slot`.
+    ///
+    /// # Safety
+    ///
+    /// The pointer in `slot` came from `Child::<C>::into_raw` (same `C`),
+    /// and that reference is not released while the borrow lives.
+    #[inline]
+    pub(crate) unsafe fn from_slot(slot: &*const c_void) -> &Child<C> {
+        // SAFETY: `Child` is a transparent newtype of `ThinArc`, itself a
+        // transparent wrapper of one non-null pointer, the one `into_raw`
+        // gave out: the slot holding that pointer reads as a `Child`.
+        unsafe { &*(slot as *const *const c_void as *const Child<C>) }
+    }
+
+    /// Releases a reference given up by [`Child::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` came from `Child::<C>::into_raw` and is released only once.
+    pub(crate) unsafe fn release_raw(ptr: *const c_void) {
+        // SAFETY: as the caller promises.
+        drop(Child(unsafe { ThinArc::<Header<C>, u8>::from_raw(ptr) }));
+    }
+}
+
+impl<C> Clone for Child<C> {
+    fn clone(&self) -> Self {
+        Child(self.0.clone())
+    }
+}
+
+impl<C> PartialEq for Child<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.slice == other.0.slice
+    }
+}
+
+impl<C> Eq for Child<C> {}
+
+impl<C> Hash for Child<C> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.key().hash(key::seed()));
+    }
+}

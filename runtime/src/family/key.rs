@@ -1,0 +1,325 @@
+//! The label values of a map child, encoded in one byte string, and the hash
+//! that finds them.
+//!
+//! A key is a flag byte followed by each value as a LEB128 length and its
+//! bytes. Lookups never build a key: they hash and compare the caller's
+//! values in place, so hashing is defined value by value and gives the same
+//! result for a key and for the values it encodes.
+
+use once_cell::sync::Lazy;
+
+/// Label values a lookup can hash and compare without building a key.
+pub(crate) trait Values {
+    /// Calls `f` with each value, in label-name order.
+    fn each(&self, f: &mut dyn FnMut(&str));
+
+    /// Hashes the values as [`KeyRef::hash`] hashes their key.
+    #[inline]
+    fn hash(&self, seed: u64) -> u64 {
+        let mut h = 0;
+        self.each(&mut |v| h = mix_value(h, seed, v.as_bytes()));
+        finish(h)
+    }
+
+    /// Whether `key` holds exactly these values.
+    #[inline]
+    fn equals(&self, key: KeyRef<'_>) -> bool {
+        let mut rest = key.values_bytes();
+        let mut same = true;
+        self.each(&mut |v| {
+            if !same {
+                return;
+            }
+            match strip_value(rest, v.as_bytes()) {
+                Some(tail) => rest = tail,
+                None => same = false,
+            }
+        });
+        same && rest.is_empty()
+    }
+}
+
+/// Values by position, as `with_label_values` takes them. Hashing and
+/// comparing these is the hot path of every string-labelled lookup, so they
+/// skip the closure of [`Values::each`].
+impl Values for [&str] {
+    fn each(&self, f: &mut dyn FnMut(&str)) {
+        self.iter().for_each(|v| f(v));
+    }
+
+    #[inline(always)]
+    fn hash(&self, seed: u64) -> u64 {
+        let mut h = 0;
+        for v in self {
+            h = mix_value(h, seed, v.as_bytes());
+        }
+        finish(h)
+    }
+
+    #[inline(always)]
+    fn equals(&self, key: KeyRef<'_>) -> bool {
+        let mut rest = key.values_bytes();
+        for v in self {
+            match strip_value(rest, v.as_bytes()) {
+                Some(tail) => rest = tail,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+}
+
+/// A label set's values, through [`LabelSet::visit`](crate::LabelSet::visit).
+pub(crate) struct SetValues<'a, L>(pub(crate) &'a L);
+
+impl<L: crate::LabelSet> Values for SetValues<'_, L> {
+    fn each(&self, f: &mut dyn FnMut(&str)) {
+        self.0.visit(f);
+    }
+}
+
+/// Values given by label name, taken in the order of the family's `names`
+/// (the last pair wins where a name is given twice). Every name has a pair:
+/// `Family::with_labels` checks that.
+pub(crate) struct NamedValues<'a> {
+    pub(crate) names: &'a [Box<str>],
+    pub(crate) pairs: &'a [(&'a str, &'a str)],
+}
+
+impl Values for NamedValues<'_> {
+    fn each(&self, f: &mut dyn FnMut(&str)) {
+        for name in self.names {
+            let value = self.pairs.iter().rev().find(|(n, _)| **n == **name).map_or("", |(_, v)| v);
+            f(value);
+        }
+    }
+}
+
+/// Set in the flag byte when no value needs escaping in the text formats,
+/// so a scrape copies the values as they are.
+const PLAIN: u8 = 1;
+
+/// Encodes `values` as a key.
+pub(crate) fn encode(values: &(impl Values + ?Sized)) -> Vec<u8> {
+    let mut key = vec![PLAIN];
+    values.each(&mut |v| {
+        if memchr::memchr3(b'\\', b'"', b'\n', v.as_bytes()).is_some() {
+            key[0] &= !PLAIN;
+        }
+        let mut len = v.len();
+        while len >= 0x80 {
+            key.push((len as u8) | 0x80);
+            len >>= 7;
+        }
+        key.push(len as u8);
+        key.extend_from_slice(v.as_bytes());
+    });
+    key
+}
+
+/// An encoded key, borrowed from its child.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyRef<'a>(pub(crate) &'a [u8]);
+
+impl<'a> KeyRef<'a> {
+    fn values_bytes(self) -> &'a [u8] {
+        self.0.get(1..).unwrap_or_default()
+    }
+
+    /// Whether no value needs escaping.
+    pub(crate) fn plain(self) -> bool {
+        self.0.first().is_some_and(|f| f & PLAIN != 0)
+    }
+
+    /// The values, in label-name order.
+    pub(crate) fn values(self) -> impl Iterator<Item = &'a str> {
+        let mut rest = self.values_bytes();
+        std::iter::from_fn(move || {
+            let (value, tail) = split_value(rest)?;
+            rest = tail;
+            // SAFETY: `encode` copies every value whole from a `&str`, and
+            // keys are never written after that.
+            Some(unsafe { std::str::from_utf8_unchecked(value) })
+        })
+    }
+
+    /// The hash of the values: the same as [`Values::hash`] of them.
+    pub(crate) fn hash(self, seed: u64) -> u64 {
+        finish(self.values().fold(0, |h, v| mix_value(h, seed, v.as_bytes())))
+    }
+}
+
+/// The first value of `key` bytes and the rest.
+#[inline(always)]
+fn split_value(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (&first, mut rest) = bytes.split_first()?;
+    let mut len = usize::from(first);
+    if first >= 0x80 {
+        len &= 0x7f;
+        let mut shift = 7;
+        loop {
+            let (&b, tail) = rest.split_first()?;
+            rest = tail;
+            len |= usize::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                break;
+            }
+            shift += 7;
+        }
+    }
+    (rest.len() >= len).then(|| rest.split_at(len))
+}
+
+/// Whether two byte strings of the same length are equal; short ones are
+/// compared as two words, without a call to `memcmp`.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    if a.len() <= 16 {
+        words(a) == words(b)
+    } else {
+        a == b
+    }
+}
+
+/// Whether `key` starts with the value `v`; returns the rest of the key.
+#[inline(always)]
+fn strip_value<'k>(key: &'k [u8], v: &[u8]) -> Option<&'k [u8]> {
+    match split_value(key) {
+        Some((mine, rest)) if mine.len() == v.len() && same_bytes(mine, v) => Some(rest),
+        _ => None,
+    }
+}
+
+/// The seed of every key hash in this process: random, so label values
+/// chosen by a client cannot be made to collide on purpose.
+pub(crate) fn seed() -> u64 {
+    static SEED: Lazy<u64> = Lazy::new(|| {
+        use std::hash::BuildHasher;
+        std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
+    });
+    *SEED
+}
+
+const P0: u64 = 0xa076_1d64_78bd_642f;
+const P1: u64 = 0xe703_7ed1_a0b4_28db;
+const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
+
+/// Multiplies and folds the 128-bit product: the mixing step of wyhash.
+#[inline(always)]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+#[inline(always)]
+fn read4(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")))
+}
+
+#[inline(always)]
+fn read8(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// The bytes of a value of at most 16 bytes as two words that together
+/// cover every byte: two values of the same length are equal exactly when
+/// their words are.
+///
+/// Up to 7 bytes, each byte is read at its place clamped to the last one,
+/// with no branch on the length: label values such as HTTP methods differ
+/// in length from one call to the next, and a mispredicted branch costs
+/// more than the seven loads.
+#[inline(always)]
+fn words(v: &[u8]) -> (u64, u64) {
+    let len = v.len();
+    if len >= 8 {
+        (read8(v, 0), read8(v, len - 8))
+    } else if len >= 4 {
+        (read4(v, 0), read4(v, len - 4))
+    } else if len > 0 {
+        ((u64::from(v[0]) << 16) | (u64::from(v[len >> 1]) << 8) | u64::from(v[len - 1]), 0)
+    } else {
+        (0, 0)
+    }
+}
+
+/// Folds one value into the hash `h`. The length goes in too, so values
+/// that only differ in where one ends and the next starts hash apart.
+///
+/// Each value is mixed on its own (from the seed, not from `h`) and only
+/// then folded in with a rotation, so the multiplications of consecutive
+/// values do not wait for each other; [`finish`] mixes the whole.
+#[inline(always)]
+fn mix_value(h: u64, seed: u64, v: &[u8]) -> u64 {
+    let len = v.len();
+    let (mut s, (a, b)) = if len <= 16 {
+        (seed, words(v))
+    } else {
+        let mut i = 0;
+        let mut s = seed;
+        while len - i > 16 {
+            s = fold_mul(read8(v, i) ^ P1, read8(v, i + 8) ^ s);
+            i += 16;
+        }
+        (s, (read8(v, len - 16), read8(v, len - 8)))
+    };
+    s = fold_mul(a ^ P0 ^ s, b ^ P1 ^ (len as u64));
+    h.rotate_left(29) ^ s
+}
+
+/// The final mix of a hash made of [`mix_value`]s.
+#[inline(always)]
+fn finish(h: u64) -> u64 {
+    fold_mul(h ^ P0, P2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_hash_like_their_values() {
+        let long = "x".repeat(300);
+        let values: [&str; 5] = ["", "GET", "/api/v1/item/42", &long, "é\"\\"];
+        let key = encode(&values[..]);
+        let key = KeyRef(&key);
+        assert_eq!(key.values().collect::<Vec<_>>(), values);
+        assert!(!key.plain());
+        assert!(values[..].equals(key));
+        assert!(!values[..4].equals(key));
+        assert_eq!(key.hash(7), values[..].hash(7));
+        struct Each<'a>(&'a [&'a str]);
+        impl Values for Each<'_> {
+            fn each(&self, f: &mut dyn FnMut(&str)) {
+                self.0.iter().for_each(|v| f(v));
+            }
+        }
+        assert_eq!(Each(&values).hash(7), values[..].hash(7));
+        assert!(Each(&values).equals(key));
+        assert!(!Each(&values[1..]).equals(key));
+    }
+
+    #[test]
+    fn value_boundaries_matter() {
+        let (ab_c, a_bc) = (encode(&["ab", "c"][..]), encode(&["a", "bc"][..]));
+        assert!(KeyRef(&ab_c).plain());
+        assert!(!["a", "bc"][..].equals(KeyRef(&ab_c)));
+        assert!(["a", "bc"][..].equals(KeyRef(&a_bc)));
+        assert_ne!(["ab", "c"][..].hash(1), ["a", "bc"][..].hash(1));
+        assert_ne!(["", "x"][..].hash(1), ["x", ""][..].hash(1));
+    }
+
+    #[test]
+    fn hashes_spread_over_buckets() {
+        // 4 x 2,500 label sets into 4,096 buckets: close to a uniform spread.
+        let mut buckets = vec![0u32; 4096];
+        for m in ["GET", "POST", "PUT", "DELETE"] {
+            for p in 0..2500 {
+                let path = format!("/api/v1/item/{p}");
+                buckets[(([m, path.as_str()][..].hash(seed()) >> 52) as usize) & 4095] += 1;
+            }
+        }
+        assert!(*buckets.iter().max().unwrap() <= 12, "max bucket {}", buckets.iter().max().unwrap());
+    }
+}

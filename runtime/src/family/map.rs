@@ -1,0 +1,146 @@
+//! The children of a family with open label values: a sharded concurrent
+//! map (dashmap) of [`Child`]ren, found by the values they hold.
+
+use std::hash::{BuildHasher, Hasher};
+
+use dashmap::{DashMap, SharedValue};
+
+use super::child::Child;
+use super::key::Values;
+
+/// Hashes a [`Child`] as it hashes itself: the child writes the hash of its
+/// values, and this hasher passes it through, so a lookup that hashed the
+/// values itself finds the same shard and bucket.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PassThrough;
+
+pub(crate) struct PassThroughHasher(u64);
+
+impl BuildHasher for PassThrough {
+    type Hasher = PassThroughHasher;
+    fn build_hasher(&self) -> PassThroughHasher {
+        PassThroughHasher(0)
+    }
+}
+
+impl Hasher for PassThroughHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is ever called; fold anything else in anyway.
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) struct ChildMap<C> {
+    map: DashMap<Child<C>, (), PassThrough>,
+}
+
+impl<C> Default for ChildMap<C> {
+    fn default() -> Self {
+        ChildMap { map: DashMap::with_hasher(PassThrough) }
+    }
+}
+
+impl<C> ChildMap<C> {
+    /// Runs `f` on the child holding `values` (hashing to `hash`), with its
+    /// shard read-locked; `None` if there is none. `f` is crate code only.
+    #[inline]
+    pub(crate) fn with_found<V: Values + ?Sized, R>(
+        &self,
+        hash: u64,
+        values: &V,
+        f: impl FnOnce(&Child<C>) -> R,
+    ) -> Option<R> {
+        let shard = self.map.shards()[self.map.determine_shard(hash as usize)].read();
+        shard.get(hash, |(child, _)| values.equals(child.key())).map(|(child, _)| f(child))
+    }
+
+    /// The child holding `values`, created with `make` if there is none and
+    /// `room` allows one more child.
+    pub(crate) fn get_or_insert<V: Values + ?Sized>(
+        &self,
+        hash: u64,
+        values: &V,
+        room: impl FnOnce(usize) -> bool,
+        make: impl FnOnce() -> C,
+    ) -> Option<Child<C>> {
+        if let Some(child) = self.with_found(hash, values, Child::clone) {
+            return Some(child);
+        }
+        if !room(self.map.len()) {
+            return None;
+        }
+        let mut shard = self.map.shards()[self.map.determine_shard(hash as usize)].write();
+        if let Some((child, _)) = shard.get(hash, |(child, _)| values.equals(child.key())) {
+            return Some(child.clone());
+        }
+        let child = Child::new(make(), values);
+        let seed = super::key::seed();
+        shard.insert(hash, (child.clone(), SharedValue::new(())), |(c, _)| c.key().hash(seed));
+        Some(child)
+    }
+
+    // Removed children are dropped only once their shard is unlocked: the
+    // drop of a child can run user code (a gauge's callback) that uses the
+    // family again.
+
+    /// Removes the child holding `values`; whether there was one.
+    pub(crate) fn remove<V: Values + ?Sized>(&self, hash: u64, values: &V) -> bool {
+        let mut shard = self.map.shards()[self.map.determine_shard(hash as usize)].write();
+        let removed = shard.remove_entry(hash, |(child, _)| values.equals(child.key()));
+        drop(shard);
+        removed.is_some()
+    }
+
+    /// Removes `child` if `pred` still holds for it under the shard's lock.
+    pub(crate) fn remove_if(&self, child: &Child<C>, pred: impl FnOnce(&Child<C>) -> bool) {
+        let removed = self.map.remove_if(child, |c, _| pred(c));
+        drop(removed);
+    }
+
+    /// Keeps only the children for which `keep` holds.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&Child<C>) -> bool) {
+        let mut removed = Vec::new();
+        self.map.retain(|c, _| {
+            let kept = keep(c);
+            if !kept {
+                removed.push(c.clone());
+            }
+            kept
+        });
+        drop(removed);
+    }
+
+    pub(crate) fn clear(&self) {
+        for shard in self.map.shards() {
+            let table = std::mem::take(&mut *shard.write());
+            drop(table);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Calls `f` with every child, locking each shard once (for reading).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Child<C>)) {
+        for shard in self.map.shards() {
+            let table = shard.read();
+            // SAFETY: the read guard keeps the table alive and unmodified for
+            // the whole loop, and `iter` yields only buckets holding
+            // initialized elements of that table.
+            unsafe {
+                for bucket in table.iter() {
+                    f(&bucket.as_ref().0);
+                }
+            }
+        }
+    }
+}
