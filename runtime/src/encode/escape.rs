@@ -6,34 +6,95 @@ use super::{EncodeLabels, EscapingScheme, Extra, LabelSink, Number};
 use crate::name::{is_legacy_label_name, is_legacy_metric_name};
 
 /// Appends `bytes`. Most of what a scrape writes is short (names, label
-/// values, digits): up to 16 bytes are copied inline, as two possibly
-/// overlapping words, instead of through a call to `memcpy`.
+/// values, digits, a series' labels): up to 64 bytes are copied inline, in
+/// words that may overlap at the end, instead of through a call to `memcpy`.
 #[inline(always)]
 pub(crate) fn put(buf: &mut Vec<u8>, bytes: &[u8]) {
-    let n = bytes.len();
-    if n > 16 {
-        return buf.extend_from_slice(bytes);
-    }
-    buf.reserve(16);
+    buf.reserve(bytes.len().max(64));
     let len = buf.len();
-    let src = bytes.as_ptr();
-    // SAFETY: `reserve` made room for 16 bytes past `len`, and every write
-    // below stays within the first `n <= 16` of them; every read stays
-    // within `bytes`. The bytes up to `len + n` are then initialized.
+    // SAFETY: `reserve` made room for `bytes.len()` bytes past `len` (and 64
+    // at least, as `copy_short` needs); those are initialized by the copy.
     unsafe {
-        let dst = buf.as_mut_ptr().add(len);
-        if n >= 8 {
-            dst.cast::<u64>().write_unaligned(src.cast::<u64>().read_unaligned());
-            dst.add(n - 8).cast::<u64>().write_unaligned(src.add(n - 8).cast::<u64>().read_unaligned());
+        copy_short(buf.as_mut_ptr().add(len), bytes);
+        buf.set_len(len + bytes.len());
+    }
+}
+
+/// Copies `src` to `dst`; inline up to 64 bytes.
+///
+/// # Safety
+///
+/// `dst` is valid for writes of `max(src.len(), 64)` bytes and does not
+/// overlap `src`.
+#[inline(always)]
+unsafe fn copy_short(dst: *mut u8, src: &[u8]) {
+    let n = src.len();
+    let s = src.as_ptr();
+    // SAFETY: the caller's promise covers every write (all below `n`, or
+    // below 64 where words overlap), and every read stays within `src`.
+    unsafe {
+        if n > 64 {
+            std::ptr::copy_nonoverlapping(s, dst, n);
+        } else if n > 16 {
+            let mut i = 0;
+            while i + 16 < n {
+                dst.add(i).cast::<u128>().write_unaligned(s.add(i).cast::<u128>().read_unaligned());
+                i += 16;
+            }
+            dst.add(n - 16).cast::<u128>().write_unaligned(s.add(n - 16).cast::<u128>().read_unaligned());
+        } else if n >= 8 {
+            dst.cast::<u64>().write_unaligned(s.cast::<u64>().read_unaligned());
+            dst.add(n - 8).cast::<u64>().write_unaligned(s.add(n - 8).cast::<u64>().read_unaligned());
         } else if n >= 4 {
-            dst.cast::<u32>().write_unaligned(src.cast::<u32>().read_unaligned());
-            dst.add(n - 4).cast::<u32>().write_unaligned(src.add(n - 4).cast::<u32>().read_unaligned());
+            dst.cast::<u32>().write_unaligned(s.cast::<u32>().read_unaligned());
+            dst.add(n - 4).cast::<u32>().write_unaligned(s.add(n - 4).cast::<u32>().read_unaligned());
         } else if n > 0 {
-            *dst = *src;
-            *dst.add(n / 2) = *src.add(n / 2);
-            *dst.add(n - 1) = *src.add(n - 1);
+            *dst = *s;
+            *dst.add(n / 2) = *s.add(n / 2);
+            *dst.add(n - 1) = *s.add(n - 1);
         }
-        buf.set_len(len + n);
+    }
+}
+
+/// Writes a line into room reserved beforehand, with no capacity check per
+/// piece.
+struct Reserved<'b> {
+    buf: &'b mut Vec<u8>,
+    at: usize,
+}
+
+impl<'b> Reserved<'b> {
+    /// Room for `max` bytes (at most) at the end of `buf`.
+    #[inline(always)]
+    fn new(buf: &'b mut Vec<u8>, max: usize) -> Self {
+        buf.reserve(max + 64);
+        let at = buf.len();
+        Reserved { buf, at }
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        debug_assert!(self.at + bytes.len().max(64) <= self.buf.capacity());
+        // SAFETY: `new` reserved the line's `max` plus 64, which covers
+        // everything the line writes (the caller sums its pieces) and the
+        // overlap of `copy_short`.
+        unsafe { copy_short(self.buf.as_mut_ptr().add(self.at), bytes) };
+        self.at += bytes.len();
+    }
+
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        debug_assert!(self.at < self.buf.capacity());
+        // SAFETY: as in `put`.
+        unsafe { *self.buf.as_mut_ptr().add(self.at) = b };
+        self.at += 1;
+    }
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        // SAFETY: every byte up to `at` was written by `put` or `byte`.
+        unsafe { self.buf.set_len(self.at) };
     }
 }
 
@@ -149,11 +210,27 @@ pub(crate) struct SeriesLine {
     quoted: bool,
     /// The current series' labels, rendered as `a="x",b="y"`.
     labels: Vec<u8>,
+    /// `name` and `head_suffix` joined (unquoted names): most families write
+    /// every line with the same one or two suffixes.
+    head: Vec<u8>,
+    head_suffix: Vec<u8>,
+    /// Where the suffix `head` was built for was read from: suffixes are
+    /// nearly always the same static strings, so an equal address saves the
+    /// comparison.
+    head_suffix_at: usize,
 }
 
 impl SeriesLine {
     pub(crate) fn new(scheme: EscapingScheme) -> Self {
-        SeriesLine { scheme, name: Vec::new(), quoted: false, labels: Vec::new() }
+        SeriesLine {
+            scheme,
+            name: Vec::new(),
+            quoted: false,
+            labels: Vec::new(),
+            head: Vec::new(),
+            head_suffix: Vec::new(),
+            head_suffix_at: 0,
+        }
     }
 
     /// Writes a metric name as metadata lines show it (`# TYPE <name>`).
@@ -171,6 +248,9 @@ impl SeriesLine {
 
     pub(crate) fn set_family(&mut self, name: &str) {
         self.name.clear();
+        self.head.clear();
+        self.head_suffix.clear();
+        self.head_suffix_at = 0;
         self.quoted = self.scheme == EscapingScheme::AllowUtf8 && !is_legacy_metric_name(name);
         if self.quoted || is_legacy_metric_name(name) && self.scheme != EscapingScheme::Dots {
             self.name.extend_from_slice(name.as_bytes());
@@ -193,7 +273,53 @@ impl SeriesLine {
     }
 
     /// Writes `name_suffix{labels,extra}` (or the quoted form) into `buf`.
-    pub(crate) fn write_head(&self, buf: &mut Vec<u8>, suffix: &str, extra: Option<Extra<'_>>) {
+    pub(crate) fn write_head(&mut self, buf: &mut Vec<u8>, suffix: &str, extra: Option<Extra<'_>>) {
+        let extra_pair: Option<(&[u8], &str)> = match extra {
+            None => None,
+            Some(Extra::Le(v)) => Some((b"le=\"", v)),
+            Some(Extra::Quantile(v)) => Some((b"quantile=\"", v)),
+            Some(Extra::Label(..)) => return self.write_head_general(buf, suffix, extra),
+        };
+        if self.quoted {
+            return self.write_head_general(buf, suffix, extra);
+        }
+        self.set_head(suffix);
+        let max = self.head.len() + self.labels.len() + extra_pair.map_or(0, |(n, v)| n.len() + v.len()) + 4;
+        let mut line = Reserved::new(buf, max);
+        line.put(&self.head);
+        if !self.labels.is_empty() || extra_pair.is_some() {
+            line.byte(b'{');
+            line.put(&self.labels);
+            if let Some((name, value)) = extra_pair {
+                if !self.labels.is_empty() {
+                    line.byte(b',');
+                }
+                line.put(name);
+                line.put(value.as_bytes());
+                line.byte(b'"');
+            }
+            line.byte(b'}');
+        }
+    }
+
+    /// Makes `head` the family name joined with `suffix`.
+    #[inline]
+    fn set_head(&mut self, suffix: &str) {
+        let same = (self.head_suffix_at == suffix.as_ptr() as usize && self.head_suffix.len() == suffix.len())
+            || self.head_suffix == suffix.as_bytes();
+        if !same || self.head.is_empty() {
+            self.head.clear();
+            self.head.extend_from_slice(&self.name);
+            self.head.extend_from_slice(suffix.as_bytes());
+            self.head_suffix.clear();
+            self.head_suffix.extend_from_slice(suffix.as_bytes());
+        }
+        self.head_suffix_at = suffix.as_ptr() as usize;
+    }
+
+    /// [`SeriesLine::write_head`] for quoted names and labels that need
+    /// escaping.
+    fn write_head_general(&mut self, buf: &mut Vec<u8>, suffix: &str, extra: Option<Extra<'_>>) {
         let mut has_label = !self.labels.is_empty();
         if self.quoted {
             buf.extend_from_slice(b"{\"");
@@ -205,8 +331,8 @@ impl SeriesLine {
             }
             has_label = true;
         } else {
-            put(buf, &self.name);
-            put(buf, suffix.as_bytes());
+            self.set_head(suffix);
+            put(buf, &self.head);
             if has_label || extra.is_some() {
                 buf.push(b'{');
             }
@@ -273,6 +399,27 @@ impl LabelSink for LabelWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_copies_append_exactly_the_bytes() {
+        let src: Vec<u8> = (0..=200u8).collect();
+        for n in 0..=130 {
+            let mut buf = b"head".to_vec();
+            put(&mut buf, &src[..n]);
+            assert_eq!(&buf[..4], b"head");
+            assert_eq!(&buf[4..], &src[..n], "length {n}");
+            let mut line = Vec::new();
+            {
+                let mut w = Reserved::new(&mut line, n + 2);
+                w.byte(b'<');
+                w.put(&src[..n]);
+                w.byte(b'>');
+            }
+            assert_eq!(line.len(), n + 2);
+            assert_eq!(&line[1..=n], &src[..n], "length {n}");
+            assert_eq!((line[0], line[n + 1]), (b'<', b'>'));
+        }
+    }
 
     #[test]
     fn label_values_escape_backslash_quote_newline() {
