@@ -44,6 +44,8 @@ pub mod parse;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "textfile")]
+pub mod textfile;
 
 pub use collector::{PlatformCollector, ProcessCollector};
 pub use error::Error;
@@ -63,6 +65,8 @@ pub use parse::{parse_openmetrics, parse_text, ParseError};
 pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_registry, Server};
+#[cfg(feature = "textfile")]
+pub use textfile::write_to_textfile;
 
 #[doc(hidden)]
 pub mod __private;
