@@ -41,6 +41,8 @@ pub mod model;
 pub mod multiprocess;
 pub mod name;
 pub mod parse;
+#[cfg(feature = "push")]
+pub mod push;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;

@@ -87,6 +87,11 @@ impl Peer {
         self.vars.get(key).unwrap_or_else(|| panic!("the peer printed no {key} (it printed {:?})", self.vars))
     }
 
+    /// A value the start script printed, if it printed it.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars.get(key).map(String::as_str)
+    }
+
     /// Stops the peer now (also done on drop).
     pub fn stop(self) {}
 }
