@@ -34,6 +34,8 @@ pub mod collector;
 pub mod encode;
 mod error;
 pub mod family;
+#[cfg(feature = "graphite")]
+pub mod graphite;
 pub mod label;
 pub mod metric;
 pub mod model;
