@@ -34,6 +34,8 @@ pub mod collector;
 pub mod encode;
 mod error;
 pub mod family;
+#[cfg(feature = "graphite")]
+pub mod graphite;
 pub mod label;
 pub mod metric;
 pub mod model;
@@ -41,9 +43,13 @@ pub mod model;
 pub mod multiprocess;
 pub mod name;
 pub mod parse;
+#[cfg(feature = "push")]
+pub mod push;
 pub mod registry;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "textfile")]
+pub mod textfile;
 
 pub use collector::{PlatformCollector, ProcessCollector};
 pub use error::Error;
@@ -63,6 +69,8 @@ pub use parse::{parse_openmetrics, parse_text, ParseError};
 pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_registry, Server};
+#[cfg(feature = "textfile")]
+pub use textfile::write_to_textfile;
 
 #[doc(hidden)]
 pub mod __private;

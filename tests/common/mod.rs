@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod json;
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,4 +127,47 @@ pub fn validate(test: &str, text: &str) -> Option<Validation> {
     let _ = std::fs::remove_file(&input);
     let _ = std::fs::remove_file(&dump);
     Some(Validation { ok: out.status.success(), output, dump: parsed })
+}
+
+/// A fresh, empty directory in the temporary directory, removed (with what
+/// it holds) when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(stem: &str) -> TempDir {
+        let path = temp_path(stem, "d");
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The executable of example `name`, which `cargo test --all-features`
+/// builds next to the test binaries. `None`, after printing why `test` is
+/// skipped, when it is not built and `CI` is unset; with `CI` set a missing
+/// example fails the test.
+pub fn example(test: &str, name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if path.exists() {
+        return Some(path);
+    }
+    let why = format!("{} is not built (cargo test --all-features builds it)", path.display());
+    assert!(std::env::var_os("CI").is_none(), "{test}: {why}");
+    eprintln!("SKIPPED {test}: {why}");
+    None
 }
