@@ -21,10 +21,12 @@
 //! ```
 
 mod escape;
+mod native;
 mod negotiate;
 mod openmetrics;
 mod text;
 
+pub use native::{BucketSpan, NativeHistogram};
 pub use negotiate::{negotiate, EscapingScheme, Format, FormatKind};
 pub use openmetrics::OpenMetricsEncoder;
 pub use text::TextEncoder;
@@ -184,6 +186,13 @@ pub trait MetricEncoder {
     fn series(&mut self, labels: &dyn EncodeLabels);
     /// One sample of the current series.
     fn sample(&mut self, sample: &Sample<'_>);
+
+    /// The native buckets of the current series, after its classic samples
+    /// (histograms with native buckets only). Text formats have no place for
+    /// them and ignore them.
+    fn native_histogram(&mut self, histogram: &NativeHistogram) {
+        let _ = histogram;
+    }
 
     /// Whether samples with this suffix are written at all (the Prometheus
     /// text format has no `_created`), so filters can leave out families
