@@ -24,11 +24,17 @@ mod escape;
 mod native;
 mod negotiate;
 mod openmetrics;
+#[cfg(feature = "protobuf")]
+pub mod proto;
+#[cfg(feature = "protobuf")]
+mod protobuf;
 mod text;
 
 pub use native::{BucketSpan, NativeHistogram};
 pub use negotiate::{negotiate, EscapingScheme, Format, FormatKind};
 pub use openmetrics::OpenMetricsEncoder;
+#[cfg(feature = "protobuf")]
+pub use protobuf::ProtobufEncoder;
 pub use text::TextEncoder;
 
 pub(crate) use escape::{write_f64 as write_float, write_label_value, LabelWriter};
@@ -224,10 +230,18 @@ pub fn encode(collector: &dyn Collector, format: Format, buf: &mut Vec<u8>) {
             collector.collect(&mut enc);
             enc.finish();
         }
+        #[cfg(feature = "protobuf")]
+        FormatKind::Protobuf => {
+            let mut enc = ProtobufEncoder::new(buf, format.escaping);
+            collector.collect(&mut enc);
+            enc.finish();
+        }
     }
 }
 
-/// Encodes into a new `String`; see [`encode`].
+/// Encodes into a new `String`; see [`encode`]. The protobuf format is
+/// binary: encode it with [`encode`] instead (here its bytes that are not
+/// UTF-8 would be replaced).
 ///
 /// ```
 /// use promdecl_runtime::{encode::{encode_to_string, Format}, Registry};
@@ -236,5 +250,5 @@ pub fn encode(collector: &dyn Collector, format: Format, buf: &mut Vec<u8>) {
 pub fn encode_to_string(collector: &dyn Collector, format: Format) -> String {
     let mut buf = Vec::new();
     encode(collector, format, &mut buf);
-    String::from_utf8(buf).expect("encoders write UTF-8 only")
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
