@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod json;
+pub mod prometheus;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
