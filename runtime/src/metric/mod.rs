@@ -15,7 +15,9 @@ pub use counter::{Counter, CounterCell};
 pub use enumeration::{Enum, EnumCell};
 pub use exemplar::{ExemplarLabels, MAX_EXEMPLAR_CHARS};
 pub use gauge::{Gauge, GaugeCell};
-pub use guard::{ExceptionGuard, InProgressGuard, Increment, Observe, Timer, Track};
+pub use guard::{
+    ExceptionGuard, ExemplarTimer, InProgressGuard, Increment, Observe, ObserveWithExemplar, Timer, Track,
+};
 pub use histogram::{
     check_buckets, exponential_buckets, linear_buckets, Histogram, HistogramCell, HistogramConfig, NativeOpts,
     DEFAULT_BUCKETS,
