@@ -200,6 +200,9 @@ pub fn negotiate(accept: &str) -> Format {
                 _ => {}
             }
         }
+        // Without the feature, protobuf is never offered.
+        #[cfg(not(feature = "protobuf"))]
+        let _ = (proto, delimited);
         match media {
             "application/openmetrics-text" => match version {
                 None => return Format::OPENMETRICS.without_announcement(),

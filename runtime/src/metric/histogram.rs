@@ -172,9 +172,8 @@ impl NativeOpts {
         }
         let zero_threshold = self.zero_threshold.unwrap_or(DEFAULT_NATIVE_ZERO_THRESHOLD);
         let max_zero_threshold = self.max_zero_threshold.unwrap_or(0.0);
-        if !(zero_threshold.is_finite() && zero_threshold >= 0.0)
-            || !(max_zero_threshold.is_finite() && max_zero_threshold >= 0.0)
-        {
+        let usable = |t: f64| t.is_finite() && t >= 0.0;
+        if !usable(zero_threshold) || !usable(max_zero_threshold) {
             return invalid("native zero thresholds must be finite and not negative");
         }
         Ok(Some(NativeConfig {

@@ -290,7 +290,7 @@ mod tests {
         assert_eq!(schema8[0], 0.5);
         assert_eq!(schema8[1], 0.5013556375251013);
         assert_eq!(schema8[37], 0.5526857228508706);
-        assert_eq!(schema8[128], 0.7071067811865476);
+        assert_eq!(schema8[128], std::f64::consts::FRAC_1_SQRT_2);
         assert_eq!(schema8[224], 0.9170040432046712);
         assert_eq!(schema8[255], 0.9972960560854701);
         for s in 0..8 {
