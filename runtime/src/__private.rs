@@ -243,6 +243,9 @@ pub fn exemplar_value(value: &impl std::fmt::Display) -> String {
     value.to_string()
 }
 
+const EXEMPLAR_NAMES_TOO_LONG: &str =
+    "exemplar label names alone exceed the OpenMetrics limit of 128 characters for names and values";
+
 /// Compile-time check that exemplar label names alone stay within the
 /// OpenMetrics 128-character budget (each name is checked with
 /// [`assert_label_name`]).
@@ -254,10 +257,7 @@ pub const fn assert_exemplar_names_fit(names: &[&str]) {
         i += 1;
     }
     if chars > crate::metric::MAX_EXEMPLAR_CHARS {
-        fail(
-            "exemplar",
-            "exemplar label names alone exceed the OpenMetrics limit of 128 characters for names and values",
-        )
+        fail("exemplar", EXEMPLAR_NAMES_TOO_LONG)
     }
 }
 
