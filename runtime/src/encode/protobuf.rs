@@ -103,13 +103,13 @@ fn timestamp(seconds: f64) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: whole as i64, nanos: nanos as i32 }
 }
 
-fn exemplar(e: &Exemplar) -> proto::Exemplar {
+fn exemplar(e: &Exemplar, escaping: EscapingScheme) -> proto::Exemplar {
+    let pair = |(n, v): &(String, String)| proto::LabelPair {
+        name: Some(escape_name(n, false, escaping)),
+        value: Some(v.clone()),
+    };
     proto::Exemplar {
-        label: e
-            .labels
-            .iter()
-            .map(|(n, v)| proto::LabelPair { name: Some(n.clone()), value: Some(v.clone()) })
-            .collect(),
+        label: e.labels.iter().map(pair).collect(),
         value: Some(e.value),
         timestamp: e.timestamp.map(timestamp),
     }
@@ -168,6 +168,8 @@ impl MetricEncoder for ProtobufEncoder<'_> {
             }
         }
         let value = s.value.as_f64();
+        let escaping = self.escaping;
+        let exemplar = |e| exemplar(e, escaping);
         let metric = self.metric(labels);
         if s.suffix != "_created" {
             if let Some(ts) = s.timestamp {
