@@ -48,6 +48,16 @@ fn labelled_children_keep_their_own_exemplars() {
 }
 
 #[test]
+fn sharded_counters_take_exemplars_too() {
+    let r = Registry::new();
+    let c = promdecl::ShardedCounter::builder("hot", "Hot.").register(&r).unwrap();
+    c.inc_with_exemplar(ExemplarLabels::new(&[("trace_id", "t9")]).at(Some(5.0))).unwrap();
+    c.inc();
+    let om = encode_to_string(&r, Format::OPENMETRICS);
+    assert!(om.contains("hot_total 2 # {trace_id=\"t9\"} 1.0 5.0\n"), "{om}");
+}
+
+#[test]
 fn the_128_character_rule() {
     let c = Counter::builder("c", "C.").build().unwrap();
     // "trace_id" is 8 characters: 120 more make exactly 128.
