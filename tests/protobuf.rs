@@ -329,3 +329,19 @@ fn server_negotiates_protobuf() {
     assert_eq!(f.metric[0].counter.as_ref().unwrap().value(), 1.0);
     server.shutdown();
 }
+
+/// `name[]` filtering (`Registry::restricted`) keeps a selected histogram's
+/// native buckets and drops unselected families.
+#[test]
+fn restricted_registries_keep_native_buckets() {
+    let r = Registry::new();
+    Histogram::builder("picked_seconds", "P.").native(2.0).register(&r).unwrap().observe(3.0);
+    Gauge::builder("other", "O.").register(&r).unwrap().set(1.0);
+    for names in [&["picked_seconds_count"][..], &["picked_seconds"]] {
+        let got = scrape(&r.restricted(names.iter().copied()));
+        assert_eq!(got.len(), 1, "{names:?}");
+        let h = got[0].metric[0].histogram.as_ref().unwrap();
+        assert_eq!((h.schema, h.positive_delta.as_slice()), (Some(0), &[1][..]), "{names:?}");
+    }
+    assert!(scrape(&r.restricted(["other"]))[0].metric[0].histogram.is_none());
+}

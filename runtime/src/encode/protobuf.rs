@@ -230,8 +230,9 @@ impl MetricEncoder for ProtobufEncoder<'_> {
     }
 
     fn native_histogram(&mut self, n: &NativeHistogram) {
-        let Some(metric) = self.current.as_mut() else { return };
-        let h = metric.histogram.get_or_insert_with(Default::default);
+        // Usually the series' classic samples opened its metric already.
+        let labels = self.series.clone();
+        let h = self.metric(labels).histogram.get_or_insert_with(Default::default);
         h.sample_count = Some(n.count);
         h.sample_sum = Some(n.sum);
         h.schema = Some(n.schema);
