@@ -261,6 +261,18 @@ fn histogram_observe(c: &mut Criterion) {
         })
     });
 
+    // Not like-for-like: classic and native (factor 1.1) buckets at once,
+    // under the child's lock; the others have no native buckets.
+    let native =
+        promdecl::Histogram::builder("latency_seconds", "help").buckets(GO_BUCKETS).native(1.1).build().unwrap();
+    let mut i = 0usize;
+    g.bench_function("promdecl/classic_and_native", |b| {
+        b.iter(|| {
+            native.observe(vals[i & MASK]);
+            i = i.wrapping_add(1);
+        })
+    });
+
     let prom = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("latency_seconds", "help")).unwrap();
     let mut i = 0usize;
     g.bench_function("prometheus", |b| {

@@ -127,13 +127,6 @@ const ROWS: &[(&str, FormatKind, EscapingScheme, &str)] = &[
         Underscores,
         "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
     ),
-    (PROTOBUF_FIRST, Text004, Underscores, TEXT_004),
-    (
-        PROM_3,
-        OpenMetrics100,
-        AllowUtf8,
-        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
-    ),
     // q-values are ignored: header order decides.
     (
         "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;version=1.0.0;q=0.1",
@@ -221,4 +214,48 @@ fn openmetrics_content_type_names_the_version_written() {
 fn empty_openmetrics_version_is_like_none() {
     let f = negotiate("application/openmetrics-text;version=");
     assert_eq!((f.kind, f.escaping, f.content_type()), (OpenMetrics100, Underscores, OM_PLAIN));
+}
+
+/// Headers that ask for protobuf first: with the `protobuf` feature that is
+/// what they get; without it, what the Python client answers (the first
+/// text format it knows).
+#[test]
+fn protobuf_first_headers() {
+    #[cfg(feature = "protobuf")]
+    {
+        const PROTOBUF: &str =
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+        for accept in [PROTOBUF_FIRST, PROM_3] {
+            let f = negotiate(accept);
+            assert_eq!(
+                (f.kind, f.escaping, f.content_type()),
+                (FormatKind::Protobuf, Underscores, PROTOBUF),
+                "{accept}"
+            );
+        }
+        let f = negotiate("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=allow-utf-8");
+        assert_eq!(f.escaping, AllowUtf8);
+        assert_eq!(f.content_type(), format!("{PROTOBUF}; escaping=allow-utf-8"));
+        // Other protobuf messages or encodings are not ours.
+        for accept in [
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+            "application/vnd.google.protobuf;proto=other.Message;encoding=delimited",
+            "application/vnd.google.protobuf",
+        ] {
+            assert_eq!(negotiate(accept), Format::TEXT, "{accept}");
+        }
+    }
+    #[cfg(not(feature = "protobuf"))]
+    {
+        assert_eq!(negotiate(PROTOBUF_FIRST), Format::TEXT);
+        let f = negotiate(PROM_3);
+        assert_eq!(
+            (f.kind, f.escaping, f.content_type()),
+            (
+                OpenMetrics100,
+                AllowUtf8,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+            )
+        );
+    }
 }

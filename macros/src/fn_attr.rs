@@ -10,6 +10,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -35,17 +36,20 @@ impl Which {
 
     fn keys(self) -> &'static str {
         match self {
+            Which::Timed => "`labels = <expr>`, `exemplar(<name> = <expr>, ...)`",
             Which::CountExceptions => "`labels = <expr>`, `filter = <fn or closure>`",
-            _ => "`labels = <expr>`",
+            Which::TrackInprogress => "`labels = <expr>`",
         }
     }
 }
 
-/// `METRIC, labels = EXPR, filter = EXPR`
+/// `METRIC, labels = EXPR, filter = EXPR, exemplar(NAME = EXPR, ...)`
 struct Args {
     metric: Expr,
     labels: Option<Expr>,
     filter: Option<Expr>,
+    /// The `exemplar` keyword and its label names and values.
+    exemplar: Option<(syn::Ident, Vec<(syn::Ident, Expr)>)>,
     unknown: Vec<syn::Ident>,
 }
 
@@ -55,13 +59,35 @@ impl Parse for Args {
             return Err(input.error("name the metric to record into, e.g. `#[timed(http::REQUEST_SECONDS)]`"));
         }
         let metric = input.parse()?;
-        let mut args = Args { metric, labels: None, filter: None, unknown: Vec::new() };
+        let mut args = Args { metric, labels: None, filter: None, exemplar: None, unknown: Vec::new() };
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
                 break;
             }
             let key: syn::Ident = input.parse()?;
+            if key == "exemplar" {
+                if !input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "write the exemplar's labels as `exemplar(trace_id = <expr>, ...)`",
+                    ));
+                }
+                let content;
+                syn::parenthesized!(content in input);
+                let mut pairs = Vec::new();
+                while !content.is_empty() {
+                    let name: syn::Ident = content.call(syn::ext::IdentExt::parse_any)?;
+                    content.parse::<Token![=]>()?;
+                    pairs.push((name, content.parse()?));
+                    if content.is_empty() {
+                        break;
+                    }
+                    content.parse::<Token![,]>()?;
+                }
+                args.exemplar = Some((key, pairs));
+                continue;
+            }
             input.parse::<Token![=]>()?;
             let value: Expr = input.parse()?;
             match key.to_string().as_str() {
@@ -113,6 +139,22 @@ fn instrument(which: Which, attr: TokenStream, func: &mut ItemFn) -> syn::Result
                 key,
                 format_args!("unknown key `{key}` in #[{}]; the valid keys are {}", which.name(), which.keys()),
             );
+        }
+        if let Some((key, pairs)) = &args.exemplar {
+            if which != Which::Timed {
+                errors.at(
+                    key,
+                    format_args!(
+                        "`exemplar` applies to #[timed] only (exemplars go on histogram buckets); the valid keys are {}",
+                        which.keys()
+                    ),
+                );
+            }
+            for (i, (name, _)) in pairs.iter().enumerate() {
+                if pairs[..i].iter().any(|(n, _)| n.unraw() == name.unraw()) {
+                    errors.at(name, format_args!("exemplar label `{}` is given twice", name.unraw()));
+                }
+            }
         }
         if let (Some(filter), false) = (&args.filter, which == Which::CountExceptions) {
             errors.at(
@@ -195,8 +237,33 @@ fn wrap(which: Which, args: &Args, body: &Block, is_async: bool, output: Option<
         ),
         None => (TokenStream::new(), quote_spanned!(metric.span()=> ::promdecl::__private::#start(&#metric))),
     };
-    let tokens = match which {
-        Which::Timed | Which::TrackInprogress => {
+    let tokens = match (which, &args.exemplar) {
+        (Which::Timed, Some((_, pairs))) => {
+            let guard = quote_spanned!(site=> __promdecl_guard);
+            let names: Vec<String> = pairs.iter().map(|(n, _)| n.unraw().to_string()).collect();
+            let checks = pairs.iter().zip(&names).map(|((ident, _), name)| {
+                quote_spanned!(ident.span()=> const _: () = ::promdecl::__private::assert_label_name(#name);)
+            });
+            let values = pairs.iter().zip(&names).map(|((_, value), name)| {
+                quote_spanned!(value.span()=> (#name, ::promdecl::__private::exemplar_value(&(#value))))
+            });
+            let start = match &args.labels {
+                Some(_) => quote_spanned!(metric.span()=>
+                    ::promdecl::__private::start_exemplar_timer_labeled(&#metric, &#labels_ident, [#(#values),*])
+                ),
+                None => quote_spanned!(metric.span()=>
+                    ::promdecl::__private::start_exemplar_timer(&#metric, [#(#values),*])
+                ),
+            };
+            quote_spanned! {site=> {
+                #(#checks)*
+                const _: () = ::promdecl::__private::assert_exemplar_names_fit(&[#(#names),*]);
+                #labels_stmt
+                let #guard = #start;
+                #body
+            }}
+        }
+        (Which::Timed | Which::TrackInprogress, _) => {
             let guard = quote_spanned!(site=> __promdecl_guard);
             quote_spanned! {site=> {
                 #labels_stmt
@@ -204,7 +271,7 @@ fn wrap(which: Which, args: &Args, body: &Block, is_async: bool, output: Option<
                 #body
             }}
         }
-        Which::CountExceptions => {
+        (Which::CountExceptions, _) => {
             let filter = match &args.filter {
                 Some(f) => quote!(#f),
                 None => quote!(|_| true),

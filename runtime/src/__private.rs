@@ -18,7 +18,7 @@ pub use crate::{
     LabelSet, LabelValue, Labeled, MetricCell, MetricType, Opts, Summary, SummaryCell,
 };
 
-use crate::metric::{Observe, Track};
+use crate::metric::{ExemplarTimer, Observe, Track};
 
 /// Functions that register each `metrics!` block in the default registry.
 #[linkme::distributed_slice]
@@ -224,6 +224,60 @@ pub fn start_timer_labeled<'a, M: Timeable>(
     labels: &'a M::Labels,
 ) -> Timer<Labeled<'a, M::Labels, M::Cell>> {
     Timer::new(metric.timed_family().labels(labels), crate::clock::now())
+}
+
+/// A metric `#[timed(M, exemplar(...))]` can record into.
+#[diagnostic::on_unimplemented(
+    message = "`#[timed]` with an exemplar records into a Histogram, but `{Self}` is not one",
+    label = "not a Histogram",
+    note = "exemplars go on histogram buckets (and counters); a Summary has no place for them"
+)]
+pub trait ExemplarTimeable: Timeable<Cell = HistogramCell> {}
+
+impl<L: LabelSet> ExemplarTimeable for Histogram<L> {}
+impl<T: ExemplarTimeable, F: FnOnce() -> T> ExemplarTimeable for Lazy<T, F> {}
+
+/// An exemplar label value, as text.
+#[inline]
+pub fn exemplar_value(value: &impl std::fmt::Display) -> String {
+    value.to_string()
+}
+
+const EXEMPLAR_NAMES_TOO_LONG: &str =
+    "exemplar label names alone exceed the OpenMetrics limit of 128 characters for names and values";
+
+/// Compile-time check that exemplar label names alone stay within the
+/// OpenMetrics 128-character budget (each name is checked with
+/// [`assert_label_name`]).
+pub const fn assert_exemplar_names_fit(names: &[&str]) {
+    let mut i = 0;
+    let mut chars = 0;
+    while i < names.len() {
+        chars += crate::name::char_count(names[i]);
+        i += 1;
+    }
+    if chars > crate::metric::MAX_EXEMPLAR_CHARS {
+        fail("exemplar", EXEMPLAR_NAMES_TOO_LONG)
+    }
+}
+
+/// Starts the exemplar timer of an unlabelled histogram.
+#[inline]
+pub fn start_exemplar_timer<'a, M: ExemplarTimeable<Labels = ()>, const N: usize>(
+    metric: &'a M,
+    labels: [(&'static str, String); N],
+) -> ExemplarTimer<&'a HistogramCell, N> {
+    ExemplarTimer::new(&**metric.timed_family(), crate::clock::now(), labels)
+}
+
+/// Starts the exemplar timer of a labelled histogram's child.
+#[inline]
+pub fn start_exemplar_timer_labeled<'a, M: ExemplarTimeable, const N: usize>(
+    metric: &'a M,
+    labels: &'a M::Labels,
+    exemplar: [(&'static str, String); N],
+) -> ExemplarTimer<Labeled<'a, M::Labels, HistogramCell>, N> {
+    ExemplarTimer::new(metric.timed_family().labels(labels), crate::clock::now(), exemplar)
 }
 
 /// What an unlabelled `#[count_exceptions]` counts into.

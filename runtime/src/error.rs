@@ -106,4 +106,11 @@ pub enum Error {
     /// An unregister call named a collector that is not registered.
     #[error("collector is not registered")]
     NotRegistered,
+    /// An exemplar's label names and values together are longer than
+    /// OpenMetrics allows.
+    #[error("exemplar labels total {chars} UTF-8 characters (names and values together); OpenMetrics allows at most 128: shorten them or keep fewer labels")]
+    ExemplarTooLong {
+        /// How many characters the names and values have together.
+        chars: usize,
+    },
 }

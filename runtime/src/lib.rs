@@ -57,9 +57,9 @@ pub use family::{Family, Handle, Labeled, OVERFLOW_LABEL_VALUE};
 pub use label::{DynLabels, LabelSet, LabelValue};
 pub use metric::{
     created_series, exponential_buckets, linear_buckets, set_created_series, Builder, Counter, CounterCell, Enum,
-    EnumCell, ExceptionGuard, FromOpts, Gauge, GaugeCell, Histogram, HistogramCell, InProgressGuard, Increment, Info,
-    InfoCell, MetricCell, MetricType, Observe, Opts, ShardedCounter, ShardedCounterCell, Summary, SummaryCell, Timer,
-    Track, DEFAULT_BUCKETS,
+    EnumCell, ExceptionGuard, ExemplarLabels, ExemplarTimer, FromOpts, Gauge, GaugeCell, Histogram, HistogramCell,
+    InProgressGuard, Increment, Info, InfoCell, MetricCell, MetricType, Observe, ObserveWithExemplar, Opts,
+    ShardedCounter, ShardedCounterCell, Summary, SummaryCell, Timer, Track, DEFAULT_BUCKETS,
 };
 pub use model::{
     CounterFamily, FamilySample, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily,

@@ -114,6 +114,20 @@ const fn starts_with(s: &str, prefix: &str) -> bool {
     true
 }
 
+/// The number of UTF-8 characters (code points) of `s`, in a const context.
+pub(crate) const fn char_count(s: &str) -> usize {
+    let bytes = s.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < bytes.len() {
+        // Continuation bytes are 0b10xx_xxxx.
+        if bytes[i] & 0xC0 != 0x80 {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
 const fn eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && starts_with(a, b)
 }

@@ -390,6 +390,26 @@ impl MetricEncoder for Filter<'_> {
         }
         self.inner.sample(sample);
     }
+
+    /// Native buckets go out with the series when the family's histogram
+    /// names (`name`, `name_bucket`, `name_count`, `name_sum`) are selected.
+    fn native_histogram(&mut self, histogram: &crate::encode::NativeHistogram) {
+        if !self.wanted {
+            return;
+        }
+        let family = &self.family;
+        let selected = ["", "_bucket", "_count", "_sum"].iter().any(|s| self.names.contains(&format!("{family}{s}")));
+        if !selected {
+            return;
+        }
+        if let Some((name, help, unit, kind)) = self.header.take() {
+            self.inner.family(&Descriptor { name: &name, help: &help, unit: &unit, kind });
+        }
+        if let Some(labels) = self.series.take() {
+            self.inner.series(&labels);
+        }
+        self.inner.native_histogram(histogram);
+    }
 }
 
 struct Lookup<'a> {

@@ -7,6 +7,7 @@
 
 pub mod json;
 pub mod peers;
+pub mod prometheus;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

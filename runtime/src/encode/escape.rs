@@ -233,6 +233,20 @@ impl SeriesLine {
         }
     }
 
+    /// Writes an exemplar's labels, `a="x",b="y"`, names escaped as the
+    /// series' are.
+    pub(crate) fn write_exemplar_labels(&self, buf: &mut Vec<u8>, labels: &[(String, String)]) {
+        for (i, (name, value)) in labels.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            write_label_name(buf, name, self.scheme);
+            buf.extend_from_slice(b"=\"");
+            write_label_value(buf, value);
+            buf.push(b'"');
+        }
+    }
+
     /// Writes a metric name as metadata lines show it (`# TYPE <name>`).
     pub(crate) fn write_meta_name(&self, buf: &mut Vec<u8>, suffix: &str) {
         if self.quoted {

@@ -21,12 +21,20 @@
 //! ```
 
 mod escape;
+mod native;
 mod negotiate;
 mod openmetrics;
+#[cfg(feature = "protobuf")]
+pub mod proto;
+#[cfg(feature = "protobuf")]
+mod protobuf;
 mod text;
 
+pub use native::{BucketSpan, NativeHistogram};
 pub use negotiate::{negotiate, EscapingScheme, Format, FormatKind};
 pub use openmetrics::OpenMetricsEncoder;
+#[cfg(feature = "protobuf")]
+pub use protobuf::ProtobufEncoder;
 pub use text::TextEncoder;
 
 pub(crate) use escape::{put, write_f64 as write_float, write_label_value, LabelWriter};
@@ -185,6 +193,13 @@ pub trait MetricEncoder {
     /// One sample of the current series.
     fn sample(&mut self, sample: &Sample<'_>);
 
+    /// The native buckets of the current series, after its classic samples
+    /// (histograms with native buckets only). Text formats have no place for
+    /// them and ignore them.
+    fn native_histogram(&mut self, histogram: &NativeHistogram) {
+        let _ = histogram;
+    }
+
     /// Whether samples with this suffix are written at all (the Prometheus
     /// text format has no `_created`), so filters can leave out families
     /// that would show nothing.
@@ -215,10 +230,18 @@ pub fn encode(collector: &dyn Collector, format: Format, buf: &mut Vec<u8>) {
             collector.collect(&mut enc);
             enc.finish();
         }
+        #[cfg(feature = "protobuf")]
+        FormatKind::Protobuf => {
+            let mut enc = ProtobufEncoder::new(buf, format.escaping);
+            collector.collect(&mut enc);
+            enc.finish();
+        }
     }
 }
 
-/// Encodes into a new `String`; see [`encode`].
+/// Encodes into a new `String`; see [`encode`]. The protobuf format is
+/// binary: encode it with [`encode`] instead (here its bytes that are not
+/// UTF-8 would be replaced).
 ///
 /// ```
 /// use promdecl_runtime::{encode::{encode_to_string, Format}, Registry};
@@ -227,5 +250,5 @@ pub fn encode(collector: &dyn Collector, format: Format, buf: &mut Vec<u8>) {
 pub fn encode_to_string(collector: &dyn Collector, format: Format) -> String {
     let mut buf = Vec::new();
     encode(collector, format, &mut buf);
-    String::from_utf8(buf).expect("encoders write UTF-8 only")
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -43,6 +43,7 @@ impl EscapingScheme {
 
 /// The exposition formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FormatKind {
     /// Prometheus text format 0.0.4.
     Text004,
@@ -50,6 +51,10 @@ pub enum FormatKind {
     Text100,
     /// OpenMetrics 1.0 text.
     OpenMetrics100,
+    /// Prometheus protobuf, length-delimited `io.prometheus.client.MetricFamily`
+    /// messages (feature `protobuf`): the format of native histograms.
+    #[cfg(feature = "protobuf")]
+    Protobuf,
 }
 
 /// A negotiated exposition format.
@@ -80,6 +85,22 @@ impl Format {
     /// OpenMetrics 1.0.0 with underscore escaping.
     pub const OPENMETRICS: Format =
         Format { kind: FormatKind::OpenMetrics100, escaping: EscapingScheme::Underscores, announce_escaping: true };
+    /// Prometheus protobuf (delimited `MetricFamily` messages) with
+    /// underscore escaping (feature `protobuf`).
+    ///
+    /// ```
+    /// use promdecl_runtime::encode::{negotiate, Format};
+    /// let prometheus = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,\
+    ///                   application/openmetrics-text;version=1.0.0;q=0.8,text/plain;version=0.0.4;q=0.5";
+    /// assert_eq!(negotiate(prometheus), Format::PROTOBUF);
+    /// assert_eq!(
+    ///     Format::PROTOBUF.content_type(),
+    ///     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+    /// );
+    /// ```
+    #[cfg(feature = "protobuf")]
+    pub const PROTOBUF: Format =
+        Format { kind: FormatKind::Protobuf, escaping: EscapingScheme::Underscores, announce_escaping: false };
 
     /// The exact `Content-Type` to answer with.
     ///
@@ -107,9 +128,31 @@ impl Format {
             (OpenMetrics100, true, AllowUtf8) => {
                 "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
             }
+            #[cfg(feature = "protobuf")]
+            (Protobuf, false, _) => PROTOBUF,
+            #[cfg(feature = "protobuf")]
+            (Protobuf, true, Underscores) => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=underscores"
+            }
+            #[cfg(feature = "protobuf")]
+            (Protobuf, true, Dots) => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=dots"
+            }
+            #[cfg(feature = "protobuf")]
+            (Protobuf, true, Values) => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=values"
+            }
+            #[cfg(feature = "protobuf")]
+            (Protobuf, true, AllowUtf8) => {
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited; escaping=allow-utf-8"
+            }
         }
     }
 }
+
+/// The `Content-Type` of the protobuf format.
+#[cfg(feature = "protobuf")]
+const PROTOBUF: &str = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
 /// Parses a dotted version into numbers; `None` if any part is not a number.
 fn parse_version(v: &str) -> Option<Vec<u64>> {
@@ -141,11 +184,14 @@ pub fn negotiate(accept: &str) -> Format {
         let mut version = None;
         let mut escaping = EscapingScheme::Underscores;
         let mut escaping_seen = false;
+        let (mut proto, mut delimited) = (false, false);
         for p in params {
             let Some((k, v)) = p.trim().split_once('=') else {
                 continue;
             };
             match k {
+                "proto" => proto = v == "io.prometheus.client.MetricFamily",
+                "encoding" => delimited = v == "delimited",
                 "version" if version.is_none() => version = Some(v).filter(|v| !v.is_empty()),
                 "escaping" if !escaping_seen => {
                     escaping = EscapingScheme::parse(v);
@@ -154,6 +200,9 @@ pub fn negotiate(accept: &str) -> Format {
                 _ => {}
             }
         }
+        // Without the feature, protobuf is never offered.
+        #[cfg(not(feature = "protobuf"))]
+        let _ = (proto, delimited);
         match media {
             "application/openmetrics-text" => match version {
                 None => return Format::OPENMETRICS.without_announcement(),
@@ -164,6 +213,10 @@ pub fn negotiate(accept: &str) -> Format {
             },
             "text/plain" if version.is_some_and(at_least_1_0_0) => {
                 return Format { kind: FormatKind::Text100, escaping, announce_escaping: true };
+            }
+            #[cfg(feature = "protobuf")]
+            "application/vnd.google.protobuf" if proto && delimited => {
+                return Format { kind: FormatKind::Protobuf, escaping, announce_escaping: escaping_seen };
             }
             _ => {}
         }

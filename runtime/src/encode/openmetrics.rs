@@ -1,6 +1,6 @@
 //! The OpenMetrics 1.0 text format.
 
-use super::escape::{write_f64, write_help, write_label_value, write_number, SeriesLine};
+use super::escape::{write_f64, write_help, write_number, SeriesLine};
 use super::{Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
 
 /// Writes OpenMetrics 1.0 text into a byte buffer: `# HELP`, `# TYPE`,
@@ -91,15 +91,7 @@ impl MetricEncoder for OpenMetricsEncoder<'_> {
         }
         if let Some(ex) = s.exemplar {
             self.buf.extend_from_slice(b" # {");
-            for (i, (n, v)) in ex.labels.iter().enumerate() {
-                if i > 0 {
-                    self.buf.push(b',');
-                }
-                self.buf.extend_from_slice(n.as_bytes());
-                self.buf.extend_from_slice(b"=\"");
-                write_label_value(self.buf, v);
-                self.buf.push(b'"');
-            }
+            self.line.write_exemplar_labels(self.buf, &ex.labels);
             self.buf.extend_from_slice(b"} ");
             write_f64(self.buf, ex.value);
             if let Some(ts) = ex.timestamp {

@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::exemplar::{ExemplarLabels, ExemplarSlots};
 use super::guard::ExceptionGuard;
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
@@ -53,6 +54,7 @@ pub struct CounterCell {
     whole: AtomicU64,
     fraction: AtomicF64,
     created: AtomicF64,
+    exemplar: ExemplarSlots,
 }
 
 /// Increments up to this are added exactly to the integer part.
@@ -111,6 +113,52 @@ impl CounterCell {
         Ok(())
     }
 
+    /// Adds one and records `exemplar` (timestamped now unless
+    /// [`ExemplarLabels::at`] says otherwise) as the exemplar of `_total`,
+    /// replacing the previous one.
+    ///
+    /// An exemplar whose labels are invalid or longer than OpenMetrics allows
+    /// is refused with an error; the increment still counts.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Counter, Error};
+    /// let c = Counter::builder("c", "C.").build().unwrap();
+    /// c.inc_with_exemplar(&[("trace_id", "abc123")]).unwrap();
+    /// let long = "f".repeat(200);
+    /// assert!(matches!(c.inc_with_exemplar(&[("trace_id", long.as_str())]), Err(Error::ExemplarTooLong { .. })));
+    /// assert_eq!(c.get(), 2.0);
+    /// assert_eq!(c.exemplar().unwrap().labels, [("trace_id".to_owned(), "abc123".to_owned())]);
+    /// ```
+    pub fn inc_with_exemplar<'a>(&self, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
+        self.inc_by_with_exemplar(1.0, exemplar)
+    }
+
+    /// Adds `v` (non-negative) and records `exemplar` with value `v`; see
+    /// [`CounterCell::inc_with_exemplar`]. A negative or NaN `v` records
+    /// nothing.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// c.inc_by_with_exemplar(2.5, &[("trace_id", "abc")]).unwrap();
+    /// assert!(c.inc_by_with_exemplar(-1.0, &[("trace_id", "x")]).is_err());
+    /// assert_eq!(c.exemplar().unwrap().value, 2.5);
+    /// ```
+    pub fn inc_by_with_exemplar<'a>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
+        self.inc_by(v)?;
+        self.exemplar.store(1, 0, exemplar.into().to_exemplar(v)?);
+        Ok(())
+    }
+
+    /// The latest exemplar, if one was recorded.
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// assert!(c.exemplar().is_none());
+    /// ```
+    pub fn exemplar(&self) -> Option<crate::encode::Exemplar> {
+        self.exemplar.get(0).map(|e| (*e).clone())
+    }
+
     /// The current total.
     ///
     /// ```
@@ -143,6 +191,7 @@ impl CounterCell {
         self.whole.store(0, Ordering::Relaxed);
         self.fraction.set(0.0);
         self.created.set(unix_now());
+        self.exemplar.clear();
     }
 
     /// A guard that counts one if the thread panics before it is dropped; pass
@@ -174,7 +223,12 @@ impl MetricCell for CounterCell {
     const TYPE: MetricType = MetricType::Counter;
 
     fn new(_: &()) -> Self {
-        CounterCell { whole: AtomicU64::new(0), fraction: AtomicF64::new(0.0), created: AtomicF64::new(unix_now()) }
+        CounterCell {
+            whole: AtomicU64::new(0),
+            fraction: AtomicF64::new(0.0),
+            created: AtomicF64::new(unix_now()),
+            exemplar: ExemplarSlots::default(),
+        }
     }
 
     fn reset(&self, _: &()) {
@@ -183,7 +237,8 @@ impl MetricCell for CounterCell {
 
     fn collect(&self, _: &(), labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
         enc.series(labels);
-        enc.sample(&Sample::new("_total", self.value()));
+        let exemplar = self.exemplar.get(0);
+        enc.sample(&Sample { exemplar: exemplar.as_deref(), ..Sample::new("_total", self.value()) });
         enc.sample(&Sample::new("_created", Number::Float(self.created())));
     }
 }
@@ -205,6 +260,25 @@ impl<L: LabelSet> Labeled<'_, L, CounterCell> {
     #[inline]
     pub fn inc_by(&self, v: f64) -> Result<(), Error> {
         self.with(|c| c.inc_by(v))
+    }
+
+    /// Adds one to this child and records `exemplar`; see
+    /// [`CounterCell::inc_with_exemplar`].
+    pub fn inc_with_exemplar<'e>(&self, exemplar: impl Into<ExemplarLabels<'e>>) -> Result<(), Error> {
+        let exemplar = exemplar.into();
+        self.with(|c| c.inc_with_exemplar(exemplar))
+    }
+
+    /// Adds `v` to this child and records `exemplar`; see
+    /// [`CounterCell::inc_by_with_exemplar`].
+    pub fn inc_by_with_exemplar<'e>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'e>>) -> Result<(), Error> {
+        let exemplar = exemplar.into();
+        self.with(|c| c.inc_by_with_exemplar(v, exemplar))
+    }
+
+    /// This child's latest exemplar.
+    pub fn exemplar(&self) -> Option<crate::encode::Exemplar> {
+        self.with(CounterCell::exemplar)
     }
 
     /// This child's total.

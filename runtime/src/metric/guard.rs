@@ -17,6 +17,13 @@ pub trait Observe {
     fn observe_duration(&self, seconds: f64);
 }
 
+/// Something that records a duration with an exemplar: a histogram.
+pub trait ObserveWithExemplar {
+    /// Records `seconds` with exemplar `labels`; an exemplar the OpenMetrics
+    /// rules refuse is dropped, the duration still counts.
+    fn observe_duration_with_exemplar(&self, seconds: f64, labels: &[(&str, &str)]);
+}
+
 /// Something that counts events: a counter.
 pub trait Increment {
     /// Counts one.
@@ -46,6 +53,13 @@ impl Observe for SummaryCell {
 impl Observe for GaugeCell {
     fn observe_duration(&self, seconds: f64) {
         self.set(seconds)
+    }
+}
+
+impl ObserveWithExemplar for HistogramCell {
+    fn observe_duration_with_exemplar(&self, seconds: f64, labels: &[(&str, &str)]) {
+        // The observation is recorded either way; only the exemplar can be refused.
+        let _ = self.observe_with_exemplar(seconds, labels);
     }
 }
 
@@ -80,6 +94,7 @@ macro_rules! forward {
 
 forward! {
     Observe { observe_duration(seconds: f64); }
+    ObserveWithExemplar { observe_duration_with_exemplar(seconds: f64, labels: &[(&str, &str)]); }
     Increment { increment(); }
     Track { enter(); exit(); }
 }
@@ -143,6 +158,48 @@ impl<O: Observe> Drop for Timer<O> {
     #[inline]
     fn drop(&mut self) {
         self.record();
+    }
+}
+
+/// Like [`Timer`], and records an exemplar (such as the trace id of the
+/// request being timed) with the duration; what `#[timed(M, exemplar(...))]`
+/// uses. The exemplar's values are taken when the timer starts.
+///
+/// ```
+/// use promdecl_runtime::{clock, ExemplarTimer, Histogram};
+/// let h = Histogram::builder("h", "H.").build().unwrap();
+/// drop(ExemplarTimer::new(&**h, clock::now(), [("trace_id", "abc123".to_owned())]));
+/// assert_eq!(h.count(), 1);
+/// let e = (0..15).find_map(|i| h.bucket_exemplar(i)).unwrap();
+/// assert_eq!(e.labels, [("trace_id".to_owned(), "abc123".to_owned())]);
+/// ```
+#[must_use = "a timer records when dropped; binding it to `_` drops it at once"]
+pub struct ExemplarTimer<O: ObserveWithExemplar, const N: usize> {
+    target: Option<O>,
+    start: Instant,
+    labels: [(&'static str, String); N],
+}
+
+impl<O: ObserveWithExemplar, const N: usize> ExemplarTimer<O, N> {
+    /// A timer started at `start` that records `labels` as the exemplar.
+    #[inline]
+    pub fn new(target: O, start: Instant, labels: [(&'static str, String); N]) -> Self {
+        ExemplarTimer { target: Some(target), start, labels }
+    }
+
+    /// Drops the timer without recording.
+    pub fn discard(mut self) {
+        self.target = None;
+    }
+}
+
+impl<O: ObserveWithExemplar, const N: usize> Drop for ExemplarTimer<O, N> {
+    fn drop(&mut self) {
+        let seconds = (crate::clock::now() - self.start).as_secs_f64();
+        if let Some(target) = self.target.take() {
+            let labels: [(&str, &str); N] = std::array::from_fn(|i| (self.labels[i].0, self.labels[i].1.as_str()));
+            target.observe_duration_with_exemplar(seconds, &labels);
+        }
     }
 }
 

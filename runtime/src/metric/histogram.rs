@@ -1,11 +1,14 @@
 //! Histogram: observations counted in cumulative buckets.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
+use super::exemplar::{ExemplarLabels, ExemplarSlots};
 use super::guard::Timer;
+use super::native::{native_schema, NativeConfig, NativeState, DEFAULT_NATIVE_ZERO_THRESHOLD};
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
-use crate::encode::{EncodeLabels, Extra, MetricEncoder, Number, Sample};
+use crate::encode::{EncodeLabels, Exemplar, Extra, MetricEncoder, NativeHistogram, Number, Sample};
 use crate::family::{Handle, Labeled};
 use crate::{Error, LabelSet};
 
@@ -59,14 +62,141 @@ impl<L: LabelSet> Builder<Histogram<L>> {
         self.opts_mut().buckets = Some(bounds.into_iter().collect());
         self
     }
+
+    /// Adds native (sparse, exponential) buckets whose width grows by at
+    /// most `factor` from one bucket to the next (client_golang's
+    /// `NativeHistogramBucketFactor`; 1.1 gives 8 buckets per power of two).
+    /// `factor` must be above 1. A histogram with native buckets keeps its
+    /// classic ones only if [`buckets`](Self::buckets) is given too;
+    /// otherwise its classic part is the `+Inf` bucket, count and sum.
+    /// Native buckets reach a scraper only through the protobuf format
+    /// (feature `protobuf`); the text formats show the classic part.
+    ///
+    /// ```
+    /// use promdecl_runtime::Histogram;
+    /// let h = Histogram::builder("h", "H.").buckets([0.5, 1.0]).native(1.1).build().unwrap();
+    /// h.observe(0.7);
+    /// assert_eq!(h.bucket_counts(), vec![0, 1, 1]);
+    /// assert_eq!(h.native_snapshot().unwrap().count, 1);
+    /// assert!(Histogram::builder("h", "H.").native(1.0).build().is_err());
+    /// ```
+    pub fn native(mut self, factor: f64) -> Self {
+        self.opts_mut().native.bucket_factor = Some(factor);
+        self
+    }
+
+    /// Observations with an absolute value up to `threshold` count in the
+    /// zero bucket; default 2^-128, 0 takes only exact zeros.
+    ///
+    /// ```
+    /// use promdecl_runtime::Histogram;
+    /// let h = Histogram::builder("h", "H.").native(2.0).native_zero_threshold(0.001).build().unwrap();
+    /// h.observe(0.0005);
+    /// assert_eq!(h.native_snapshot().unwrap().zero_count, 1);
+    /// ```
+    pub fn native_zero_threshold(mut self, threshold: f64) -> Self {
+        self.opts_mut().native.zero_threshold = Some(threshold);
+        self
+    }
+
+    /// Keeps each child at about `max` native buckets (0: no limit): past
+    /// it, the child is reset if its last reset is at least
+    /// [`native_min_reset_interval`](Self::native_min_reset_interval) ago,
+    /// else its zero bucket widens up to
+    /// [`native_max_zero_threshold`](Self::native_max_zero_threshold), else
+    /// its resolution is halved, until it is within the limit (or at
+    /// schema -4).
+    ///
+    /// ```
+    /// use promdecl_runtime::Histogram;
+    /// let h = Histogram::builder("h", "H.").native(1.1).native_max_buckets(4).build().unwrap();
+    /// for v in [1.0, 2.0, 4.0, 8.0, 16.0, 32.0] {
+    ///     h.observe(v);
+    /// }
+    /// let native = h.native_snapshot().unwrap();
+    /// assert!(native.positive_buckets().len() <= 4);
+    /// assert!(native.schema < 3);
+    /// assert_eq!(native.count, 6);
+    /// ```
+    pub fn native_max_buckets(mut self, max: u32) -> Self {
+        self.opts_mut().native.max_buckets = Some(max);
+        self
+    }
+
+    /// How long after a reset (or creation) a child over its
+    /// [`native_max_buckets`](Self::native_max_buckets) is reset instead of
+    /// losing resolution, and after which a reduced resolution returns to
+    /// the configured one (at the next scrape, after it is encoded). Zero,
+    /// the default, never resets.
+    pub fn native_min_reset_interval(mut self, interval: Duration) -> Self {
+        self.opts_mut().native.min_reset_interval = Some(interval);
+        self
+    }
+
+    /// How far the zero bucket may widen to keep within
+    /// [`native_max_buckets`](Self::native_max_buckets); default 0 (never).
+    pub fn native_max_zero_threshold(mut self, threshold: f64) -> Self {
+        self.opts_mut().native.max_zero_threshold = Some(threshold);
+        self
+    }
+}
+
+/// The native-bucket options of [`Opts`], set through the `native*` methods
+/// of the histogram builder.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
+pub struct NativeOpts {
+    /// See [`Builder::native`].
+    pub bucket_factor: Option<f64>,
+    /// See [`Builder::native_zero_threshold`].
+    pub zero_threshold: Option<f64>,
+    /// See [`Builder::native_max_buckets`].
+    pub max_buckets: Option<u32>,
+    /// See [`Builder::native_min_reset_interval`].
+    pub min_reset_interval: Option<Duration>,
+    /// See [`Builder::native_max_zero_threshold`].
+    pub max_zero_threshold: Option<f64>,
+}
+
+impl NativeOpts {
+    fn config(&self, metric: &str) -> Result<Option<NativeConfig>, Error> {
+        let invalid = |reason| Err(Error::InvalidOption { metric: metric.to_owned(), reason });
+        let Some(factor) = self.bucket_factor else {
+            if *self != NativeOpts::default() {
+                return invalid("native_* histogram options need native buckets: call .native(factor) too");
+            }
+            return Ok(None);
+        };
+        if factor.is_nan() || factor <= 1.0 {
+            return invalid("the native bucket factor must be a number above 1 (1.1 gives 8 buckets per power of two)");
+        }
+        let zero_threshold = self.zero_threshold.unwrap_or(DEFAULT_NATIVE_ZERO_THRESHOLD);
+        let max_zero_threshold = self.max_zero_threshold.unwrap_or(0.0);
+        let usable = |t: f64| t.is_finite() && t >= 0.0;
+        if !usable(zero_threshold) || !usable(max_zero_threshold) {
+            return invalid("native zero thresholds must be finite and not negative");
+        }
+        Ok(Some(NativeConfig {
+            schema: native_schema(factor),
+            zero_threshold,
+            max_buckets: self.max_buckets.unwrap_or(0),
+            min_reset_interval: self.min_reset_interval.unwrap_or(Duration::ZERO),
+            max_zero_threshold,
+        }))
+    }
 }
 
 impl<L: LabelSet> FromOpts for Histogram<L> {
     type Labels = L;
     type With<L2: LabelSet> = Histogram<L2>;
     fn from_opts(opts: &Opts) -> Result<Self, Error> {
-        let bounds = validate_buckets(opts.buckets.as_deref().unwrap_or(&DEFAULT_BUCKETS))?;
-        Ok(Histogram { family: opts.family(HistogramConfig::new(bounds))? })
+        let native = opts.native.config(&opts.name)?;
+        let bounds = match (&opts.buckets, native) {
+            // Native buckets without classic ones: only the +Inf bucket.
+            (None, Some(_)) => Arc::from([]),
+            (buckets, _) => validate_buckets(buckets.as_deref().unwrap_or(&DEFAULT_BUCKETS))?,
+        };
+        Ok(Histogram { family: opts.family(HistogramConfig::new(bounds, native))? })
     }
 }
 
@@ -140,10 +270,11 @@ pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Result<Vec<
 pub struct HistogramConfig {
     bounds: Arc<[f64]>,
     le: Box<[Box<str>]>,
+    native: Option<NativeConfig>,
 }
 
 impl HistogramConfig {
-    fn new(bounds: Arc<[f64]>) -> Self {
+    fn new(bounds: Arc<[f64]>, native: Option<NativeConfig>) -> Self {
         let le = bounds
             .iter()
             .chain(std::iter::once(&f64::INFINITY))
@@ -153,7 +284,7 @@ impl HistogramConfig {
                 String::from_utf8(text).unwrap_or_default().into_boxed_str()
             })
             .collect();
-        HistogramConfig { bounds, le }
+        HistogramConfig { bounds, le, native }
     }
 }
 
@@ -165,6 +296,23 @@ pub struct HistogramCell {
     counts: Box<[AtomicU64]>,
     sum: AtomicF64,
     created: AtomicF64,
+    /// The latest exemplar of each bucket.
+    exemplars: ExemplarSlots,
+    /// Native buckets, if configured: then every observation happens under
+    /// this lock, so a scrape sees classic and native parts agree.
+    native: Option<Box<Native>>,
+}
+
+#[derive(Debug)]
+struct Native {
+    config: NativeConfig,
+    state: Mutex<NativeState>,
+}
+
+impl Native {
+    fn lock(&self) -> MutexGuard<'_, NativeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl HistogramCell {
@@ -180,15 +328,135 @@ impl HistogramCell {
     /// ```
     #[inline]
     pub fn observe(&self, v: f64) {
-        let index = if self.bounds.len() <= 16 {
+        if let Some(native) = &self.native {
+            self.observe_native(native, v);
+            return;
+        }
+        self.record(self.bucket_index(v), v);
+    }
+
+    /// Records one observation and `exemplar` (timestamped now unless
+    /// [`ExemplarLabels::at`] says otherwise) as the exemplar of the bucket
+    /// it falls in, replacing that bucket's previous one.
+    ///
+    /// An exemplar whose labels are invalid or longer than OpenMetrics allows
+    /// is refused with an error; the observation still counts.
+    ///
+    /// ```
+    /// let h = promdecl_runtime::Histogram::builder("h", "H.").buckets([0.1, 1.0]).build().unwrap();
+    /// h.observe_with_exemplar(0.05, &[("trace_id", "abc123")]).unwrap();
+    /// assert_eq!(h.bucket_exemplar(0).unwrap().value, 0.05);
+    /// assert!(h.bucket_exemplar(1).is_none());
+    /// ```
+    pub fn observe_with_exemplar<'a>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
+        let index = match &self.native {
+            Some(native) => self.observe_native(native, v),
+            None => {
+                let index = self.bucket_index(v);
+                self.record(index, v);
+                index
+            }
+        };
+        self.exemplars.store(self.counts.len(), index, exemplar.into().to_exemplar(v)?);
+        Ok(())
+    }
+
+    /// The latest exemplar of bucket `index` (the last one is `+Inf`).
+    pub fn bucket_exemplar(&self, index: usize) -> Option<Exemplar> {
+        self.exemplars.get(index).map(|e| (*e).clone())
+    }
+
+    #[inline]
+    fn bucket_index(&self, v: f64) -> usize {
+        if self.bounds.len() <= 16 {
             self.bounds.iter().position(|&b| v <= b).unwrap_or(self.bounds.len())
         } else {
             self.bounds.partition_point(|&b| b < v)
-        };
+        }
+    }
+
+    #[inline]
+    fn record(&self, index: usize, v: f64) {
         if !v.is_nan() {
             self.counts[index].fetch_add(1, Ordering::Relaxed);
         }
         self.sum.add(v);
+    }
+
+    /// Records `v` in classic and native buckets under the native lock, then
+    /// keeps the native bucket count within its limit. Returns the classic
+    /// bucket index.
+    #[inline(never)]
+    fn observe_native(&self, native: &Native, v: f64) -> usize {
+        let mut state = native.lock();
+        let index = self.bucket_index(v);
+        self.record(index, v);
+        if v.is_nan() {
+            return index;
+        }
+        state.add(v);
+        let config = &native.config;
+        let max = config.max_buckets as usize;
+        if max > 0 && state.len() > max {
+            let interval = config.min_reset_interval;
+            if !interval.is_zero() && state.last_reset.elapsed() >= interval {
+                self.reset_locked(&mut state, config);
+                self.record(index, v);
+                state.add(v);
+                return index;
+            }
+            while state.len() > max {
+                if !state.widen_zero_bucket(config.max_zero_threshold) {
+                    if state.schema == super::native::NATIVE_SCHEMA_MIN {
+                        break;
+                    }
+                    state.double_bucket_width();
+                }
+            }
+        }
+        index
+    }
+
+    /// Back to a fresh child, with the native lock held (exemplars stay).
+    fn reset_locked(&self, state: &mut NativeState, config: &NativeConfig) {
+        self.counts.iter().for_each(|c| c.store(0, Ordering::Relaxed));
+        self.sum.set(0.0);
+        self.created.set(unix_now());
+        *state = NativeState::new(config);
+    }
+
+    /// The native buckets, count and sum now, if the histogram has native
+    /// buckets.
+    ///
+    /// ```
+    /// let h = promdecl_runtime::Histogram::builder("h", "H.").native(2.0).build().unwrap();
+    /// h.observe(3.0);
+    /// h.observe(0.0);
+    /// let n = h.native_snapshot().unwrap();
+    /// assert_eq!((n.schema, n.count, n.zero_count, n.sum), (0, 2, 1, 3.0));
+    /// assert_eq!(n.positive_buckets(), [(2, 1)]);
+    /// ```
+    pub fn native_snapshot(&self) -> Option<NativeHistogram> {
+        let native = self.native.as_ref()?;
+        let state = native.lock();
+        Some(self.native_locked(&state))
+    }
+
+    fn native_locked(&self, state: &NativeState) -> NativeHistogram {
+        let (positive_spans, positive_deltas) = NativeState::spans(&state.positive);
+        let (negative_spans, negative_deltas) = NativeState::spans(&state.negative);
+        let count = state.zero_count + state.positive.values().sum::<u64>() + state.negative.values().sum::<u64>();
+        NativeHistogram {
+            schema: state.schema,
+            zero_threshold: state.zero_threshold,
+            zero_count: state.zero_count,
+            count,
+            sum: self.sum.get(),
+            positive_spans,
+            positive_deltas,
+            negative_spans,
+            negative_deltas,
+        }
     }
 
     /// The number of observations.
@@ -276,28 +544,79 @@ impl MetricCell for HistogramCell {
             counts: (0..=config.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             sum: AtomicF64::new(0.0),
             created: AtomicF64::new(unix_now()),
+            exemplars: ExemplarSlots::default(),
+            native: config
+                .native
+                .map(|config| Box::new(Native { config, state: Mutex::new(NativeState::new(&config)) })),
         }
     }
 
     fn reset(&self, _: &HistogramConfig) {
-        self.counts.iter().for_each(|c| c.store(0, Ordering::Relaxed));
-        self.sum.set(0.0);
-        self.created.set(unix_now());
+        match &self.native {
+            Some(native) => self.reset_locked(&mut native.lock(), &native.config),
+            None => {
+                self.counts.iter().for_each(|c| c.store(0, Ordering::Relaxed));
+                self.sum.set(0.0);
+                self.created.set(unix_now());
+            }
+        }
+        self.exemplars.clear();
     }
 
     fn collect(&self, config: &HistogramConfig, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
+        let Some(native) = &self.native else {
+            let counts = self.counts.iter().map(|c| c.load(Ordering::Relaxed));
+            return self.emit(config, labels, enc, counts, self.sum.get(), None);
+        };
+        // One consistent view of classic and native parts, taken under the
+        // lock; encoders (which may be user code) run after it is released.
+        let (counts, sum, snapshot) = {
+            let mut state = native.lock();
+            let counts: Vec<u64> = self.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+            let snapshot = self.native_locked(&state);
+            let sum = self.sum.get();
+            let interval = native.config.min_reset_interval;
+            if !interval.is_zero() && state.reduced(&native.config) && state.last_reset.elapsed() >= interval {
+                // Back to the configured resolution; what was recorded until
+                // now is in this scrape.
+                self.reset_locked(&mut state, &native.config);
+            }
+            (counts, sum, snapshot)
+        };
+        self.emit(config, labels, enc, counts.into_iter(), sum, Some(&snapshot));
+    }
+}
+
+impl HistogramCell {
+    fn emit(
+        &self,
+        config: &HistogramConfig,
+        labels: &dyn EncodeLabels,
+        enc: &mut dyn MetricEncoder,
+        counts: impl Iterator<Item = u64>,
+        sum: f64,
+        native: Option<&NativeHistogram>,
+    ) {
         enc.series(labels);
         let mut total = 0;
-        for (count, le) in self.counts.iter().zip(config.le.iter()) {
-            total += count.load(Ordering::Relaxed);
-            enc.sample(&Sample { extra: Some(Extra::Le(le)), ..Sample::new("_bucket", Number::Int(total)) });
+        for (i, (count, le)) in counts.zip(config.le.iter()).enumerate() {
+            total += count;
+            let exemplar = self.exemplars.get(i);
+            enc.sample(&Sample {
+                extra: Some(Extra::Le(le)),
+                exemplar: exemplar.as_deref(),
+                ..Sample::new("_bucket", Number::Int(total))
+            });
         }
         enc.sample(&Sample::new("_count", Number::Int(total)));
         // OpenMetrics: a histogram that may have negative observations has no _sum.
         if config.bounds.first().is_none_or(|&b| b >= 0.0) {
-            enc.sample(&Sample::new("_sum", Number::Float(self.sum.get())));
+            enc.sample(&Sample::new("_sum", Number::Float(sum)));
         }
         enc.sample(&Sample::new("_created", Number::Float(self.created.get())));
+        if let Some(native) = native {
+            enc.native_histogram(native);
+        }
     }
 }
 
@@ -306,6 +625,16 @@ impl<L: LabelSet> Labeled<'_, L, HistogramCell> {
     #[inline]
     pub fn observe(&self, v: f64) {
         self.with(|c| c.observe(v))
+    }
+    /// Records one observation in this child with an exemplar; see
+    /// [`HistogramCell::observe_with_exemplar`].
+    pub fn observe_with_exemplar<'e>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'e>>) -> Result<(), Error> {
+        let exemplar = exemplar.into();
+        self.with(|c| c.observe_with_exemplar(v, exemplar))
+    }
+    /// This child's native buckets; see [`HistogramCell::native_snapshot`].
+    pub fn native_snapshot(&self) -> Option<NativeHistogram> {
+        self.with(HistogramCell::native_snapshot)
     }
     /// This child's observation count.
     pub fn count(&self) -> u64 {

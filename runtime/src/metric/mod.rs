@@ -2,21 +2,30 @@
 
 mod counter;
 mod enumeration;
+mod exemplar;
 mod gauge;
 mod guard;
 mod histogram;
 mod info;
+mod native;
 mod sharded;
 mod summary;
 
 pub use counter::{Counter, CounterCell};
 pub use enumeration::{Enum, EnumCell};
+pub use exemplar::{ExemplarLabels, MAX_EXEMPLAR_CHARS};
 pub use gauge::{Gauge, GaugeCell};
-pub use guard::{ExceptionGuard, InProgressGuard, Increment, Observe, Timer, Track};
+pub use guard::{
+    ExceptionGuard, ExemplarTimer, InProgressGuard, Increment, Observe, ObserveWithExemplar, Timer, Track,
+};
 pub use histogram::{
-    check_buckets, exponential_buckets, linear_buckets, Histogram, HistogramCell, HistogramConfig, DEFAULT_BUCKETS,
+    check_buckets, exponential_buckets, linear_buckets, Histogram, HistogramCell, HistogramConfig, NativeOpts,
+    DEFAULT_BUCKETS,
 };
 pub use info::{Info, InfoCell};
+pub use native::{
+    native_bucket_upper_bound, native_schema, DEFAULT_NATIVE_ZERO_THRESHOLD, NATIVE_SCHEMA_MAX, NATIVE_SCHEMA_MIN,
+};
 pub use sharded::{ShardedCounter, ShardedCounterCell};
 pub use summary::{Summary, SummaryCell};
 
@@ -125,6 +134,8 @@ pub struct Opts {
     pub label_names: Vec<String>,
     /// Histogram bucket upper bounds.
     pub buckets: Option<Vec<f64>>,
+    /// Histogram native buckets.
+    pub native: NativeOpts,
     /// Enum states.
     pub states: Vec<String>,
     /// At most this many children (label sets); see [`Builder::max_children`].

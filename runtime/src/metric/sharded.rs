@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_utils::CachePadded;
 
+use super::exemplar::{ExemplarLabels, ExemplarSlots};
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
 use crate::family::Labeled;
@@ -67,6 +68,7 @@ pub struct ShardedCounterCell {
     cells: Box<[CachePadded<AtomicU64>]>,
     fraction: AtomicF64,
     created: AtomicF64,
+    exemplar: ExemplarSlots,
 }
 
 impl ShardedCounterCell {
@@ -115,6 +117,30 @@ impl ShardedCounterCell {
         Ok(())
     }
 
+    /// Adds `v` (non-negative) and records `exemplar`; see
+    /// [`CounterCell::inc_with_exemplar`](crate::CounterCell::inc_with_exemplar).
+    ///
+    /// ```
+    /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+    /// c.inc_by_with_exemplar(1.0, &[("trace_id", "abc")]).unwrap();
+    /// assert_eq!(c.exemplar().unwrap().value, 1.0);
+    /// ```
+    pub fn inc_by_with_exemplar<'a>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
+        self.inc_by(v)?;
+        self.exemplar.store(1, 0, exemplar.into().to_exemplar(v)?);
+        Ok(())
+    }
+
+    /// Adds one and records `exemplar`.
+    pub fn inc_with_exemplar<'a>(&self, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
+        self.inc_by_with_exemplar(1.0, exemplar)
+    }
+
+    /// The latest exemplar, if one was recorded.
+    pub fn exemplar(&self) -> Option<crate::encode::Exemplar> {
+        self.exemplar.get(0).map(|e| (*e).clone())
+    }
+
     /// The total over all shards.
     ///
     /// ```
@@ -139,6 +165,7 @@ impl MetricCell for ShardedCounterCell {
             cells: (0..*shards).map(|_| CachePadded::new(AtomicU64::new(0))).collect(),
             fraction: AtomicF64::new(0.0),
             created: AtomicF64::new(unix_now()),
+            exemplar: ExemplarSlots::default(),
         }
     }
 
@@ -146,13 +173,15 @@ impl MetricCell for ShardedCounterCell {
         self.cells.iter().for_each(|c| c.store(0, Ordering::Relaxed));
         self.fraction.set(0.0);
         self.created.set(unix_now());
+        self.exemplar.clear();
     }
 
     fn collect(&self, _: &usize, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
         let (whole, fraction) = (self.whole(), self.fraction.get());
         let value = if fraction == 0.0 { Number::Int(whole) } else { Number::Float(whole as f64 + fraction) };
         enc.series(labels);
-        enc.sample(&Sample::new("_total", value));
+        let exemplar = self.exemplar.get(0);
+        enc.sample(&Sample { exemplar: exemplar.as_deref(), ..Sample::new("_total", value) });
         enc.sample(&Sample::new("_created", Number::Float(self.created.get())));
     }
 }
@@ -167,6 +196,11 @@ impl<L: LabelSet> Labeled<'_, L, ShardedCounterCell> {
     #[inline]
     pub fn add(&self, n: u64) {
         self.with(|c| c.add(n))
+    }
+    /// Adds one to this child and records `exemplar`.
+    pub fn inc_with_exemplar<'e>(&self, exemplar: impl Into<ExemplarLabels<'e>>) -> Result<(), Error> {
+        let exemplar = exemplar.into();
+        self.with(|c| c.inc_with_exemplar(exemplar))
     }
     /// This child's total.
     pub fn get(&self) -> f64 {

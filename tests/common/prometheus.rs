@@ -1,0 +1,150 @@
+//! A real Prometheus (`../shared/peers/start-prometheus.sh`) scraping a
+//! loopback target, queried through its HTTP API, stopped by PID
+//! (`stop.sh`) when dropped.
+//!
+//! As with the exposition validator, a missing Prometheus skips the test
+//! (with a message) unless `CI` is set, where it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::json::{self, Value};
+
+fn peers() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers")
+}
+
+/// A running Prometheus.
+pub struct Prometheus {
+    url: String,
+    pidfile: String,
+}
+
+impl Prometheus {
+    /// Starts Prometheus with `features` (`PROM_FEATURES`) scraping
+    /// `127.0.0.1:port` every second; `None` (after saying why) when it is
+    /// not installed and `CI` is unset.
+    pub fn start(test: &str, port: u16, features: &str) -> Option<Prometheus> {
+        let script = peers().join("start-prometheus.sh");
+        let installed = Command::new("prometheus").arg("--version").output().is_ok_and(|o| o.status.success());
+        if !script.is_file() || !installed {
+            let why =
+                format!("{} or the prometheus binary is missing; run ../shared/peers/install.sh", script.display());
+            if std::env::var_os("CI").is_some() {
+                panic!("{test}: Prometheus is required when CI is set, but {why}");
+            }
+            eprintln!("SKIPPED {test}: {why}");
+            return None;
+        }
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(port.to_string())
+            .env("PROM_FEATURES", features)
+            .env("PEERS_OWNER_PID", std::process::id().to_string())
+            .output()
+            .expect("run start-prometheus.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{test}: start-prometheus.sh failed:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let var = |key: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("start-prometheus.sh printed no {key}:\n{stdout}"))
+                .trim_matches('\'')
+                .to_owned()
+        };
+        Some(Prometheus { url: var("PROM_URL"), pidfile: var("PROM_PIDFILE") })
+    }
+
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
+        let mut req = ureq::get(&format!("{}{path}", self.url)).timeout(Duration::from_secs(5));
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        let body = match req.call() {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp.into_string().expect("a UTF-8 body"),
+            Err(e) => panic!("GET {path}: {e}"),
+        };
+        let value = json::parse(&body).unwrap_or_else(|e| panic!("GET {path}: bad JSON ({e}): {body}"));
+        assert_eq!(value.get("status").and_then(Value::as_str), Some("success"), "GET {path}: {body}");
+        value
+    }
+
+    /// The result of the instant query `expr` (`data.result`).
+    pub fn query(&self, expr: &str) -> Vec<Value> {
+        self.get("/api/v1/query", &[("query", expr)])
+            .get("data")
+            .and_then(|d| d.get("result"))
+            .map_or_else(Vec::new, |r| r.items().to_vec())
+    }
+
+    /// The value of the first series `expr` returns, once there is one
+    /// (Prometheus's first scrape comes ~5 s after start); panics after
+    /// `timeout`.
+    pub fn query_value(&self, expr: &str, timeout: Duration) -> f64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(v) = self
+                .query(expr)
+                .first()
+                .and_then(|s| s.get("value"))
+                .and_then(|v| v.items().get(1))
+                .and_then(Value::as_str)
+            {
+                return v.parse().unwrap_or_else(|e| panic!("{expr}: value {v:?}: {e}"));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{expr} returned nothing within {timeout:?}; targets: {:?}",
+                self.targets()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// `/api/v1/query_exemplars` for `expr` over the last hour, once it
+    /// returns something; panics after `timeout`.
+    pub fn exemplars(&self, expr: &str, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let now = super::now();
+            let (start, end) = ((now - 3600.0).to_string(), (now + 60.0).to_string());
+            let data = self.get("/api/v1/query_exemplars", &[("query", expr), ("start", &start), ("end", &end)]);
+            let series = data.get("data").map(|d| d.items().to_vec()).unwrap_or_default();
+            if !series.is_empty() {
+                return series;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exemplars for {expr} within {timeout:?}; targets: {:?}",
+                self.targets()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Health and last error of each scrape target, for failure messages.
+    pub fn targets(&self) -> Vec<String> {
+        let data = self.get("/api/v1/targets", &[]);
+        let active =
+            data.get("data").and_then(|d| d.get("activeTargets")).map(|t| t.items().to_vec()).unwrap_or_default();
+        active
+            .iter()
+            .map(|t| {
+                let field = |k| t.get(k).and_then(Value::as_str).unwrap_or("?").to_owned();
+                format!("{} {} {}", field("scrapeUrl"), field("health"), field("lastError"))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = Command::new("bash").arg(peers().join("stop.sh")).arg(&self.pidfile).status();
+    }
+}
