@@ -173,3 +173,53 @@ fn labelled_children_created_and_removed_while_scraping() {
         }
     }
 }
+
+#[test]
+fn histogram_observations_from_short_lived_threads_add_up() {
+    let r = Registry::new();
+    let h = Histogram::builder("jobs_seconds", "J.").buckets([1.0, 2.0, 4.0]).register(&r).unwrap();
+    // 40 threads in waves of 4: each records 1,000 observations (of 1, 2, 3
+    // and 5) and exits, handing its per-thread shard on to the next wave.
+    for _wave in 0..10 {
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for i in 0..1000 {
+                        h.observe([1.0, 2.0, 3.0, 5.0][i % 4]);
+                    }
+                });
+            }
+        });
+        // Values of threads that are gone stay.
+    }
+    assert_eq!(h.count(), 40_000);
+    assert_eq!(h.sum(), 10_000.0 * (1.0 + 2.0 + 3.0 + 5.0));
+    assert_eq!(h.bucket_counts(), vec![10_000, 20_000, 30_000, 40_000]);
+    let text = encode_to_string(&r, Format::TEXT);
+    assert!(text.contains("jobs_seconds_bucket{le=\"4.0\"} 30000\n"), "{text}");
+    assert!(text.contains("jobs_seconds_count 40000\n"), "{text}");
+}
+
+#[test]
+fn a_removed_histogram_child_starts_again_from_zero_in_every_thread() {
+    let h: Histogram<DynLabels> = Histogram::builder("h", "H.").buckets([1.0]).labels(["k"]).build().unwrap();
+    let (recorded, removed) = (std::sync::Barrier::new(3), std::sync::Barrier::new(3));
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..100 {
+                    h.with_label_values(&["a"]).unwrap().observe(0.5);
+                }
+                recorded.wait();
+                removed.wait();
+                h.with_label_values(&["a"]).unwrap().observe(2.0);
+            });
+        }
+        recorded.wait();
+        assert_eq!(h.with_label_values(&["a"]).unwrap().count(), 200);
+        assert!(h.remove_label_values(&["a"]).unwrap());
+        removed.wait();
+    });
+    let child = h.with_label_values(&["a"]).unwrap();
+    assert_eq!((child.count(), child.sum()), (2, 4.0));
+}

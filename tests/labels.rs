@@ -251,6 +251,27 @@ fn remove_and_clear_dense() {
 }
 
 #[test]
+fn a_removed_dense_histogram_child_comes_back_empty_in_every_thread() {
+    let h = Histogram::builder("calls_seconds", "C.").buckets([1.0]).label_set::<Call>().build().unwrap();
+    let call = Call { method: Method::Get, ok: true };
+    let (recorded, removed) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            h.labels(&call).observe(0.5);
+            recorded.wait();
+            removed.wait();
+            // Same thread, same per-thread shard: it starts again from zero.
+            h.labels(&call).observe(3.0);
+        });
+        recorded.wait();
+        assert!(h.remove(&call));
+        assert_eq!(h.labels(&call).count(), 0);
+        removed.wait();
+    });
+    assert_eq!((h.labels(&call).count(), h.labels(&call).sum()), (1, 3.0));
+}
+
+#[test]
 fn clear_keeps_the_only_child_of_an_unlabelled_metric() {
     let r = Registry::new();
     let c = Counter::builder("solo", "S.").register(&r).unwrap();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::exemplar::{ExemplarLabels, ExemplarSlots};
 use super::guard::Timer;
 use super::native::{native_schema, NativeConfig, NativeState, DEFAULT_NATIVE_ZERO_THRESHOLD};
+use super::thread_shards::{add_f64_owned, add_u64_owned, ThreadShards};
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, Exemplar, Extra, MetricEncoder, NativeHistogram, Number, Sample};
 use crate::family::{Handle, Labeled};
@@ -301,6 +302,10 @@ pub struct HistogramCell {
     /// Native buckets, if configured: then every observation happens under
     /// this lock, so a scrape sees classic and native parts agree.
     native: Option<Box<Native>>,
+    /// Per-thread copies of `counts` and `sum` (the last word, as `f64`
+    /// bits), which threads write without locked instructions; classic-only
+    /// histograms record there when they can.
+    shards: ThreadShards,
 }
 
 #[derive(Debug)]
@@ -369,18 +374,77 @@ impl HistogramCell {
     #[inline]
     fn bucket_index(&self, v: f64) -> usize {
         if self.bounds.len() <= 16 {
-            self.bounds.iter().position(|&b| v <= b).unwrap_or(self.bounds.len())
+            // The number of bounds below `v`, counted without a branch per
+            // bound: where a scan would stop is as unpredictable as the
+            // observations, and a mispredicted branch costs more than the
+            // whole count.
+            let below = self.bounds.iter().fold(0, |i, &b| i + usize::from(v > b));
+            if v.is_nan() {
+                return self.bounds.len();
+            }
+            below
         } else {
             self.bounds.partition_point(|&b| b < v)
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn record(&self, index: usize, v: f64) {
-        if !v.is_nan() {
+        let nan = v.is_nan();
+        if self.native.is_none() {
+            let local = self.shards.with_local(|words| {
+                if !nan {
+                    add_u64_owned(&words[index], 1);
+                }
+                add_f64_owned(&words[words.len() - 1], v);
+            });
+            if local.is_some() {
+                return;
+            }
+        }
+        if !nan {
             self.counts[index].fetch_add(1, Ordering::Relaxed);
         }
         self.sum.add(v);
+    }
+
+    /// Calls `f` with the non-cumulative bucket counts and the sum, shards
+    /// included; on the stack for up to 63 buckets, as a scrape needs it
+    /// for every child.
+    fn with_totals<R>(&self, f: impl FnOnce(&[u64], f64) -> R) -> R {
+        let n = self.counts.len();
+        let mut stack = [0u64; 64];
+        let mut heap = Vec::new();
+        let counts: &mut [u64] = if n <= stack.len() {
+            &mut stack[..n]
+        } else {
+            heap.resize(n, 0);
+            &mut heap
+        };
+        let sum = self.add_totals(counts);
+        f(counts, sum)
+    }
+
+    /// The non-cumulative bucket counts and the sum, shards included.
+    fn totals(&self) -> (Vec<u64>, f64) {
+        let mut counts = vec![0; self.counts.len()];
+        let sum = self.add_totals(&mut counts);
+        (counts, sum)
+    }
+
+    fn add_totals(&self, counts: &mut [u64]) -> f64 {
+        for (total, c) in counts.iter_mut().zip(self.counts.iter()) {
+            *total = c.load(Ordering::Relaxed);
+        }
+        let mut sum = self.sum.get();
+        self.shards.for_each(|words| {
+            let (sum_word, count_words) = words.split_last().expect("a sum word");
+            for (total, w) in counts.iter_mut().zip(count_words) {
+                *total += w.load(Ordering::Relaxed);
+            }
+            sum += f64::from_bits(sum_word.load(Ordering::Relaxed));
+        });
+        sum
     }
 
     /// Records `v` in classic and native buckets under the native lock, then
@@ -466,7 +530,7 @@ impl HistogramCell {
     /// assert_eq!(h.count(), 0);
     /// ```
     pub fn count(&self) -> u64 {
-        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        self.with_totals(|counts, _| counts.iter().sum())
     }
 
     /// The sum of observations.
@@ -476,7 +540,7 @@ impl HistogramCell {
     /// assert_eq!(h.sum(), 0.0);
     /// ```
     pub fn sum(&self) -> f64 {
-        self.sum.get()
+        self.with_totals(|_, sum| sum)
     }
 
     /// Cumulative counts per bucket, the last one being `+Inf`.
@@ -488,10 +552,11 @@ impl HistogramCell {
     /// ```
     pub fn bucket_counts(&self) -> Vec<u64> {
         let mut total = 0;
-        self.counts
-            .iter()
+        self.totals()
+            .0
+            .into_iter()
             .map(|c| {
-                total += c.load(Ordering::Relaxed);
+                total += c;
                 total
             })
             .collect()
@@ -548,6 +613,7 @@ impl MetricCell for HistogramCell {
             native: config
                 .native
                 .map(|config| Box::new(Native { config, state: Mutex::new(NativeState::new(&config)) })),
+            shards: ThreadShards::new(config.bounds.len() + 2),
         }
     }
 
@@ -555,6 +621,7 @@ impl MetricCell for HistogramCell {
         match &self.native {
             Some(native) => self.reset_locked(&mut native.lock(), &native.config),
             None => {
+                self.shards.reset();
                 self.counts.iter().for_each(|c| c.store(0, Ordering::Relaxed));
                 self.sum.set(0.0);
                 self.created.set(unix_now());
@@ -565,8 +632,7 @@ impl MetricCell for HistogramCell {
 
     fn collect(&self, config: &HistogramConfig, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
         let Some(native) = &self.native else {
-            let counts = self.counts.iter().map(|c| c.load(Ordering::Relaxed));
-            return self.emit(config, labels, enc, counts, self.sum.get(), None);
+            return self.with_totals(|counts, sum| self.emit(config, labels, enc, counts.iter().copied(), sum, None));
         };
         // One consistent view of classic and native parts, taken under the
         // lock; encoders (which may be user code) run after it is released.

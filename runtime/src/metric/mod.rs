@@ -10,6 +10,7 @@ mod info;
 mod native;
 mod sharded;
 mod summary;
+mod thread_shards;
 
 pub use counter::{Counter, CounterCell};
 pub use enumeration::{Enum, EnumCell};

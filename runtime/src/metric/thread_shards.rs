@@ -1,0 +1,283 @@
+//! Per-thread shards of a metric cell: each thread that records into a cell
+//! gets words of its own, which only it writes, with a plain load and store
+//! instead of a locked read-modify-write. A scrape adds the shards up.
+//!
+//! A thread finds its shard of a cell in a small per-thread table indexed by
+//! the cell's unique id. A thread owns at most [`SLOTS`] shards at a time;
+//! a shard it lets go of (when its table slot is taken by another cell, or
+//! when the thread exits) keeps its values and is taken over by the next
+//! thread that needs one for that cell, so a cell has at most as many shards
+//! as threads have ever recorded into it at the same time. A thread whose
+//! cells do not fit in its table (it keeps missing) records into the cell's
+//! shared atomics instead.
+//!
+//! Resetting a cell starts a new *epoch*: shards of an older epoch are left
+//! out of every sum, and their owner zeroes them before it writes again.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Cells a thread can hold a shard of at once.
+const SLOTS: usize = 256;
+
+/// How many lookups a thread makes between checks of its miss rate.
+const WINDOW: u32 = 4096;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One thread's words of one cell.
+struct Shard {
+    /// Whether a thread holds this shard in its table: then only that
+    /// thread writes its words.
+    owned: AtomicBool,
+    /// The cell epoch the words belong to.
+    epoch: AtomicU64,
+    words: Box<[AtomicU64]>,
+}
+
+impl Shard {
+    /// Makes the words count for `epoch`, zeroing them if they counted for
+    /// an older one. Only the owner calls this.
+    #[inline]
+    fn enter(&self, epoch: u64) {
+        if self.epoch.load(Ordering::Relaxed) != epoch {
+            self.words.iter().for_each(|w| w.store(0, Ordering::Relaxed));
+            self.epoch.store(epoch, Ordering::Release);
+        }
+    }
+}
+
+/// The shards of one cell.
+pub(crate) struct ThreadShards {
+    id: u64,
+    epoch: AtomicU64,
+    words: usize,
+    shards: Mutex<Vec<Arc<Shard>>>,
+}
+
+impl std::fmt::Debug for ThreadShards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadShards").field("id", &self.id).field("words", &self.words).finish_non_exhaustive()
+    }
+}
+
+struct Entry {
+    id: u64,
+    shard: Option<Arc<Shard>>,
+}
+
+struct Table {
+    entries: Box<[Entry]>,
+    lookups: u32,
+    misses: u32,
+    /// Set while the last window missed more often than one lookup in
+    /// sixteen: then misses go to the shared atomics.
+    thrashing: bool,
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        for e in self.entries.iter() {
+            if let Some(shard) = &e.shard {
+                shard.owned.store(false, Ordering::Release);
+            }
+        }
+    }
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            entries: (0..SLOTS).map(|_| Entry { id: 0, shard: None }).collect(),
+            lookups: 0,
+            misses: 0,
+            thrashing: false,
+        }
+    }
+}
+
+thread_local! {
+    static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+}
+
+impl ThreadShards {
+    /// Shards of `words` words each.
+    pub(crate) fn new(words: usize) -> Self {
+        ThreadShards {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            epoch: AtomicU64::new(0),
+            words,
+            shards: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on this thread's words, which no other thread writes: `f`
+    /// may update them with plain loads and stores. `None` if this thread
+    /// cannot have a shard now (its table is busy, gone, or thrashing);
+    /// then the caller records into shared atomics.
+    #[inline]
+    pub(crate) fn with_local<R>(&self, f: impl FnOnce(&[AtomicU64]) -> R) -> Option<R> {
+        TABLE
+            .try_with(|table| {
+                let mut table = table.try_borrow_mut().ok()?;
+                let table = match table.as_mut() {
+                    Some(table) => table,
+                    None => table.insert(Table::new()),
+                };
+                table.lookups = table.lookups.wrapping_add(1);
+                let slot = self.id as usize % SLOTS;
+                let shard = match &table.entries[slot] {
+                    Entry { id, shard: Some(shard) } if *id == self.id => shard,
+                    _ => self.claim_into(table, slot)?,
+                };
+                shard.enter(self.epoch.load(Ordering::Acquire));
+                Some(f(&shard.words))
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// The miss path of [`ThreadShards::with_local`]: takes a free shard of
+    /// this cell (or a new one) into `slot` of this thread's table, unless
+    /// the thread keeps missing.
+    #[inline(never)]
+    fn claim_into<'t>(&self, table: &'t mut Table, slot: usize) -> Option<&'t Arc<Shard>> {
+        table.misses = table.misses.wrapping_add(1);
+        if table.lookups >= WINDOW {
+            table.thrashing = table.misses.saturating_mul(16) > table.lookups;
+            (table.lookups, table.misses) = (0, 0);
+        }
+        if table.thrashing {
+            return None;
+        }
+        let entry = &mut table.entries[slot];
+        if let Some(old) = entry.shard.replace(self.claim()) {
+            old.owned.store(false, Ordering::Release);
+        }
+        entry.id = self.id;
+        entry.shard.as_ref()
+    }
+
+    /// A shard of this cell no thread owns, now owned by the caller.
+    fn claim(&self) -> Arc<Shard> {
+        let mut shards = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+        for shard in shards.iter() {
+            // Acquire: the previous owner's last writes come before ours.
+            if shard.owned.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return Arc::clone(shard);
+            }
+        }
+        let shard = Arc::new(Shard {
+            owned: AtomicBool::new(true),
+            epoch: AtomicU64::new(self.epoch.load(Ordering::Acquire)),
+            words: (0..self.words).map(|_| AtomicU64::new(0)).collect(),
+        });
+        shards.push(Arc::clone(&shard));
+        shard
+    }
+
+    /// Calls `f` with the words of every shard of the current epoch.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[AtomicU64])) {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let shards = self.shards.lock().unwrap_or_else(|e| e.into_inner());
+        for shard in shards.iter() {
+            if shard.epoch.load(Ordering::Acquire) == epoch {
+                f(&shard.words);
+            }
+        }
+    }
+
+    /// Leaves every shard's words out of the sums from now on.
+    pub(crate) fn reset(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Adds `v` to the `f64` whose bits are in `word`, which only this thread
+/// writes.
+#[inline]
+pub(crate) fn add_f64_owned(word: &AtomicU64, v: f64) {
+    word.store((f64::from_bits(word.load(Ordering::Relaxed)) + v).to_bits(), Ordering::Relaxed);
+}
+
+/// Adds `n` to `word`, which only this thread writes.
+#[inline]
+pub(crate) fn add_u64_owned(word: &AtomicU64, n: u64) {
+    word.store(word.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(s: &ThreadShards) -> u64 {
+        let mut t = 0;
+        s.for_each(|w| t += w[0].load(Ordering::Relaxed));
+        t
+    }
+
+    #[test]
+    fn threads_write_their_own_shards_and_the_sum_is_exact() {
+        let s = ThreadShards::new(1);
+        let all_recording = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..10_000 {
+                        s.with_local(|w| add_u64_owned(&w[0], 1)).expect("a shard");
+                    }
+                    all_recording.wait();
+                });
+            }
+        });
+        assert_eq!(total(&s), 40_000);
+        // The four threads are gone: their shards are free for the next.
+        assert_eq!(s.shards.lock().unwrap().len(), 4);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| s.with_local(|w| add_u64_owned(&w[0], 1)).expect("a shard"));
+            }
+        });
+        assert_eq!(s.shards.lock().unwrap().len(), 4, "shards of exited threads are reused");
+        assert_eq!(total(&s), 40_004);
+    }
+
+    #[test]
+    fn reset_leaves_old_words_out_and_owners_start_again_from_zero() {
+        let s = ThreadShards::new(2);
+        s.with_local(|w| add_u64_owned(&w[1], 5)).unwrap();
+        s.reset();
+        let mut seen = 0;
+        s.for_each(|_| seen += 1);
+        assert_eq!(seen, 0);
+        s.with_local(|w| add_u64_owned(&w[1], 1)).unwrap();
+        let mut words = Vec::new();
+        s.for_each(|w| words.extend(w.iter().map(|x| x.load(Ordering::Relaxed))));
+        assert_eq!(words, [0, 1]);
+    }
+
+    #[test]
+    fn a_thread_with_more_cells_than_slots_falls_back_to_shared_atomics() {
+        let cells: Vec<ThreadShards> = (0..4 * SLOTS).map(|_| ThreadShards::new(1)).collect();
+        std::thread::spawn(move || {
+            let mut local = 0;
+            for _ in 0..8 {
+                for c in &cells {
+                    local += usize::from(c.with_local(|w| add_u64_owned(&w[0], 1)).is_some());
+                }
+            }
+            // Every recorded value is in some shard; the rest was refused
+            // (the caller then uses its shared atomics).
+            let in_shards: u64 = cells.iter().map(total).sum();
+            assert_eq!(in_shards, local as u64);
+            // After a window of misses, only the cells still in the table are
+            // recorded locally: a quarter of the lookups.
+            assert!(local < 8 * cells.len() * 3 / 4, "thrashing threads stop taking shards ({local})");
+            // Never more shards than one per cell for a single thread.
+            assert!(cells.iter().all(|c| c.shards.lock().unwrap().len() <= 1));
+        })
+        .join()
+        .unwrap();
+    }
+}
