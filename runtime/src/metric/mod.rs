@@ -1,11 +1,14 @@
 //! The metric types and what they share: options, builder, cells.
 
+mod ckms;
 mod counter;
 mod enumeration;
 mod gauge;
 mod guard;
 mod histogram;
 mod info;
+mod quantile_window;
+mod quantiles;
 mod sharded;
 mod summary;
 
@@ -17,8 +20,9 @@ pub use histogram::{
     check_buckets, exponential_buckets, linear_buckets, Histogram, HistogramCell, HistogramConfig, DEFAULT_BUCKETS,
 };
 pub use info::{Info, InfoCell};
+pub use quantiles::{check_quantiles, QuantileError, QuantileOpts, DEFAULT_AGE_BUCKETS, DEFAULT_MAX_AGE};
 pub use sharded::{ShardedCounter, ShardedCounterCell};
-pub use summary::{Summary, SummaryCell};
+pub use summary::{Summary, SummaryCell, SummaryConfig};
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -131,6 +135,9 @@ pub struct Opts {
     pub max_children: Option<usize>,
     /// Children idle this long are dropped; see [`Builder::expire_after`].
     pub expire_after: Option<std::time::Duration>,
+    /// Summary quantile objectives and their window; see
+    /// [`Builder::quantiles`].
+    pub quantiles: QuantileOpts,
 }
 
 impl Opts {
