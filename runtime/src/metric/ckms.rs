@@ -112,65 +112,32 @@ impl QuantileStream {
     }
 
     /// Inserts `batch`, which must be sorted and free of NaN, then
-    /// compresses.
-    pub(crate) fn insert_sorted(&mut self, batch: &[f64], targets: &Targets) {
+    /// compresses. The merge happens in `scratch`, shared by the streams of
+    /// one window, so each stream only holds what it keeps.
+    pub(crate) fn insert_sorted(&mut self, batch: &[f64], targets: &Targets, scratch: &mut Scratch) {
         if batch.is_empty() {
             return;
         }
-        // Merge from the back, in place: each old tuple moves at most once,
-        // and a new value's successor is the old tuple placed last.
-        let old = self.tuples.len();
-        self.tuples.resize(old + batch.len(), Tuple { value: 0.0, g: 0, delta: 0 });
-        let (mut i, mut j, mut w) = (old, batch.len(), old + batch.len());
-        let mut successor: Option<Tuple> = None;
-        while j > 0 {
-            let v = batch[j - 1];
-            w -= 1;
-            if i > 0 && self.tuples[i - 1].value > v {
-                i -= 1;
-                let t = self.tuples[i];
-                self.tuples[w] = t;
-                successor = Some(t);
-            } else {
-                // v's rank lies between its predecessor's smallest rank plus
-                // one and its successor's largest rank: a span of exactly the
-                // successor's `g + delta`. The new maximum is exact, and so is
-                // a new minimum, whose successor is the old exact minimum.
-                let delta = successor.map_or(0, |s| s.g + s.delta - 1);
-                self.tuples[w] = Tuple { value: v, g: 1, delta };
-                j -= 1;
+        let merged = &mut scratch.0;
+        merged.clear();
+        merged.reserve(self.tuples.len() + batch.len());
+        let mut old = self.tuples.iter().peekable();
+        for &v in batch {
+            while let Some(t) = old.next_if(|t| t.value <= v) {
+                merged.push(*t);
             }
+            // v's rank lies between its predecessor's smallest rank plus one
+            // and its successor's largest rank: a span of exactly the
+            // successor's `g + delta`. The new maximum is exact, and so is a
+            // new minimum, whose successor is the old exact minimum.
+            let delta = old.peek().map_or(0, |s| s.g + s.delta - 1);
+            merged.push(Tuple { value: v, g: 1, delta });
         }
+        merged.extend(old);
         self.n += batch.len() as u64;
-        self.compress(targets);
-    }
-
-    /// Merges each tuple into its successor where the merged span stays
-    /// within the invariant. The first tuple (the minimum) is never merged
-    /// away; the last (the maximum) only ever absorbs others.
-    fn compress(&mut self, targets: &Targets) {
-        let len = self.tuples.len();
-        if len < 3 {
-            return;
-        }
-        let n = self.n as f64;
-        // `r`: ranks held by the tuples before the one being looked at.
-        let mut r = self.n - self.tuples[len - 1].g;
-        let mut w = len - 1;
-        for i in (1..len - 1).rev() {
-            let t = self.tuples[i];
-            r -= t.g;
-            let x = &mut self.tuples[w];
-            if (t.g + x.g + x.delta) as f64 <= targets.allowed(r as f64, n) {
-                x.g += t.g;
-            } else {
-                w -= 1;
-                self.tuples[w] = t;
-            }
-        }
-        w -= 1;
-        self.tuples[w] = self.tuples[0];
-        self.tuples.drain(..w);
+        compress(merged, self.n, targets);
+        self.tuples.clear();
+        self.tuples.extend_from_slice(merged);
     }
 
     /// The value whose rank is surely closest to `q * n`, or NaN when the
@@ -199,6 +166,44 @@ impl QuantileStream {
     }
 }
 
+/// Merges each tuple into its successor where the merged span stays
+/// within the invariant. The first tuple (the minimum) is never merged
+/// away; the last (the maximum) only ever absorbs others.
+fn compress(tuples: &mut Vec<Tuple>, n: u64, targets: &Targets) {
+    let len = tuples.len();
+    if len < 3 {
+        return;
+    }
+    // `r`: ranks held by the tuples before the one being looked at.
+    let mut r = n - tuples[len - 1].g;
+    let mut w = len - 1;
+    for i in (1..len - 1).rev() {
+        let t = tuples[i];
+        r -= t.g;
+        let x = &mut tuples[w];
+        if (t.g + x.g + x.delta) as f64 <= targets.allowed(r as f64, n as f64) {
+            x.g += t.g;
+        } else {
+            w -= 1;
+            tuples[w] = t;
+        }
+    }
+    w -= 1;
+    tuples[w] = tuples[0];
+    tuples.drain(..w);
+}
+
+/// Room to merge a batch into a stream.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch(Vec<Tuple>);
+
+impl Scratch {
+    /// The bytes it has allocated.
+    pub(crate) fn bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<Tuple>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,7 +221,7 @@ mod tests {
         for chunk in values.chunks(batch) {
             let mut chunk = chunk.to_vec();
             chunk.sort_by(f64::total_cmp);
-            s.insert_sorted(&chunk, &targets);
+            s.insert_sorted(&chunk, &targets, &mut Scratch::default());
         }
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
@@ -277,7 +282,7 @@ mod tests {
         for _ in 0..2_000 {
             let mut batch: Vec<f64> = (0..500).map(|_| lcg(&mut seed)).collect();
             batch.sort_by(f64::total_cmp);
-            s.insert_sorted(&batch, &targets);
+            s.insert_sorted(&batch, &targets, &mut Scratch::default());
             largest = largest.max(s.len());
         }
         assert_eq!(s.count(), 1_000_000);

@@ -12,7 +12,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::ckms::QuantileStream;
+use super::ckms::{QuantileStream, Scratch};
 use super::quantiles::{QuantileConfig, BUFFER_CAPACITY};
 
 /// Observations not yet in the streams.
@@ -36,6 +36,7 @@ struct Cold {
     reset_in: Box<[u64]>,
     /// The latest age bucket the streams were rotated to.
     bucket: u64,
+    scratch: Scratch,
 }
 
 impl Cold {
@@ -67,7 +68,7 @@ impl Cold {
         self.rotate(bucket);
         for (stream, &reset_in) in self.streams.iter_mut().zip(self.reset_in.iter()) {
             if reset_in <= bucket {
-                stream.insert_sorted(sorted, &config.targets);
+                stream.insert_sorted(sorted, &config.targets, &mut self.scratch);
             }
         }
     }
@@ -127,6 +128,7 @@ impl QuantileWindow {
                 streams: (0..buckets).map(|_| QuantileStream::new()).collect(),
                 reset_in: vec![bucket; buckets].into(),
                 bucket,
+                scratch: Scratch::default(),
             }),
             clock,
             config,
