@@ -118,23 +118,45 @@ impl QuantileStream {
         if batch.is_empty() {
             return;
         }
+        self.n += batch.len() as u64;
+        let n = self.n as f64;
         let merged = &mut scratch.0;
         merged.clear();
         merged.reserve(self.tuples.len() + batch.len());
         let mut old = self.tuples.iter().peekable();
-        for &v in batch {
-            while let Some(t) = old.next_if(|t| t.value <= v) {
+        // Ranks held by the tuples in `merged`.
+        let mut r = 0u64;
+        let mut j = 0;
+        while j < batch.len() {
+            while let Some(t) = old.next_if(|t| t.value <= batch[j]) {
                 merged.push(*t);
+                r += t.g;
             }
-            // v's rank lies between its predecessor's smallest rank plus one
-            // and its successor's largest rank: a span of exactly the
-            // successor's `g + delta`. The new maximum is exact, and so is a
-            // new minimum, whose successor is the old exact minimum.
-            let delta = old.peek().map_or(0, |s| s.g + s.delta - 1);
-            merged.push(Tuple { value: v, g: 1, delta });
+            // The new values before the next old tuple (the successor) rank
+            // between their predecessor's smallest rank plus one and the
+            // successor's largest rank: a run of them can be one tuple
+            // (its last value, g = the run's length) whose delta is the
+            // successor's `g + delta - 1`, as long as its span fits the
+            // invariant. Values above every old one rank exactly (delta 0).
+            let (limit, successor_span) = old.peek().map_or((f64::INFINITY, 1), |s| (s.value, s.g + s.delta));
+            let run = if merged.is_empty() {
+                // The new minimum stays a tuple of its own.
+                1
+            } else {
+                // `as` truncates (the span is whole) and saturates (no target
+                // constrains: infinity).
+                let allowed = targets.allowed(r as f64, n) as u64;
+                let longest =
+                    usize::try_from(allowed.saturating_add(1).saturating_sub(successor_span)).unwrap_or(usize::MAX);
+                let rest = &batch[j..];
+                let fits = rest.len().min(longest.max(1));
+                1 + rest[1..fits].iter().take_while(|&&v| v < limit).count()
+            };
+            j += run;
+            merged.push(Tuple { value: batch[j - 1], g: run as u64, delta: successor_span - 1 });
+            r += run as u64;
         }
         merged.extend(old);
-        self.n += batch.len() as u64;
         compress(merged, self.n, targets);
         self.tuples.clear();
         self.tuples.extend_from_slice(merged);

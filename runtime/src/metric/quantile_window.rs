@@ -102,6 +102,11 @@ struct Batch {
     bucket: u64,
 }
 
+/// Sorts observations, which are never NaN.
+fn sort(values: &mut [f64]) {
+    values.sort_unstable_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // The critical sections run only this file's code, which leaves the
     // state consistent at every point a panic could unwind from.
@@ -193,7 +198,7 @@ impl QuantileWindow {
     /// Sorts a taken buffer with no lock held, merges it into the streams
     /// and gives the buffer back as the spare.
     fn flush(&self, mut batch: Batch) {
-        batch.values.sort_unstable_by(f64::total_cmp);
+        sort(&mut batch.values);
         lock(&self.cold).insert(&batch.values, batch.bucket, &self.config);
         self.give_back(batch.values);
     }
@@ -219,7 +224,7 @@ impl QuantileWindow {
         drop(hot);
         let mut taken = None;
         if let Some(mut batch) = batch {
-            batch.values.sort_unstable_by(f64::total_cmp);
+            sort(&mut batch.values);
             taken = Some(batch);
         }
         let values = {
