@@ -238,7 +238,7 @@ fn memory_stays_bounded() {
     let s = Summary::builder("busy_seconds", "Busy.").quantiles(OBJECTIVES).build().unwrap();
     let mut rng = fastrand::Rng::with_seed(99);
     let mut largest_stream = 0;
-    let mut largest_bytes = 0;
+    let mut first_round_bytes = None;
     for round in 1..=8 {
         for _ in 0..500_000 {
             s.observe(rng.f64() * 10.0);
@@ -246,15 +246,17 @@ fn memory_stays_bounded() {
         let (lens, bytes) = s.quantile_footprint().expect("a summary with objectives has a window");
         assert_eq!(lens.len(), 5, "one stream per default age bucket");
         largest_stream = largest_stream.max(lens.iter().copied().max().unwrap());
-        largest_bytes = largest_bytes.max(bytes);
         assert!(largest_stream <= 200, "after {round} x 500000 observations a stream keeps {largest_stream} values");
-        // Two 500-value buffers, one merge area of a buffer plus a stream,
-        // and five streams of a few dozen tuples.
-        assert!(bytes <= 40 * 1024, "after {round} x 500000 observations the window holds {bytes} bytes");
+        // Two 500-value buffers, one merge area and five streams; while n is
+        // small a stream keeps most of a batch, so its allocation is about a
+        // batch, but it never grows after that.
+        assert!(bytes <= 64 * 1024, "after {round} x 500000 observations the window holds {bytes} bytes");
+        let first = *first_round_bytes.get_or_insert(bytes);
+        assert!(bytes <= first, "the window grew from {first} to {bytes} bytes by round {round}");
     }
     assert_eq!(s.count(), 4_000_000);
     assert!(largest_stream > 3, "the streams do keep values ({largest_stream})");
-    assert!(s.quantile_footprint().unwrap().1 >= 8 * 500, "the buffers are counted ({largest_bytes})");
+    assert!(s.quantile_footprint().unwrap().1 >= 2 * 500 * 8, "the buffers are counted");
     assert!(Summary::builder("plain", "P.").build().unwrap().quantile_footprint().is_none());
 }
 

@@ -222,11 +222,10 @@ impl QuantileWindow {
         }
         let bucket = hot.bucket;
         drop(hot);
-        let mut taken = None;
-        if let Some(mut batch) = batch {
+        let taken = batch.map(|mut batch| {
             sort(&mut batch.values);
-            taken = Some(batch);
-        }
+            batch
+        });
         let values = {
             let mut cold = lock(&self.cold);
             if let Some(batch) = &taken {
@@ -267,8 +266,9 @@ impl QuantileWindow {
         };
         let cold = lock(&self.cold);
         let lens = cold.streams.iter().map(QuantileStream::len).collect();
-        let bytes =
-            buffered * std::mem::size_of::<f64>() + cold.streams.iter().map(QuantileStream::bytes).sum::<usize>();
+        let bytes = buffered * std::mem::size_of::<f64>()
+            + cold.scratch.bytes()
+            + cold.streams.iter().map(QuantileStream::bytes).sum::<usize>();
         (lens, bytes)
     }
 }

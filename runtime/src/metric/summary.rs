@@ -158,6 +158,12 @@ impl<L: LabelSet> FromOpts for Summary<L> {
 
 /// What the children of one summary family share: their quantile
 /// objectives, if any.
+///
+/// ```
+/// use promdecl_runtime::{metric::SummaryConfig, MetricCell, SummaryCell};
+/// fn config_of<C: MetricCell<Config = SummaryConfig>>() {}
+/// config_of::<SummaryCell>();
+/// ```
 #[derive(Debug)]
 pub struct SummaryConfig {
     quantiles: Option<Arc<QuantileConfig>>,
@@ -311,6 +317,14 @@ impl<L: LabelSet> Labeled<'_, L, SummaryCell> {
         self.with(SummaryCell::sum)
     }
     /// This child's quantiles, as `(quantile, value)`.
+    ///
+    /// ```
+    /// use promdecl_runtime::{DynLabels, Summary};
+    /// let s: Summary<DynLabels> =
+    ///     Summary::builder("s", "S.").labels(["op"]).quantiles([(0.5, 0.05)]).build().unwrap();
+    /// s.with_label_values(&["read"]).unwrap().observe(2.0);
+    /// assert_eq!(s.with_label_values(&["read"]).unwrap().quantiles(), vec![(0.5, 2.0)]);
+    /// ```
     pub fn quantiles(&self) -> Vec<(f64, f64)> {
         self.with(SummaryCell::quantiles)
     }
