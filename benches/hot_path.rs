@@ -303,6 +303,46 @@ fn histogram_observe(c: &mut Criterion) {
     g.finish();
 }
 
+/// Summaries: the plain count-and-sum one beside one with the Go client's
+/// three quantile objectives (amortised over its buffer flushes). None of
+/// `prometheus`, `prometheus-client` and `measured` has a summary, so there
+/// is nothing of theirs to put beside these.
+fn summary_observe(c: &mut Criterion) {
+    let mut g = c.benchmark_group("summary_observe");
+    let vals = seq_values();
+
+    let plain = promdecl::Summary::builder("latency_seconds", "help").build().unwrap();
+    let mut i = 0usize;
+    g.bench_function("promdecl/plain", |b| {
+        b.iter(|| {
+            plain.observe(vals[i & MASK]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let objectives = [(0.5, 0.05), (0.9, 0.01), (0.99, 0.001)];
+    let quantiles = promdecl::Summary::builder("latency_seconds", "help").quantiles(objectives).build().unwrap();
+    let mut i = 0usize;
+    g.bench_function("promdecl/3_objectives", |b| {
+        b.iter(|| {
+            quantiles.observe(vals[i & MASK]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let plain = promdecl::Summary::builder("latency_seconds", "help").build().unwrap();
+    g.bench_function("promdecl/plain/two_threads", |b| {
+        b.iter_custom(|iters| two_threads(iters, || plain.observe(0.25)))
+    });
+
+    let quantiles = promdecl::Summary::builder("latency_seconds", "help").quantiles(objectives).build().unwrap();
+    g.bench_function("promdecl/3_objectives/two_threads", |b| {
+        b.iter_custom(|iters| two_threads(iters, || quantiles.observe(0.25)))
+    });
+
+    g.finish();
+}
+
 fn histogram_string_labels(c: &mut Criterion) {
     let mut g = c.benchmark_group("histogram_string_labels");
     let (seq, paths, static_paths, vals) = (seq_method_path(), paths(), static_paths(), seq_values());
@@ -443,6 +483,7 @@ criterion_group! {
         counter_fixed_labels,
         counter_string_labels,
         histogram_observe,
+        summary_observe,
         histogram_string_labels,
         counter_two_threads
 }

@@ -67,6 +67,17 @@ pub const fn assert_buckets(bounds: &[f64]) {
     }
 }
 
+/// Compile-time check of summary quantile objectives and their window.
+pub const fn assert_quantiles(objectives: &[(f64, f64)], max_age_seconds: Option<u64>, age_buckets: Option<u32>) {
+    let max_age = match max_age_seconds {
+        Some(secs) => Some(std::time::Duration::from_secs(secs)),
+        None => None,
+    };
+    if let Err(e) = crate::metric::check_quantiles(objectives, max_age, age_buckets) {
+        fail("quantiles", e.reason())
+    }
+}
+
 /// The number of values of a label value type, 1 for an open type (only used
 /// when every field is closed).
 pub const fn value_count(values: Option<&'static [&'static str]>) -> usize {
@@ -88,6 +99,19 @@ pub fn opts(name: &str, help: &str, namespace: &str, subsystem: &str, unit: &str
     opts.subsystem = subsystem.to_owned();
     opts.unit = unit.to_owned();
     opts.buckets = buckets.map(<[f64]>::to_vec);
+    opts
+}
+
+/// Options for a declared summary with quantiles.
+pub fn with_quantiles(
+    mut opts: Opts,
+    objectives: &[(f64, f64)],
+    max_age_seconds: Option<u64>,
+    age_buckets: Option<u32>,
+) -> Opts {
+    opts.quantiles.objectives = objectives.to_vec();
+    opts.quantiles.max_age = max_age_seconds.map(std::time::Duration::from_secs);
+    opts.quantiles.age_buckets = age_buckets;
     opts
 }
 

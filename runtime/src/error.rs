@@ -37,6 +37,14 @@ pub enum Error {
     /// Histogram buckets were not usable.
     #[error("invalid buckets: {0}")]
     InvalidBuckets(&'static str),
+    /// Summary quantile objectives or their window were not usable.
+    #[error("metric {metric:?}: invalid summary quantiles: {reason}")]
+    InvalidQuantiles {
+        /// The metric's name.
+        metric: String,
+        /// What was wrong.
+        reason: crate::metric::QuantileError,
+    },
     /// The number of label values differs from the number of label names.
     #[error("metric {metric:?} expects {expected} label values ({names}), got {got}")]
     LabelCount {

@@ -55,6 +55,7 @@ pub use collector::{PlatformCollector, ProcessCollector};
 pub use error::Error;
 pub use family::{Family, Handle, Labeled, OVERFLOW_LABEL_VALUE};
 pub use label::{DynLabels, LabelSet, LabelValue};
+pub use metric::QuantileError;
 pub use metric::{
     created_series, exponential_buckets, linear_buckets, set_created_series, Builder, Counter, CounterCell, Enum,
     EnumCell, ExceptionGuard, ExemplarLabels, ExemplarTimer, FromOpts, Gauge, GaugeCell, Histogram, HistogramCell,

@@ -101,6 +101,12 @@ fn validator_missing() -> Option<String> {
 /// and the `CI` environment variable is unset; with `CI` set a missing
 /// validator fails the test, so CI cannot silently skip the check.
 pub fn validate(test: &str, text: &str) -> Option<Validation> {
+    validate_with(test, text, &[])
+}
+
+/// Like [`validate`], with more options for the validator (`--scrape`
+/// also has a real Prometheus scrape the text).
+pub fn validate_with(test: &str, text: &str, options: &[&str]) -> Option<Validation> {
     if let Some(why) = validator_missing() {
         if std::env::var_os("CI").is_some() {
             panic!("{test}: the exposition validator is required when CI is set, but {why}");
@@ -116,6 +122,7 @@ pub fn validate(test: &str, text: &str) -> Option<Validation> {
         .arg(validator_script())
         .args(["--lint", "warn", "--dump"])
         .arg(&dump)
+        .args(options)
         .arg(&input)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

@@ -2,7 +2,7 @@
 //! a `metrics!` block.
 
 use proc_macro2::Span;
-use syn::{Attribute, Expr, GenericArgument, Ident, LitStr, PathArguments, Type, Visibility};
+use syn::{Attribute, Expr, GenericArgument, Ident, LitInt, LitStr, PathArguments, Type, Visibility};
 
 /// The metric types a declaration can name.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,23 @@ pub struct Metric {
     pub name: (String, Span),
     pub unit: Option<LitStr>,
     pub buckets: Option<(Vec<Expr>, Span)>,
+    /// Summary quantile objectives `(quantile, error)` and the attribute's span.
+    pub quantiles: Option<(Vec<(Expr, Expr)>, Span)>,
+    /// Summary quantile window: seconds an observation counts.
+    pub max_age_seconds: Option<LitInt>,
+    /// Summary quantile window: how many steps it slides by.
+    pub age_buckets: Option<LitInt>,
+}
+
+impl Metric {
+    /// Where the quantile options were written, if any was.
+    pub fn quantile_span(&self) -> Option<Span> {
+        self.quantiles
+            .as_ref()
+            .map(|(_, span)| *span)
+            .or_else(|| self.max_age_seconds.as_ref().map(LitInt::span))
+            .or_else(|| self.age_buckets.as_ref().map(LitInt::span))
+    }
 }
 
 /// A group of metrics sharing a namespace and subsystem.

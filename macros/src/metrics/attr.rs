@@ -3,14 +3,15 @@
 use proc_macro2::Span;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Meta, Token};
+use syn::{Attribute, Expr, ExprLit, Lit, LitInt, LitStr, Meta, Token};
 
 use crate::errors::Errors;
 
 /// Keys accepted in `#[metrics(...)]` on a group.
 const GROUP_KEYS: &str = "`namespace = \"...\"`, `subsystem = \"...\"`";
 /// Keys accepted in `#[metric(...)]` on a metric.
-const METRIC_KEYS: &str = "`name = \"...\"`, `unit = \"...\"`, `buckets = [...]`";
+const METRIC_KEYS: &str = "`name = \"...\"`, `unit = \"...\"`, `buckets = [...]`, \
+    `quantiles = [(0.5, 0.05), ...]`, `max_age_seconds = 600`, `age_buckets = 5`";
 
 /// The first paragraph of the doc comment, on one line.
 pub fn doc(attrs: &[Attribute]) -> Option<String> {
@@ -58,6 +59,9 @@ pub struct MetricAttrs {
     pub name: Option<LitStr>,
     pub unit: Option<LitStr>,
     pub buckets: Option<(Vec<Expr>, Span)>,
+    pub quantiles: Option<(Vec<(Expr, Expr)>, Span)>,
+    pub max_age_seconds: Option<LitInt>,
+    pub age_buckets: Option<LitInt>,
     /// Attributes that are not ours, kept on the generated item.
     pub passthrough: Vec<Attribute>,
 }
@@ -66,8 +70,41 @@ fn bucket_list(input: syn::parse::ParseStream) -> syn::Result<Vec<Expr>> {
     Ok(Punctuated::<Expr, Token![,]>::parse_terminated(input)?.into_iter().collect())
 }
 
-/// `#[metric(name = "...", unit = "...", buckets = [...])]`, and the short
-/// forms `#[name = "..."]`, `#[unit = "..."]`, `#[buckets(...)]`.
+/// `(quantile, error), ...`: each entry a two-element tuple.
+fn quantile_list(input: syn::parse::ParseStream) -> syn::Result<Vec<(Expr, Expr)>> {
+    Punctuated::<Expr, Token![,]>::parse_terminated(input)?
+        .into_iter()
+        .map(|entry| match entry {
+            Expr::Tuple(t) if t.elems.len() == 2 => {
+                let mut elems = t.elems.into_iter();
+                Ok((elems.next().expect("two elements"), elems.next().expect("two elements")))
+            }
+            Expr::Paren(p) => Err(syn::Error::new_spanned(
+                p,
+                "expected `(quantile, allowed error)`, such as `(0.99, 0.001)`: the error is missing",
+            )),
+            other => {
+                Err(syn::Error::new_spanned(other, "expected `(quantile, allowed error)`, such as `(0.99, 0.001)`"))
+            }
+        })
+        .collect()
+}
+
+/// An integer literal that fits `T`.
+fn int_lit<T>(input: syn::parse::ParseStream) -> syn::Result<LitInt>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let lit: LitInt = input.parse()?;
+    lit.base10_parse::<T>()?;
+    Ok(lit)
+}
+
+/// `#[metric(name = "...", unit = "...", buckets = [...], quantiles = [...],
+/// max_age_seconds = N, age_buckets = N)]`, and the short forms
+/// `#[name = "..."]`, `#[unit = "..."]`, `#[buckets(...)]`,
+/// `#[quantiles(...)]`.
 pub fn metric(attrs: &[Attribute], errors: &mut Errors) -> MetricAttrs {
     let mut out = MetricAttrs::default();
     for attr in attrs {
@@ -84,6 +121,15 @@ pub fn metric(attrs: &[Attribute], errors: &mut Errors) -> MetricAttrs {
                     let content;
                     syn::bracketed!(content in value);
                     out.buckets = Some((bucket_list(&content)?, span));
+                } else if meta.path.is_ident("quantiles") {
+                    let value = meta.value()?;
+                    let content;
+                    let bracket = syn::bracketed!(content in value);
+                    out.quantiles = Some((quantile_list(&content)?, bracket.span.join()));
+                } else if meta.path.is_ident("max_age_seconds") {
+                    out.max_age_seconds = Some(int_lit::<u64>(meta.value()?)?);
+                } else if meta.path.is_ident("age_buckets") {
+                    out.age_buckets = Some(int_lit::<u32>(meta.value()?)?);
                 } else {
                     return Err(meta.error(format!("unknown key in #[metric(...)]; the valid keys are {METRIC_KEYS}")));
                 }
@@ -122,6 +168,15 @@ pub fn metric(attrs: &[Attribute], errors: &mut Errors) -> MetricAttrs {
                     }
                 }
                 _ => errors.at(attr, "expected `#[buckets(0.1, 0.5, 1.0)]`"),
+            }
+        } else if path.is_ident("quantiles") {
+            match &attr.meta {
+                Meta::List(list) => {
+                    if let Some(values) = errors.check(quantile_list.parse2(list.tokens.clone())) {
+                        out.quantiles = Some((values, list.delimiter.span().join()));
+                    }
+                }
+                _ => errors.at(attr, "expected `#[quantiles((0.5, 0.05), (0.9, 0.01), (0.99, 0.001))]`"),
             }
         } else if path.is_ident("metrics") {
             errors.at(

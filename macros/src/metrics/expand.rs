@@ -45,6 +45,13 @@ pub fn checks(group: &Group) -> TokenStream {
                 const _: () = ::promdecl::__private::assert_buckets(&[#((#values) as f64),*]);
             ));
         }
+        if let Some(span) = m.quantile_span() {
+            let (objectives, max_age, age_buckets) = quantile_args(m);
+            out.extend(quote_spanned!(span=>
+                #[allow(clippy::unnecessary_cast)]
+                const _: () = ::promdecl::__private::assert_quantiles(#objectives, #max_age, #age_buckets);
+            ));
+        }
         if let Some(states) = &m.states {
             out.extend(quote_spanned!(states.span()=>
                 const _: () = ::core::assert!(
@@ -55,6 +62,17 @@ pub fn checks(group: &Group) -> TokenStream {
         }
     }
     out
+}
+
+/// The objectives slice and the window options, as expressions.
+fn quantile_args(m: &Metric) -> (TokenStream, TokenStream, TokenStream) {
+    let pairs = m.quantiles.iter().flat_map(|(pairs, _)| pairs).map(|(q, e)| quote!(((#q) as f64, (#e) as f64)));
+    let objectives = quote!(&[#(#pairs),*]);
+    let option = |lit: &Option<syn::LitInt>| match lit {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    (objectives, option(&m.max_age_seconds), option(&m.age_buckets))
 }
 
 /// The expression that builds one metric.
@@ -73,10 +91,19 @@ fn build(group: &Group, m: &Metric) -> TokenStream {
         }),
         None => quote!(::core::option::Option::None),
     };
+    let mut opts = quote! {
+        ::promdecl::__private::opts(#name, #help, #namespace, #subsystem, #unit, #buckets)
+    };
+    if m.quantile_span().is_some() {
+        let (objectives, max_age, age_buckets) = quantile_args(m);
+        opts = quote!({
+            #[allow(clippy::unnecessary_cast)]
+            const QUANTILES: &[(f64, f64)] = #objectives;
+            ::promdecl::__private::with_quantiles(#opts, QUANTILES, #max_age, #age_buckets)
+        });
+    }
     quote! {
-        ::promdecl::__private::build::<#ty>(&::promdecl::__private::opts(
-            #name, #help, #namespace, #subsystem, #unit, #buckets,
-        ))
+        ::promdecl::__private::build::<#ty>(&#opts)
     }
 }
 

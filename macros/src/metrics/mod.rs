@@ -34,6 +34,9 @@ fn metric(attrs: &[syn::Attribute], vis: Visibility, ident: Ident, ty: Type, err
         name,
         unit: parsed.unit,
         buckets: parsed.buckets,
+        quantiles: parsed.quantiles,
+        max_age_seconds: parsed.max_age_seconds,
+        age_buckets: parsed.age_buckets,
     })
 }
 

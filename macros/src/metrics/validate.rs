@@ -1,5 +1,5 @@
-//! Checks the macro makes itself. Name validity, reserved labels and bucket
-//! rules are the runtime's `const fn`s, evaluated by the generated code.
+//! Checks the macro makes itself. Name validity, reserved labels, bucket and
+//! quantile rules are the runtime's `const fn`s, evaluated by the generated code.
 
 use super::ast::{Group, Kind};
 use crate::errors::Errors;
@@ -21,6 +21,18 @@ pub fn group(group: &Group, errors: &mut Errors) {
                 errors.push(syn::Error::new(
                     *span,
                     format!("buckets apply to a Histogram only; `{}` is a {}", m.ident, m.kind.type_name()),
+                ));
+            }
+        }
+        if let Some(span) = m.quantile_span() {
+            if m.kind != Kind::Summary {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "quantiles, max_age_seconds and age_buckets apply to a Summary only; `{}` is a {}",
+                        m.ident,
+                        m.kind.type_name()
+                    ),
                 ));
             }
         }

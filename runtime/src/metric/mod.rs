@@ -1,5 +1,6 @@
 //! The metric types and what they share: options, builder, cells.
 
+mod ckms;
 mod counter;
 mod enumeration;
 mod exemplar;
@@ -8,6 +9,8 @@ mod guard;
 mod histogram;
 mod info;
 mod native;
+mod quantile_window;
+mod quantiles;
 mod sharded;
 mod summary;
 mod thread_shards;
@@ -27,8 +30,9 @@ pub use info::{Info, InfoCell};
 pub use native::{
     native_bucket_upper_bound, native_schema, DEFAULT_NATIVE_ZERO_THRESHOLD, NATIVE_SCHEMA_MAX, NATIVE_SCHEMA_MIN,
 };
+pub use quantiles::{check_quantiles, QuantileError, QuantileOpts, DEFAULT_AGE_BUCKETS, DEFAULT_MAX_AGE};
 pub use sharded::{ShardedCounter, ShardedCounterCell};
-pub use summary::{Summary, SummaryCell};
+pub use summary::{Summary, SummaryCell, SummaryConfig};
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -143,6 +147,9 @@ pub struct Opts {
     pub max_children: Option<usize>,
     /// Children idle this long are dropped; see [`Builder::expire_after`].
     pub expire_after: Option<std::time::Duration>,
+    /// Summary quantile objectives and their window; see
+    /// [`Builder::quantiles`].
+    pub quantiles: QuantileOpts,
 }
 
 impl Opts {
