@@ -131,13 +131,22 @@ impl<C> ChildMap<C> {
 
     /// Calls `f` with every child, locking each shard once (for reading).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Child<C>)) {
+        /// How many children ahead of the one being encoded are fetched
+        /// into the cache: children are scattered over the heap, and a
+        /// scrape of many would otherwise wait on memory for each.
+        const AHEAD: usize = 4;
         for shard in self.map.shards() {
             let table = shard.read();
             // SAFETY: the read guard keeps the table alive and unmodified for
             // the whole loop, and `iter` yields only buckets holding
             // initialized elements of that table.
             unsafe {
+                let mut ahead = table.iter();
+                ahead.by_ref().take(AHEAD).for_each(|b| b.as_ref().0.prefetch());
                 for bucket in table.iter() {
+                    if let Some(next) = ahead.next() {
+                        next.as_ref().0.prefetch();
+                    }
                     f(&bucket.as_ref().0);
                 }
             }

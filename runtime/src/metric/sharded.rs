@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crossbeam_utils::CachePadded;
 
 use super::exemplar::{ExemplarLabels, ExemplarSlots};
+use super::thread_shards::{add_u64_owned, ThreadShards};
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
 use crate::family::Labeled;
@@ -69,6 +70,9 @@ pub struct ShardedCounterCell {
     fraction: AtomicF64,
     created: AtomicF64,
     exemplar: ExemplarSlots,
+    /// Per-thread cells that only their thread writes, with no locked
+    /// instruction; `cells` take the increments of threads without one.
+    owned: ThreadShards,
 }
 
 impl ShardedCounterCell {
@@ -87,7 +91,7 @@ impl ShardedCounterCell {
     /// ```
     #[inline]
     pub fn inc(&self) {
-        self.cell().fetch_add(1, Ordering::Relaxed);
+        self.add(1);
     }
 
     /// Adds a whole number.
@@ -99,7 +103,9 @@ impl ShardedCounterCell {
     /// ```
     #[inline]
     pub fn add(&self, n: u64) {
-        self.cell().fetch_add(n, Ordering::Relaxed);
+        if self.owned.with_local(|words| add_u64_owned(&words[0], n)).is_none() {
+            self.cell().fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// Adds `v`, which must be non-negative.
@@ -152,7 +158,9 @@ impl ShardedCounterCell {
     }
 
     fn whole(&self) -> u64 {
-        self.cells.iter().map(|c| c.load(Ordering::Relaxed)).fold(0, u64::wrapping_add)
+        let mut whole = self.cells.iter().map(|c| c.load(Ordering::Relaxed)).fold(0, u64::wrapping_add);
+        self.owned.for_each(|words| whole = whole.wrapping_add(words[0].load(Ordering::Relaxed)));
+        whole
     }
 }
 
@@ -166,10 +174,12 @@ impl MetricCell for ShardedCounterCell {
             fraction: AtomicF64::new(0.0),
             created: AtomicF64::new(unix_now()),
             exemplar: ExemplarSlots::default(),
+            owned: ThreadShards::new(1),
         }
     }
 
     fn reset(&self, _: &usize) {
+        self.owned.reset();
         self.cells.iter().for_each(|c| c.store(0, Ordering::Relaxed));
         self.fraction.set(0.0);
         self.created.set(unix_now());

@@ -33,16 +33,38 @@ struct Shard {
     owned: AtomicBool,
     /// The cell epoch the words belong to.
     epoch: AtomicU64,
-    words: Box<[AtomicU64]>,
+    /// The words, in lines of their own: two threads' shards never share a
+    /// cache line.
+    lines: Box<[Line]>,
+    len: usize,
 }
 
+/// Words of a shard, aligned and padded to the 128 bytes that adjacent-line
+/// prefetching makes the unit of sharing on x86-64 (as `CachePadded` does).
+#[repr(C, align(128))]
+struct Line([AtomicU64; 16]);
+
 impl Shard {
+    fn new(epoch: u64, len: usize, owned: bool) -> Self {
+        let lines = (0..len.div_ceil(16)).map(|_| Line(std::array::from_fn(|_| AtomicU64::new(0)))).collect();
+        Shard { owned: AtomicBool::new(owned), epoch: AtomicU64::new(epoch), lines, len }
+    }
+
+    #[inline]
+    fn words(&self) -> &[AtomicU64] {
+        // SAFETY: `Line` is `repr(C)` around an array of 16 `AtomicU64` and
+        // exactly 128 bytes (16 x 8, already a multiple of its alignment), so
+        // a slice of lines is a contiguous run of `16 * lines.len()` atomics,
+        // of which the first `len` are this shard's.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<AtomicU64>(), self.len) }
+    }
+
     /// Makes the words count for `epoch`, zeroing them if they counted for
     /// an older one. Only the owner calls this.
     #[inline]
     fn enter(&self, epoch: u64) {
         if self.epoch.load(Ordering::Relaxed) != epoch {
-            self.words.iter().for_each(|w| w.store(0, Ordering::Relaxed));
+            self.words().iter().for_each(|w| w.store(0, Ordering::Relaxed));
             self.epoch.store(epoch, Ordering::Release);
         }
     }
@@ -132,7 +154,7 @@ impl ThreadShards {
                     _ => self.claim_into(table, slot)?,
                 };
                 shard.enter(self.epoch.load(Ordering::Acquire));
-                Some(f(&shard.words))
+                Some(f(shard.words()))
             })
             .ok()
             .flatten()
@@ -168,11 +190,7 @@ impl ThreadShards {
                 return Arc::clone(shard);
             }
         }
-        let shard = Arc::new(Shard {
-            owned: AtomicBool::new(true),
-            epoch: AtomicU64::new(self.epoch.load(Ordering::Acquire)),
-            words: (0..self.words).map(|_| AtomicU64::new(0)).collect(),
-        });
+        let shard = Arc::new(Shard::new(self.epoch.load(Ordering::Acquire), self.words, true));
         shards.push(Arc::clone(&shard));
         shard
     }
@@ -183,7 +201,7 @@ impl ThreadShards {
         let shards = self.shards.lock().unwrap_or_else(|e| e.into_inner());
         for shard in shards.iter() {
             if shard.epoch.load(Ordering::Acquire) == epoch {
-                f(&shard.words);
+                f(shard.words());
             }
         }
     }
