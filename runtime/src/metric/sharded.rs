@@ -13,13 +13,16 @@ use crate::family::Labeled;
 use crate::{Error, LabelSet};
 
 metric_type! {
-    /// A counter whose increments go to one of several cache-line-sized
-    /// cells, chosen per thread, and are summed at scrape.
+    /// A counter whose increments go to a cell of the incrementing thread's
+    /// own, summed at scrape.
     ///
     /// Threads incrementing the same [`Counter`](crate::Counter) contend on
-    /// one cache line; with a sharded counter they mostly do not. Each child
-    /// costs a cache line per shard, so use it for a few very hot counters,
-    /// not for large label sets. It is exposed exactly like a counter.
+    /// one cache line; with a sharded counter they do not, and each
+    /// increment is a plain store rather than a locked instruction. Each
+    /// child costs a cache line (128 bytes) for every thread that
+    /// increments it, plus one per CPU for threads that hold too many cells
+    /// to keep one each, so use it for a few very hot counters, not for
+    /// large label sets. It is exposed exactly like a counter.
     ///
     /// ```
     /// use promdecl_runtime::{Registry, ShardedCounter};
