@@ -36,7 +36,7 @@ impl Which {
 
     fn keys(self) -> &'static str {
         match self {
-            Which::Timed => "`labels = <expr>`, `exemplar(<name> = <expr>, ...)`",
+            Which::Timed => "`labels = <expr>`, `exemplar(<name> = <expr>, ...)`, `trace_exemplar`",
             Which::CountExceptions => "`labels = <expr>`, `filter = <fn or closure>`",
             Which::TrackInprogress => "`labels = <expr>`",
         }
@@ -50,6 +50,8 @@ struct Args {
     filter: Option<Expr>,
     /// The `exemplar` keyword and its label names and values.
     exemplar: Option<(syn::Ident, Vec<(syn::Ident, Expr)>)>,
+    /// The `trace_exemplar` keyword: the current trace is the exemplar.
+    trace_exemplar: Option<syn::Ident>,
     unknown: Vec<syn::Ident>,
 }
 
@@ -59,13 +61,18 @@ impl Parse for Args {
             return Err(input.error("name the metric to record into, e.g. `#[timed(http::REQUEST_SECONDS)]`"));
         }
         let metric = input.parse()?;
-        let mut args = Args { metric, labels: None, filter: None, exemplar: None, unknown: Vec::new() };
+        let mut args =
+            Args { metric, labels: None, filter: None, exemplar: None, trace_exemplar: None, unknown: Vec::new() };
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
                 break;
             }
             let key: syn::Ident = input.parse()?;
+            if key == "trace_exemplar" && (input.is_empty() || input.peek(Token![,])) {
+                args.trace_exemplar = Some(key);
+                continue;
+            }
             if key == "exemplar" {
                 if !input.peek(syn::token::Paren) {
                     return Err(syn::Error::new(
@@ -154,6 +161,22 @@ fn instrument(which: Which, attr: TokenStream, func: &mut ItemFn) -> syn::Result
                 if pairs[..i].iter().any(|(n, _)| n.unraw() == name.unraw()) {
                     errors.at(name, format_args!("exemplar label `{}` is given twice", name.unraw()));
                 }
+            }
+        }
+        if let Some(key) = &args.trace_exemplar {
+            if which != Which::Timed {
+                errors.at(
+                    key,
+                    format_args!(
+                        "`trace_exemplar` applies to #[timed] only (exemplars go on histogram buckets); the valid keys are {}",
+                        which.keys()
+                    ),
+                );
+            } else if let Some((exemplar, _)) = &args.exemplar {
+                errors.at(
+                    exemplar,
+                    "give either `exemplar(...)` or `trace_exemplar`: a bucket keeps one exemplar, so one of them would be lost",
+                );
             }
         }
         if let (Some(filter), false) = (&args.filter, which == Which::CountExceptions) {
@@ -258,6 +281,20 @@ fn wrap(which: Which, args: &Args, body: &Block, is_async: bool, output: Option<
             quote_spanned! {site=> {
                 #(#checks)*
                 const _: () = ::promdecl::__private::assert_exemplar_names_fit(&[#(#names),*]);
+                #labels_stmt
+                let #guard = #start;
+                #body
+            }}
+        }
+        (Which::Timed, None) if args.trace_exemplar.is_some() => {
+            let guard = quote_spanned!(site=> __promdecl_guard);
+            let start = match &args.labels {
+                Some(_) => quote_spanned!(metric.span()=>
+                    ::promdecl::__private::start_trace_timer_labeled(&#metric, &#labels_ident)
+                ),
+                None => quote_spanned!(metric.span()=> ::promdecl::__private::start_trace_timer(&#metric)),
+            };
+            quote_spanned! {site=> {
                 #labels_stmt
                 let #guard = #start;
                 #body

@@ -304,6 +304,53 @@ pub fn start_exemplar_timer_labeled<'a, M: ExemplarTimeable, const N: usize>(
     ExemplarTimer::new(metric.timed_family().labels(labels), crate::clock::now(), exemplar)
 }
 
+/// A metric `#[timed(M, trace_exemplar)]` can record into: a Histogram,
+/// with the `opentelemetry` feature on.
+#[diagnostic::on_unimplemented(
+    message = "`#[timed(.., trace_exemplar)]` needs a Histogram and promdecl's `opentelemetry` feature; `{Self}` does not qualify",
+    label = "not a Histogram, or the `opentelemetry` feature is off",
+    note = "enable it in Cargo.toml: `promdecl = {{ version = \"..\", features = [\"opentelemetry\"] }}`"
+)]
+pub trait TraceTimeable: Timeable<Cell = HistogramCell> {}
+
+#[cfg(feature = "opentelemetry")]
+impl<L: LabelSet> TraceTimeable for Histogram<L> {}
+#[cfg(feature = "opentelemetry")]
+impl<T: TraceTimeable, F: FnOnce() -> T> TraceTimeable for Lazy<T, F> {}
+
+/// Starts the trace timer of an unlabelled histogram.
+#[cfg(feature = "opentelemetry")]
+#[inline]
+pub fn start_trace_timer<M: TraceTimeable<Labels = ()>>(metric: &M) -> crate::TraceTimer<&HistogramCell> {
+    crate::TraceTimer::new(&**metric.timed_family(), crate::clock::now(), crate::TraceIds::current())
+}
+
+/// Starts the trace timer of a labelled histogram's child.
+#[cfg(feature = "opentelemetry")]
+#[inline]
+pub fn start_trace_timer_labeled<'a, M: TraceTimeable>(
+    metric: &'a M,
+    labels: &'a M::Labels,
+) -> crate::TraceTimer<Labeled<'a, M::Labels, HistogramCell>> {
+    crate::TraceTimer::new(metric.timed_family().labels(labels), crate::clock::now(), crate::TraceIds::current())
+}
+
+/// Without the `opentelemetry` feature no metric is [`TraceTimeable`]: this
+/// only carries the error to the user's attribute.
+#[cfg(not(feature = "opentelemetry"))]
+pub fn start_trace_timer<M: TraceTimeable<Labels = ()>>(metric: &M) -> Timer<&HistogramCell> {
+    Timer::new(&**metric.timed_family(), crate::clock::now())
+}
+
+/// See the unlabelled [`start_trace_timer`].
+#[cfg(not(feature = "opentelemetry"))]
+pub fn start_trace_timer_labeled<'a, M: TraceTimeable>(
+    metric: &'a M,
+    labels: &'a M::Labels,
+) -> Timer<Labeled<'a, M::Labels, HistogramCell>> {
+    Timer::new(metric.timed_family().labels(labels), crate::clock::now())
+}
+
 /// What an unlabelled `#[count_exceptions]` counts into.
 #[inline]
 pub fn exception_target<M: Countable<Labels = ()>>(metric: &M) -> &CounterCell {

@@ -46,6 +46,8 @@ pub mod parse;
 #[cfg(feature = "push")]
 pub mod push;
 pub mod registry;
+#[cfg(feature = "opentelemetry")]
+pub mod trace;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "textfile")]
@@ -67,6 +69,8 @@ pub use model::{
     StateSetFamily, SummaryFamily, UnknownFamily,
 };
 pub use parse::{parse_openmetrics, parse_text, ParseError};
+#[cfg(feature = "opentelemetry")]
+pub use trace::{TraceIds, TraceTimer};
 pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
 #[cfg(feature = "server")]
 pub use server::{serve, serve_registry, Server};

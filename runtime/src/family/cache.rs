@@ -9,7 +9,7 @@
 //! The label values are always compared in full: a hash only picks the place.
 //!
 //! An entry holds a reference to its child, released when the entry is
-//! replaced or the thread exits: at most [`SLOTS`] children per thread.
+//! replaced or the thread exits: at most `SLOTS` (1,024) children per thread.
 
 use std::cell::RefCell;
 use std::ffi::c_void;

@@ -48,15 +48,31 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, PushError> {
     })
 }
 
+/// The provider the application installed process-wide, if any (aws-lc-rs
+/// with post-quantum key exchange, say); otherwise *ring*, the one this
+/// crate builds with.
+///
+/// Which providers a build has depends on the features other crates in it
+/// enable, so there may be no process-wide default, and installing one here
+/// would take the choice from the application.
+pub(crate) fn provider() -> Arc<CryptoProvider> {
+    if let Some(installed) = CryptoProvider::get_default() {
+        return Arc::clone(installed);
+    }
+    // Deprecated only for lacking post-quantum key exchange; aws-lc-rs, which
+    // has it, needs a C and assembler build that a metrics client should not
+    // impose. An application that wants it installs it as the default.
+    #[allow(deprecated)]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
 /// The TLS configuration for `ca_file` (or the Mozilla roots) and an
 /// optional client certificate chain and key.
 pub(crate) fn client_config(
     ca_file: Option<&Path>,
     client_cert: Option<(&Path, &Path)>,
 ) -> Result<Arc<ClientConfig>, PushError> {
-    // Named explicitly: which providers a build has depends on the features
-    // other crates in it enable, so there may be no process-wide default.
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = provider();
     let mut roots = RootCertStore::empty();
     let mut pinned = Vec::new();
     match ca_file {
