@@ -42,7 +42,7 @@ fn main() -> ExitCode {
     let server = match promdecl::serve(addr.as_str()) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("native_histogram: cannot serve metrics on {addr}: {e}");
+            eprintln!("native_histogram: {e}");
             return ExitCode::from(1);
         }
     };

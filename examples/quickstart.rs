@@ -126,7 +126,7 @@ fn main() -> ExitCode {
     let server = match promdecl::serve(addr.as_str()) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("quickstart: cannot serve metrics on {addr}: {e}");
+            eprintln!("quickstart: {e}");
             return ExitCode::from(1);
         }
     };

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use promdecl::encode::{encode_to_string, Format};
-use promdecl::{serve_registry, Counter, Gauge, Registry, Server};
+use promdecl::{serve_registry, Counter, Gauge, Registry, ServeError, Server};
 
 const TEXT_004: &str = "text/plain; version=0.0.4; charset=utf-8";
 const OM: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores";
@@ -254,4 +254,222 @@ fn binding_a_used_port_fails() {
     let (server, registry, _) = start();
     assert!(serve_registry(server.local_addr(), registry).is_err());
     server.shutdown();
+}
+
+fn gunzip(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut text).expect("a gzip body");
+    text
+}
+
+fn body_bytes(resp: ureq::Response) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    resp.into_reader().read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn gzip_when_the_client_accepts_it() {
+    let (server, registry, base) = start();
+    let agent = agent();
+    let resp = call(agent.get(&format!("{base}/metrics")).set("Accept-Encoding", "deflate, gzip;q=0.9"));
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(resp.header("Vary"), Some("Accept, Accept-Encoding"));
+    assert_eq!(resp.header("Content-Type"), Some(TEXT_004));
+    assert_eq!(gunzip(&body_bytes(resp)), encode_to_string(registry, Format::TEXT));
+
+    // OpenMetrics too, and HEAD announces the compressed length.
+    let om = call(
+        agent
+            .get(&format!("{base}/metrics"))
+            .set("Accept", "application/openmetrics-text; version=1.0.0")
+            .set("Accept-Encoding", "gzip"),
+    );
+    assert_eq!(om.header("Content-Type"), Some(OM));
+    let om_len = om.header("Content-Length").unwrap().to_owned();
+    let om = body_bytes(om);
+    assert_eq!(om.len().to_string(), om_len);
+    assert!(gunzip(&om).ends_with("# EOF\n"));
+
+    // Refused or unknown codings get the plain text.
+    for refused in ["gzip;q=0", "br", "identity"] {
+        let resp = call(agent.get(&format!("{base}/metrics")).set("Accept-Encoding", refused));
+        assert_eq!(resp.header("Content-Encoding"), None, "{refused}");
+        assert_eq!(resp.into_string().unwrap(), encode_to_string(registry, Format::TEXT), "{refused}");
+    }
+    server.shutdown();
+}
+
+#[test]
+fn compression_can_be_disabled() {
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    Counter::builder("x", "X.").register(registry).unwrap().inc();
+    let server = Server::builder("127.0.0.1:0").registry(registry).disable_compression().start().unwrap();
+    let resp = call(agent().get(&format!("http://{}/metrics", server.local_addr())).set("Accept-Encoding", "gzip"));
+    assert_eq!(resp.header("Content-Encoding"), None);
+    assert_eq!(resp.into_string().unwrap(), encode_to_string(registry, Format::TEXT));
+    server.shutdown();
+}
+
+#[test]
+fn basic_auth_admits_only_the_configured_users() {
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    Counter::builder("x", "X.").register(registry).unwrap().inc();
+    let server = Server::builder("127.0.0.1:0")
+        .registry(registry)
+        .basic_auth("prometheus", "s3cret")
+        .basic_auth("backup", "pässwörd")
+        .start()
+        .unwrap();
+    let url = format!("http://{}/metrics", server.local_addr());
+    let agent = agent();
+    let basic = |user_pass: &str| {
+        use base64::Engine;
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass))
+    };
+
+    let resp = call(agent.get(&url));
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.header("WWW-Authenticate"), Some("Basic realm=\"metrics\", charset=\"UTF-8\""));
+    for wrong in ["prometheus:wrong", "prometheus:s3cret ", "nobody:s3cret", "backup:s3cret", "prometheus"] {
+        let resp = call(agent.get(&url).set("Authorization", &basic(wrong)));
+        assert_eq!(resp.status(), 401, "{wrong}");
+        assert!(!resp.into_string().unwrap().contains("x_total"), "{wrong}");
+    }
+    assert_eq!(call(agent.get(&url).set("Authorization", "Bearer abc")).status(), 401);
+
+    for right in ["prometheus:s3cret", "backup:pässwörd"] {
+        let resp = call(agent.get(&url).set("Authorization", &basic(right)));
+        assert_eq!(resp.status(), 200, "{right}");
+        assert_eq!(resp.into_string().unwrap(), encode_to_string(registry, Format::TEXT));
+    }
+    server.shutdown();
+}
+
+#[test]
+fn oversized_request_heads_get_431() {
+    let server = Server::builder("127.0.0.1:0").registry(Registry::new()).max_header_size(4096).start().unwrap();
+    let big = format!("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Junk: {}\r\n\r\n", "a".repeat(8192));
+    let reply = raw_exchange(server.local_addr(), big.as_bytes());
+    assert!(reply.starts_with(b"HTTP/1.1 431"), "{:?}", String::from_utf8_lossy(&reply));
+    // Within the limit it is served.
+    let fits = format!("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Junk: {}\r\nConnection: close\r\n\r\n", "a".repeat(2000));
+    let reply = raw_exchange(server.local_addr(), fits.as_bytes());
+    assert!(reply.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&reply));
+    server.shutdown();
+}
+
+/// Reads until the peer closes the connection; the error if it does not
+/// within `patience`.
+fn wait_for_close(s: &mut TcpStream, patience: Duration) -> Result<Vec<u8>, std::io::Error> {
+    s.set_read_timeout(Some(patience)).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(out),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[test]
+fn a_client_trickling_its_headers_is_cut_off() {
+    let server = Server::builder("127.0.0.1:0")
+        .registry(Registry::new())
+        .header_read_timeout(Duration::from_millis(500))
+        .start()
+        .unwrap();
+    let mut slow = TcpStream::connect(server.local_addr()).unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+    // One header byte at a time, never finishing: the timeout covers the
+    // whole head, not each read.
+    for b in b"X-Slow: aaaaaaaaaaaa" {
+        std::thread::sleep(Duration::from_millis(100));
+        if slow.write_all(&[*b]).is_err() {
+            break;
+        }
+    }
+    let closed = wait_for_close(&mut slow, Duration::from_secs(5));
+    assert!(closed.is_ok(), "the trickling client still holds its connection: {closed:?}");
+    // An idle connection is closed as well.
+    let mut idle = TcpStream::connect(server.local_addr()).unwrap();
+    assert!(wait_for_close(&mut idle, Duration::from_secs(5)).is_ok(), "an idle connection is kept open");
+    server.shutdown();
+}
+
+#[test]
+fn connections_past_the_limit_wait_for_a_free_slot() {
+    let server = Server::builder("127.0.0.1:0")
+        .registry(Registry::new())
+        .max_connections(1)
+        .header_read_timeout(Duration::from_secs(30))
+        .start()
+        .unwrap();
+    let addr = server.local_addr();
+    let holder = TcpStream::connect(addr).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+
+    let mut waiting = TcpStream::connect(addr).unwrap();
+    waiting.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    waiting.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let mut buf = [0; 64];
+    let early = waiting.read(&mut buf);
+    assert!(early.is_err(), "answered while the only slot was taken: {early:?}");
+
+    drop(holder);
+    let reply = wait_for_close(&mut waiting, Duration::from_secs(5)).expect("answered once the slot is free");
+    assert!(reply.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&reply));
+    server.shutdown();
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    // An answer far larger than the socket buffers of both ends.
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let g = Gauge::builder("big", "B.").labels(["k"]).register(registry).unwrap();
+    let pad = "p".repeat(200);
+    for i in 0..100_000 {
+        g.with_label_values(&[&format!("{pad}{i}")]).unwrap().set(1.0);
+    }
+    let server = Server::builder("127.0.0.1:0")
+        .registry(registry)
+        .max_connections(1)
+        .write_timeout(Duration::from_millis(500))
+        .start()
+        .unwrap();
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    stalled.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    // Never read: the server's write stalls, times out, and frees the slot.
+    let next = std::thread::spawn(move || raw_exchange_patient(server.local_addr(), server));
+    let reply = next.join().unwrap();
+    assert!(reply.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&reply[..reply.len().min(200)]));
+    drop(stalled);
+}
+
+/// A `Connection: close` GET answered within 30 s (for a server that must
+/// first free its only slot); stops the server after.
+fn raw_exchange_patient(addr: SocketAddr, server: Server) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics?name[]=none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let reply = wait_for_close(&mut s, Duration::from_secs(30)).expect("answered once the stalled client is dropped");
+    server.shutdown();
+    reply
+}
+
+#[test]
+fn invalid_settings_are_refused() {
+    let err = Server::builder("127.0.0.1:0").max_connections(0).start().unwrap_err();
+    assert!(matches!(err, ServeError::Config(_)), "{err}");
+    assert!(err.to_string().contains("max_connections"), "{err}");
+    let err = Server::builder("127.0.0.1:0").max_header_size(10).start().unwrap_err();
+    assert!(err.to_string().contains("max_header_size"), "{err}");
+    let err = Server::builder("no-such-host.invalid:80").start().unwrap_err();
+    assert!(matches!(err, ServeError::Bind { .. }), "{err}");
+    // It converts into io::Error for programs that return io::Result.
+    let io: std::io::Error = Server::builder("127.0.0.1:0").max_connections(0).start().unwrap_err().into();
+    assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
 }

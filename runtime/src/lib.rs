@@ -36,6 +36,8 @@ mod error;
 pub mod family;
 #[cfg(feature = "graphite")]
 pub mod graphite;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod label;
 pub mod metric;
 pub mod model;
@@ -46,16 +48,18 @@ pub mod parse;
 #[cfg(feature = "push")]
 pub mod push;
 pub mod registry;
-#[cfg(feature = "opentelemetry")]
-pub mod trace;
-#[cfg(feature = "server")]
-mod server;
 #[cfg(feature = "textfile")]
 pub mod textfile;
+#[cfg(any(feature = "push", feature = "tls"))]
+mod tls;
+#[cfg(feature = "opentelemetry")]
+pub mod trace;
 
 pub use collector::{PlatformCollector, ProcessCollector};
 pub use error::Error;
 pub use family::{Family, Handle, Labeled, OVERFLOW_LABEL_VALUE};
+#[cfg(feature = "server")]
+pub use http::{serve, serve_registry, ServeError, Server, ServerBuilder};
 pub use label::{DynLabels, LabelSet, LabelValue};
 pub use metric::QuantileError;
 pub use metric::{
@@ -69,13 +73,13 @@ pub use model::{
     StateSetFamily, SummaryFamily, UnknownFamily,
 };
 pub use parse::{parse_openmetrics, parse_text, ParseError};
-#[cfg(feature = "opentelemetry")]
-pub use trace::{TraceIds, TraceTimer};
 pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
-#[cfg(feature = "server")]
-pub use server::{serve, serve_registry, Server};
 #[cfg(feature = "textfile")]
 pub use textfile::write_to_textfile;
+#[cfg(any(feature = "push", feature = "tls"))]
+pub use tls::TlsError;
+#[cfg(feature = "opentelemetry")]
+pub use trace::{TraceIds, TraceTimer};
 
 #[doc(hidden)]
 pub mod __private;

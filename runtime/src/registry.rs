@@ -278,7 +278,7 @@ impl Registry {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Restricted { registry: self, names: names.into_iter().map(Into::into).collect() }
+        Restricted::new(self, names.into_iter().map(Into::into).collect())
     }
 
     /// The value of one sample, for tests: `name` is the sample name (with its
@@ -326,15 +326,22 @@ impl Collector for Registry {
 
 /// A registry view limited to some sample names; see [`Registry::restricted`].
 pub struct Restricted<'r> {
-    registry: &'r Registry,
+    collector: &'r dyn Collector,
     names: HashSet<String>,
+}
+
+impl<'r> Restricted<'r> {
+    /// `collector` limited to the samples named in `names`.
+    pub(crate) fn new(collector: &'r dyn Collector, names: HashSet<String>) -> Self {
+        Restricted { collector, names }
+    }
 }
 
 impl Collector for Restricted<'_> {
     fn collect(&self, enc: &mut dyn MetricEncoder) {
         let mut filter =
             Filter { inner: enc, names: &self.names, family: String::new(), header: None, series: None, wanted: false };
-        self.registry.collect(&mut filter);
+        self.collector.collect(&mut filter);
     }
 }
 
@@ -469,7 +476,7 @@ static GROUPS_REGISTERED: std::sync::Once = std::sync::Once::new();
 static REGISTRATION_ERRORS: std::sync::Mutex<Vec<Error>> = std::sync::Mutex::new(Vec::new());
 
 /// The process-wide registry that metrics declared with the macros register
-/// in, and that [`serve`](crate::serve) exposes by default.
+/// in, and that `serve` (feature `server`) exposes by default.
 ///
 /// Its first use registers every `metrics!` block of the program, so a scrape
 /// shows all declared metrics, touched or not.

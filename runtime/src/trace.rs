@@ -50,10 +50,8 @@ impl TraceIds {
         let cx = opentelemetry::Context::current();
         let span = cx.span();
         let sc = span.span_context();
-        (sc.is_valid() && sc.is_sampled()).then(|| TraceIds {
-            trace_id: hex(sc.trace_id().to_bytes()),
-            span_id: hex(sc.span_id().to_bytes()),
-        })
+        (sc.is_valid() && sc.is_sampled())
+            .then(|| TraceIds { trace_id: hex(sc.trace_id().to_bytes()), span_id: hex(sc.span_id().to_bytes()) })
     }
 
     /// The trace id, 32 hex digits.

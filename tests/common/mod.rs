@@ -5,6 +5,7 @@
 //! Each test binary uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod json;
 pub mod peers;
 pub mod prometheus;
@@ -178,4 +179,50 @@ pub fn example(test: &str, name: &str) -> Option<PathBuf> {
     assert!(std::env::var_os("CI").is_none(), "{test}: {why}");
     eprintln!("SKIPPED {test}: {why}");
     None
+}
+
+/// A running example that serves until killed; killed when dropped.
+pub struct ServingExample {
+    child: std::process::Child,
+    /// The URL the example printed on start (`http://host:port/...`).
+    pub url: String,
+}
+
+impl ServingExample {
+    /// Starts example `name` with `args` and waits for the line naming its
+    /// URL. `None` (after saying why) when the example is not built and
+    /// `CI` is unset.
+    pub fn start(test: &str, name: &str, args: &[&str]) -> Option<ServingExample> {
+        use std::io::BufRead;
+        let exe = example(test, name)?;
+        let mut child = Command::new(exe)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{test}: cannot start example {name}: {e}"));
+        let mut first = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufReader::new(stdout).read_line(&mut first).unwrap();
+        let Some(url) = first.split_whitespace().find(|w| w.starts_with("http://") || w.starts_with("https://")) else {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("{test}: example {name} printed {first:?}; stderr: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        Some(ServingExample { url: url.to_owned(), child })
+    }
+
+    /// The `scheme://host:port` part of the URL.
+    pub fn base(&self) -> &str {
+        let after_scheme = self.url.find("://").map_or(0, |i| i + 3);
+        let end = self.url[after_scheme..].find('/').map_or(self.url.len(), |i| after_scheme + i);
+        &self.url[..end]
+    }
+}
+
+impl Drop for ServingExample {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

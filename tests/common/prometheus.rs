@@ -26,6 +26,21 @@ impl Prometheus {
     /// `127.0.0.1:port` every second; `None` (after saying why) when it is
     /// not installed and `CI` is unset.
     pub fn start(test: &str, port: u16, features: &str) -> Option<Prometheus> {
+        Prometheus::launch(test, &[("PROM_FEATURES", features)], &[&port.to_string()])
+    }
+
+    /// Starts Prometheus with the configuration `config` (a `prometheus.yml`
+    /// body: its scrape jobs say what to scrape and how) and `features`.
+    pub fn start_with_config(test: &str, config: &str, features: &str) -> Option<Prometheus> {
+        let file = super::temp_path(test, "yml");
+        std::fs::write(&file, config).unwrap();
+        let file_str = file.to_str().expect("a UTF-8 temporary path").to_owned();
+        let started = Prometheus::launch(test, &[("PROM_FEATURES", features), ("PROM_CONFIG", &file_str)], &[]);
+        let _ = std::fs::remove_file(&file);
+        started
+    }
+
+    fn launch(test: &str, env: &[(&str, &str)], args: &[&str]) -> Option<Prometheus> {
         let script = peers().join("start-prometheus.sh");
         let installed = Command::new("prometheus").arg("--version").output().is_ok_and(|o| o.status.success());
         if !script.is_file() || !installed {
@@ -39,8 +54,8 @@ impl Prometheus {
         }
         let out = Command::new("bash")
             .arg(&script)
-            .arg(port.to_string())
-            .env("PROM_FEATURES", features)
+            .args(args)
+            .envs(env.iter().copied())
             .env("PEERS_OWNER_PID", std::process::id().to_string())
             .output()
             .expect("run start-prometheus.sh");
@@ -124,6 +139,27 @@ impl Prometheus {
                 "no exemplars for {expr} within {timeout:?}; targets: {:?}",
                 self.targets()
             );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// The health (`up`, `down`, `unknown`) and last error of the target of
+    /// job `job`, once it has been scraped; panics after `timeout`.
+    pub fn target_health(&self, job: &str, timeout: Duration) -> (String, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let data = self.get("/api/v1/targets", &[]);
+            let active =
+                data.get("data").and_then(|d| d.get("activeTargets")).map(|t| t.items().to_vec()).unwrap_or_default();
+            let found =
+                active.iter().find(|t| t.get("labels").and_then(|l| l.get("job")).and_then(Value::as_str) == Some(job));
+            if let Some(t) = found {
+                let field = |k| t.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+                if field("health") != "unknown" {
+                    return (field("health"), field("lastError"));
+                }
+            }
+            assert!(Instant::now() < deadline, "job {job} was not scraped within {timeout:?}: {:?}", self.targets());
             std::thread::sleep(Duration::from_millis(250));
         }
     }

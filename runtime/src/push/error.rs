@@ -133,6 +133,15 @@ impl PushError {
     }
 }
 
+impl From<crate::TlsError> for PushError {
+    fn from(e: crate::TlsError) -> Self {
+        match e {
+            crate::TlsError::File { path, reason } => PushError::TlsFile { path, reason },
+            crate::TlsError::Config(reason) => PushError::TlsConfig(reason),
+        }
+    }
+}
+
 /// Sorts a ureq transport error into the variant that tells the user what
 /// to do.
 pub(crate) fn classify(method: Method, url: &str, timeout: Duration, err: ureq::Transport) -> PushError {

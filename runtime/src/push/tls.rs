@@ -7,64 +7,13 @@ use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
-use rustls::sign::{CertifiedKey, SingleCertAndKey};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, InconsistentKeys, OtherError, RootCertStore, SignatureScheme,
-};
+use rustls::sign::SingleCertAndKey;
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, SignatureScheme};
 
 use super::PushError;
-
-fn tls_file_error(path: &Path, reason: impl Into<String>) -> PushError {
-    PushError::TlsFile { path: path.to_path_buf(), reason: reason.into() }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, PushError> {
-    std::fs::read(path).map_err(|e| tls_file_error(path, e.to_string()))
-}
-
-/// The certificates of a PEM file (other PEM sections are ignored).
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, PushError> {
-    let pem = read(path)?;
-    let certs = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| tls_file_error(path, format!("not valid PEM: {e}")))?;
-    if certs.is_empty() {
-        return Err(tls_file_error(path, "no PEM certificate (-----BEGIN CERTIFICATE-----) in it"));
-    }
-    Ok(certs)
-}
-
-fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, PushError> {
-    let pem = read(path)?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
-        rustls::pki_types::pem::Error::NoItemsFound => {
-            tls_file_error(path, "no PEM private key (PKCS#8, PKCS#1 or SEC1) in it")
-        }
-        e => tls_file_error(path, format!("not a valid PEM private key: {e}")),
-    })
-}
-
-/// The provider the application installed process-wide, if any (aws-lc-rs
-/// with post-quantum key exchange, say); otherwise *ring*, the one this
-/// crate builds with.
-///
-/// Which providers a build has depends on the features other crates in it
-/// enable, so there may be no process-wide default, and installing one here
-/// would take the choice from the application.
-pub(crate) fn provider() -> Arc<CryptoProvider> {
-    if let Some(installed) = CryptoProvider::get_default() {
-        return Arc::clone(installed);
-    }
-    // Deprecated only for lacking post-quantum key exchange; aws-lc-rs, which
-    // has it, needs a C and assembler build that a metrics client should not
-    // impose. An application that wants it installs it as the default.
-    #[allow(deprecated)]
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+use crate::tls::{certificates, certified_key, provider};
 
 /// The TLS configuration for `ca_file` (or the Mozilla roots) and an
 /// optional client certificate chain and key.
@@ -78,7 +27,10 @@ pub(crate) fn client_config(
     match ca_file {
         Some(path) => {
             for cert in certificates(path)? {
-                roots.add(cert.clone()).map_err(|e| tls_file_error(path, format!("unusable CA certificate: {e}")))?;
+                roots.add(cert.clone()).map_err(|e| crate::TlsError::File {
+                    path: path.to_path_buf(),
+                    reason: format!("unusable CA certificate: {e}"),
+                })?;
                 pinned.push(cert);
             }
         }
@@ -101,26 +53,6 @@ pub(crate) fn client_config(
         None => builder.with_no_client_auth(),
     };
     Ok(Arc::new(config))
-}
-
-/// The client certificate chain of `cert` with the private key of `key`.
-///
-/// `with_client_auth_cert` would refuse X.509 v1 certificates (what
-/// `openssl x509 -req` makes without an extension file), because it parses
-/// the certificate with webpki to compare the keys. Servers accept such
-/// certificates, so the keys are compared when the certificate can be
-/// parsed, and the server has the last word otherwise.
-fn certified_key(provider: &CryptoProvider, cert: &Path, key: &Path) -> Result<CertifiedKey, PushError> {
-    let invalid = |e: rustls::Error| {
-        PushError::TlsConfig(format!("client certificate {} with key {}: {e}", cert.display(), key.display()))
-    };
-    let chain = certificates(cert)?;
-    let signing_key = provider.key_provider.load_private_key(private_key(key)?).map_err(invalid)?;
-    let certified = CertifiedKey::new(chain, signing_key);
-    match certified.keys_match() {
-        Err(e @ rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Err(invalid(e)),
-        _ => Ok(certified),
-    }
 }
 
 /// The Web PKI verifier, plus one exception: a server certificate that is
