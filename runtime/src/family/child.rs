@@ -11,14 +11,20 @@ use triomphe::ThinArc;
 use super::key::{self, KeyRef, Values};
 
 pub(crate) struct Header<C> {
-    /// [`TOUCHED`], set by every lookup and cleared by every scrape, and in
-    /// the other bits when a scrape first found the child untouched (seconds
-    /// since the epoch), or 0.
+    /// [`TOUCHED`], set by every lookup and cleared by every scrape; in
+    /// [`HANDLES`], how many handles hold the child; in [`SECONDS`], when a
+    /// scrape first found the child untouched (seconds since the epoch), or 0.
     idle: AtomicU64,
     cell: C,
 }
 
 const TOUCHED: u64 = 1 << 63;
+const HANDLE_ONE: u64 = 1 << 40;
+/// 23 bits of handle count; a count that reaches the top stays there (the
+/// child is then pinned for good), rather than wrapping into `TOUCHED`.
+const HANDLES: u64 = TOUCHED - HANDLE_ONE;
+/// 40 bits of seconds: until the year 36812.
+const SECONDS: u64 = HANDLE_ONE - 1;
 
 /// A shared reference to a map child. Equal children have equal label
 /// values; the hash is that of the values (see [`key`]).
@@ -50,7 +56,7 @@ impl<C> Child<C> {
     pub(crate) fn touch(&self) -> &C {
         let header = &self.0.header.header;
         if header.idle.load(Ordering::Relaxed) & TOUCHED == 0 {
-            header.idle.store(TOUCHED, Ordering::SeqCst);
+            header.idle.fetch_or(TOUCHED, Ordering::SeqCst);
         }
         &header.cell
     }
@@ -59,17 +65,42 @@ impl<C> Child<C> {
         self.0.header.header.idle.load(Ordering::SeqCst) & TOUCHED != 0
     }
 
+    /// Counts one more handle holding the child: updates through a handle
+    /// are not lookups, so a held child must not expire.
+    pub(crate) fn pin(&self) {
+        let _ =
+            self.0.header.header.idle.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |w| {
+                (w & HANDLES != HANDLES).then_some(w + HANDLE_ONE)
+            });
+    }
+
+    /// Counts one handle fewer.
+    pub(crate) fn unpin(&self) {
+        let _ = self.0.header.header.idle.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |w| {
+            (w & HANDLES != HANDLES && w & HANDLES != 0).then(|| w - HANDLE_ONE)
+        });
+    }
+
+    pub(crate) fn pinned(&self) -> bool {
+        self.0.header.header.idle.load(Ordering::SeqCst) & HANDLES != 0
+    }
+
     /// Whether the child has been idle for `expire` as of `now`; records
-    /// the start of its idleness.
+    /// the start of its idleness. A child a handle holds is never idle.
     pub(crate) fn expired(&self, now: u64, expire: Duration) -> bool {
         let idle_word = &self.0.header.header.idle;
-        let idle = idle_word.load(Ordering::Relaxed);
-        if idle & TOUCHED != 0 || idle == 0 {
-            // Used since the last scrape (or never checked): idle from now.
-            idle_word.store(now.clamp(1, TOUCHED - 1), Ordering::Relaxed);
+        let word = idle_word.load(Ordering::Relaxed);
+        if word & HANDLES != 0 {
             return false;
         }
-        now.saturating_sub(idle) >= expire.as_secs().max(1)
+        if word & TOUCHED != 0 || word & SECONDS == 0 {
+            // Used since the last scrape (or never checked): idle from now.
+            // Keeps the handle count, which may have changed meanwhile.
+            let since = now.clamp(1, SECONDS);
+            let _ = idle_word.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |w| Some((w & HANDLES) | since));
+            return false;
+        }
+        now.saturating_sub(word & SECONDS) >= expire.as_secs().max(1)
     }
 
     /// Asks the CPU to fetch the child (the first two cache lines: its

@@ -21,6 +21,14 @@ pub(crate) trait Values {
         finish(h)
     }
 
+    /// Whether every value is [`OVERFLOW_LABEL_VALUE`](super::OVERFLOW_LABEL_VALUE):
+    /// the labels of the overflow series, which no other child may have.
+    fn is_overflow(&self) -> bool {
+        let mut all = true;
+        self.each(&mut |v| all &= v == super::OVERFLOW_LABEL_VALUE);
+        all
+    }
+
     /// Whether `key` holds exactly these values.
     #[inline]
     fn equals(&self, key: KeyRef<'_>) -> bool {

@@ -493,6 +493,9 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
 
     #[inline(never)]
     fn with_values_slow<V: Values + ?Sized, R>(&self, hash: u64, values: &V, f: impl FnOnce(&C) -> R) -> R {
+        if values.is_overflow() {
+            return f(self.overflow().touch());
+        }
         let map = self.map();
         loop {
             let epoch = self.epoch.load(Ordering::SeqCst);
@@ -523,6 +526,10 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     /// is checked against the current size, so threads inserting at the same
     /// moment may pass it by one each.
     fn try_insert<V: Values + ?Sized>(&self, values: &V) -> Result<Child<C>, Error> {
+        if values.is_overflow() {
+            // One series with these labels, whoever sent them first.
+            return Ok(self.overflow().clone());
+        }
         let hash = values.hash(self.seed);
         self.map().get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)).ok_or_else(|| {
             Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: self.max_children.unwrap_or_default() }
@@ -595,10 +602,10 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     pub fn handle(&self) -> Handle<C> {
         let repr = match &self.target {
             Target::Dense(inner, index) => HandleRepr::Dense(Arc::clone(&inner.dense), *index),
-            Target::Key(inner, labels) => HandleRepr::Shared(inner.get_or_insert(&SetValues(*labels))),
-            Target::Values(inner, values) => HandleRepr::Shared(inner.get_or_insert(*values)),
+            Target::Key(inner, labels) => HandleRepr::shared(inner.get_or_insert(&SetValues(*labels))),
+            Target::Values(inner, values) => HandleRepr::shared(inner.get_or_insert(*values)),
             Target::Named(inner, pairs) => {
-                HandleRepr::Shared(inner.get_or_insert(&NamedValues { names: &inner.meta.labels, pairs }))
+                HandleRepr::shared(inner.get_or_insert(&NamedValues { names: &inner.meta.labels, pairs }))
             }
         };
         Handle { repr }
@@ -607,7 +614,16 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
 
 enum HandleRepr<C> {
     Dense(Arc<[CachePadded<Slot<C>>]>, usize),
+    /// A map child, pinned: it does not expire while a handle holds it.
     Shared(Child<C>),
+}
+
+impl<C> HandleRepr<C> {
+    fn shared(child: Child<C>) -> Self {
+        child.pin();
+        child.touch();
+        HandleRepr::Shared(child)
+    }
 }
 
 /// A resolved child that can be kept and used without further lookups.
@@ -627,9 +643,17 @@ impl<C> Clone for Handle<C> {
     fn clone(&self) -> Self {
         let repr = match &self.repr {
             HandleRepr::Dense(d, i) => HandleRepr::Dense(Arc::clone(d), *i),
-            HandleRepr::Shared(c) => HandleRepr::Shared(c.clone()),
+            HandleRepr::Shared(c) => HandleRepr::shared(c.clone()),
         };
         Handle { repr }
+    }
+}
+
+impl<C> Drop for Handle<C> {
+    fn drop(&mut self) {
+        if let HandleRepr::Shared(child) = &self.repr {
+            child.unpin();
+        }
     }
 }
 
@@ -763,8 +787,8 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                     inner.invalidate();
                 }
                 for child in expired {
-                    // Unless it was used again since the check.
-                    map.remove_if(&child, |c| !c.touched());
+                    // Unless it was used again, or a handle took it, since the check.
+                    map.remove_if(&child, |c| !c.touched() && !c.pinned());
                 }
                 if let Some(overflow) = inner.overflow.get() {
                     overflow.cell().collect(&inner.config, &ChildLabels { names, prefixes, key: overflow.key() }, enc);

@@ -296,9 +296,10 @@ impl<M: FromOpts> Builder<M> {
 
     /// Drops children (label sets) that were not used for `idle` (at least
     /// one second), checked at each scrape: they leave the exposition and
-    /// come back at zero when used again. Only lookups count as use: a
-    /// [`Handle`](crate::Handle) kept across scrapes does not keep its child
-    /// alive. Label sets of a closed type (enums, `bool`) never expire.
+    /// come back at zero when used again. Lookups count as use, and a child
+    /// that a [`Handle`](crate::Handle) holds never expires (what is recorded
+    /// through the handle is never lost); it may expire once its handles are
+    /// dropped. Label sets of a closed type (enums, `bool`) never expire.
     ///
     /// ```
     /// let c = promdecl_runtime::Counter::builder("x", "X.")
