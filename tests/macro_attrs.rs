@@ -66,6 +66,20 @@ promdecl::metrics! {
         pub static CANCEL_IN_FLIGHT: Gauge;
         /// Boxed-future calls.
         pub static BOXED_SECONDS: Summary;
+        /// Async parse calls by operation.
+        pub static PARSE_SECONDS: Histogram<OpLabels>;
+        /// Async parse failures by handler.
+        pub static PARSE_ERRORS_TOTAL: Counter<Handler>;
+        /// Async parse calls in progress by operation.
+        pub static PARSE_IN_FLIGHT: Gauge<OpLabels>;
+        /// Async panics, timed.
+        pub static ASYNC_PANIC_SECONDS: Histogram;
+        /// Async panics in progress.
+        pub static ASYNC_PANIC_IN_FLIGHT: Gauge;
+        /// Boxed-future failures.
+        pub static BOXED_ERRORS_TOTAL: Counter;
+        /// Boxed-future calls in progress.
+        pub static BOXED_IN_FLIGHT: Gauge;
     }
 }
 
@@ -342,4 +356,69 @@ fn boxed_async_blocks_are_timed_inside_the_future() {
     assert_eq!(m::BOXED_SECONDS.count(), before, "nothing recorded before the future runs");
     assert_eq!(block_on(future), 2);
     assert_eq!(m::BOXED_SECONDS.count(), before + 1);
+}
+
+/// `?` and `labels =` (from the arguments) in an async fn.
+#[timed(m::PARSE_SECONDS, labels = OpLabels { op })]
+#[count_exceptions(m::PARSE_ERRORS_TOTAL, labels = Handler { handler: "parse" })]
+#[track_inprogress(m::PARSE_IN_FLIGHT, labels = OpLabels { op })]
+async fn parse(op: Op, text: &str) -> Result<u32, std::num::ParseIntError> {
+    YieldOnce(false).await;
+    assert_eq!(m::PARSE_IN_FLIGHT.labels(&OpLabels { op }).get(), 1.0);
+    let n: u32 = text.parse()?;
+    Ok(n * 2)
+}
+
+#[test]
+fn async_fns_with_question_mark_and_labels_from_arguments() {
+    assert_eq!(block_on(parse(Op::Read, "21")), Ok(42));
+    assert!(block_on(parse(Op::WriteAll, "x")).is_err());
+    assert!(block_on(parse(Op::WriteAll, "y")).is_err());
+    assert_eq!(m::PARSE_SECONDS.labels(&OpLabels { op: Op::Read }).count(), 1);
+    assert_eq!(m::PARSE_SECONDS.labels(&OpLabels { op: Op::WriteAll }).count(), 2);
+    assert_eq!(m::PARSE_ERRORS_TOTAL.labels(&Handler { handler: "parse" }).get(), 2.0);
+    assert_eq!(m::PARSE_IN_FLIGHT.labels(&OpLabels { op: Op::Read }).get(), 0.0);
+    assert_eq!(m::PARSE_IN_FLIGHT.labels(&OpLabels { op: Op::WriteAll }).get(), 0.0);
+}
+
+#[timed(m::ASYNC_PANIC_SECONDS)]
+#[track_inprogress(m::ASYNC_PANIC_IN_FLIGHT)]
+async fn async_panics_timed() -> u32 {
+    YieldOnce(false).await;
+    panic!("async boom, timed")
+}
+
+#[test]
+fn panics_in_async_fns_are_timed_and_leave_nothing_in_progress() {
+    let result = std::panic::catch_unwind(|| block_on(async_panics_timed()));
+    assert!(result.is_err());
+    assert_eq!(m::ASYNC_PANIC_SECONDS.count(), 1);
+    assert_eq!(m::ASYNC_PANIC_IN_FLIGHT.get(), 0.0);
+}
+
+/// The `async_trait` shape with `?`, counting errors and calls in progress.
+#[count_exceptions(m::BOXED_ERRORS_TOTAL)]
+#[track_inprogress(m::BOXED_IN_FLIGHT)]
+fn boxed_parse(text: String) -> Pin<Box<dyn Future<Output = Result<u32, std::num::ParseIntError>> + Send>> {
+    Box::pin(async move {
+        YieldOnce(false).await;
+        let n: u32 = text.parse()?;
+        Ok(n)
+    })
+}
+
+#[test]
+fn boxed_async_blocks_count_errors_and_track_progress_inside_the_future() {
+    let future = boxed_parse("x".into());
+    assert_eq!(m::BOXED_IN_FLIGHT.get(), 0.0, "not in progress before it runs");
+    let waker = Waker::from(Arc::new(NoopWake));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    assert!(future.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(m::BOXED_IN_FLIGHT.get(), 1.0);
+    assert!(matches!(future.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+    assert_eq!(m::BOXED_IN_FLIGHT.get(), 0.0);
+    assert_eq!(m::BOXED_ERRORS_TOTAL.get(), 1.0);
+    assert_eq!(block_on(boxed_parse("5".into())), Ok(5));
+    assert_eq!(m::BOXED_ERRORS_TOTAL.get(), 1.0);
 }

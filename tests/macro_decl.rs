@@ -196,3 +196,37 @@ fn derived_metrics_register_per_registry() {
     // Registering the same group twice in one registry is refused.
     assert!(a.register(TenantMetrics::new()).is_err());
 }
+
+#[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+struct Client {
+    client: String,
+}
+
+#[derive(Clone, Metrics)]
+struct Limited {
+    /// Requests by client, at most three clients.
+    #[metric(max_children = 3)]
+    requests_total: Counter<Client>,
+    /// Sessions by client, forgotten after a second of idleness.
+    #[metric(expire_after_seconds = 1)]
+    sessions: Gauge<Client>,
+}
+
+#[test]
+fn declared_cardinality_limit_and_expiry() {
+    let registry = Registry::new();
+    let m = Limited::new();
+    registry.register(m.clone()).unwrap();
+    for i in 0..10 {
+        m.requests_total.labels(&Client { client: format!("c{i}") }).inc();
+    }
+    assert_eq!(m.requests_total.len(), 3);
+    assert_eq!(registry.get_sample_value("requests_total", &[("client", "__overflow__")]), Some(7.0));
+
+    m.sessions.labels(&Client { client: "old".into() }).set(1.0);
+    let lookup = || registry.get_sample_value("sessions", &[("client", "old")]);
+    assert_eq!(lookup(), Some(1.0));
+    assert_eq!(lookup(), Some(1.0));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(lookup(), None, "expired after a second without use");
+}

@@ -115,6 +115,13 @@ pub fn with_quantiles(
     opts
 }
 
+/// Options for a declared metric with a cardinality limit or expiry.
+pub fn with_limits(mut opts: Opts, max_children: Option<usize>, expire_after_seconds: Option<u64>) -> Opts {
+    opts.max_children = max_children;
+    opts.expire_after = expire_after_seconds.map(std::time::Duration::from_secs);
+    opts
+}
+
 /// Builds a declared metric. Its names and buckets were checked at compile
 /// time, so this cannot fail unless the program switched name validation.
 pub fn build<M: FromOpts>(opts: &Opts) -> M {

@@ -88,6 +88,10 @@ pub struct Metric {
     pub max_age_seconds: Option<LitInt>,
     /// Summary quantile window: how many steps it slides by.
     pub age_buckets: Option<LitInt>,
+    /// At most this many label children; more go to the overflow series.
+    pub max_children: Option<LitInt>,
+    /// Label children idle this long leave the exposition.
+    pub expire_after_seconds: Option<LitInt>,
 }
 
 impl Metric {

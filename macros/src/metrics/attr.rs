@@ -11,7 +11,8 @@ use crate::errors::Errors;
 const GROUP_KEYS: &str = "`namespace = \"...\"`, `subsystem = \"...\"`";
 /// Keys accepted in `#[metric(...)]` on a metric.
 const METRIC_KEYS: &str = "`name = \"...\"`, `unit = \"...\"`, `buckets = [...]`, \
-    `quantiles = [(0.5, 0.05), ...]`, `max_age_seconds = 600`, `age_buckets = 5`";
+    `quantiles = [(0.5, 0.05), ...]`, `max_age_seconds = 600`, `age_buckets = 5`, \
+    `max_children = 1000`, `expire_after_seconds = 600`";
 
 /// The first paragraph of the doc comment, on one line.
 pub fn doc(attrs: &[Attribute]) -> Option<String> {
@@ -62,6 +63,8 @@ pub struct MetricAttrs {
     pub quantiles: Option<(Vec<(Expr, Expr)>, Span)>,
     pub max_age_seconds: Option<LitInt>,
     pub age_buckets: Option<LitInt>,
+    pub max_children: Option<LitInt>,
+    pub expire_after_seconds: Option<LitInt>,
     /// Attributes that are not ours, kept on the generated item.
     pub passthrough: Vec<Attribute>,
 }
@@ -102,7 +105,8 @@ where
 }
 
 /// `#[metric(name = "...", unit = "...", buckets = [...], quantiles = [...],
-/// max_age_seconds = N, age_buckets = N)]`, and the short forms
+/// max_age_seconds = N, age_buckets = N, max_children = N,
+/// expire_after_seconds = N)]`, and the short forms
 /// `#[name = "..."]`, `#[unit = "..."]`, `#[buckets(...)]`,
 /// `#[quantiles(...)]`.
 pub fn metric(attrs: &[Attribute], errors: &mut Errors) -> MetricAttrs {
@@ -130,6 +134,10 @@ pub fn metric(attrs: &[Attribute], errors: &mut Errors) -> MetricAttrs {
                     out.max_age_seconds = Some(int_lit::<u64>(meta.value()?)?);
                 } else if meta.path.is_ident("age_buckets") {
                     out.age_buckets = Some(int_lit::<u32>(meta.value()?)?);
+                } else if meta.path.is_ident("max_children") {
+                    out.max_children = Some(int_lit::<usize>(meta.value()?)?);
+                } else if meta.path.is_ident("expire_after_seconds") {
+                    out.expire_after_seconds = Some(int_lit::<u64>(meta.value()?)?);
                 } else {
                     return Err(meta.error(format!("unknown key in #[metric(...)]; the valid keys are {METRIC_KEYS}")));
                 }

@@ -102,8 +102,42 @@ fn build(group: &Group, m: &Metric) -> TokenStream {
             ::promdecl::__private::with_quantiles(#opts, QUANTILES, #max_age, #age_buckets)
         });
     }
+    if m.max_children.is_some() || m.expire_after_seconds.is_some() {
+        let option = |lit: &Option<syn::LitInt>| match lit {
+            Some(lit) => quote!(::core::option::Option::Some(#lit)),
+            None => quote!(::core::option::Option::None),
+        };
+        let (max, expire) = (option(&m.max_children), option(&m.expire_after_seconds));
+        opts = quote!(::promdecl::__private::with_limits(#opts, #max, #expire));
+    }
     quote! {
         ::promdecl::__private::build::<#ty>(&#opts)
+    }
+}
+
+/// What a struct whose declaration has errors still gets: the signatures of
+/// [`struct_impls`], with bodies that never run (the build fails anyway).
+pub fn fallback_impls(ident: &Ident) -> TokenStream {
+    quote! {
+        #[automatically_derived]
+        impl #ident {
+            /// Builds every metric of the group (not registered anywhere yet).
+            pub fn new() -> Self {
+                ::core::unreachable!()
+            }
+        }
+
+        #[automatically_derived]
+        impl ::core::default::Default for #ident {
+            fn default() -> Self {
+                ::core::unreachable!()
+            }
+        }
+
+        #[automatically_derived]
+        impl ::promdecl::Collector for #ident {
+            fn collect(&self, _: &mut dyn ::promdecl::__private::MetricEncoder) {}
+        }
     }
 }
 

@@ -37,6 +37,8 @@ fn metric(attrs: &[syn::Attribute], vis: Visibility, ident: Ident, ty: Type, err
         quantiles: parsed.quantiles,
         max_age_seconds: parsed.max_age_seconds,
         age_buckets: parsed.age_buckets,
+        max_children: parsed.max_children,
+        expire_after_seconds: parsed.expire_after_seconds,
     })
 }
 
@@ -68,8 +70,17 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         .filter_map(|f| metric(&f.attrs, f.vis.clone(), f.ident.clone().expect("named"), f.ty.clone(), &mut errors))
         .collect();
     let group = Group { namespace: group_attrs.namespace, subsystem: group_attrs.subsystem, metrics };
-    validate::group(&group, &mut errors);
-    errors.finish()?;
+    validate::group(&group, "", &mut Vec::new(), &mut errors);
+    if let Err(e) = errors.finish() {
+        // The struct keeps its constructor and Collector impl, so uses of
+        // them elsewhere add no errors of their own.
+        // The compile-time checks still run, so their errors come in the
+        // same build.
+        let error = e.into_compile_error();
+        let checks = expand::checks(&group);
+        let fallback = expand::fallback_impls(&input.ident);
+        return Ok(quote!(#error #checks #fallback));
+    }
     let checks = expand::checks(&group);
     let impls = expand::struct_impls(&input.ident, &group);
     Ok(quote!(#checks #impls))
@@ -148,8 +159,9 @@ pub fn block(input: TokenStream) -> syn::Result<TokenStream> {
     let Block(mods) = syn::parse2(input)?;
     let mut out = TokenStream::new();
     let mut all_errors = Errors::default();
+    let mut exposed = Vec::new();
     for m in mods {
-        let (tokens, result) = module(m);
+        let (tokens, result) = module(m, &mut exposed);
         out.extend(tokens);
         if let Err(e) = result {
             all_errors.push(e);
@@ -164,14 +176,14 @@ pub fn block(input: TokenStream) -> syn::Result<TokenStream> {
 /// One module: the group struct, its registration, and a static per metric.
 /// On errors the module and statics are still emitted (with bodies that are
 /// never run) so the rest of the program type-checks against them.
-fn module(decl: ModDecl) -> (TokenStream, syn::Result<()>) {
+fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, syn::Result<()>) {
     let mut errors = Errors::default();
     let group_attrs = attr::group(&decl.attrs, &mut errors);
     let mod_attrs = decl.attrs.iter().filter(|a| !a.path().is_ident("metrics"));
     let metrics: Vec<Metric> =
         decl.statics.into_iter().filter_map(|s| metric(&s.attrs, s.vis, s.ident, s.ty, &mut errors)).collect();
     let group = Group { namespace: group_attrs.namespace, subsystem: group_attrs.subsystem, metrics };
-    validate::group(&group, &mut errors);
+    validate::group(&group, &format!("{}::", decl.ident), exposed, &mut errors);
     let result = errors.finish();
 
     let (vis, ident) = (&decl.vis, &decl.ident);
@@ -187,7 +199,11 @@ fn module(decl: ModDecl) -> (TokenStream, syn::Result<()>) {
             #vis static #name: ::promdecl::__private::Lazy<#ty> = ::promdecl::__private::Lazy::new(|| #init);
         }
     });
-    let body = if result.is_ok() {
+    let body = if result.is_err() {
+        // The compile-time checks still run, so their errors come in the
+        // same build.
+        expand::checks(&group)
+    } else {
         let fields = group.metrics.iter().map(|m| {
             let ty = expand::runtime_type(m);
             let cfgs = m.attrs.iter().filter(|a| a.path().is_ident("cfg"));
@@ -220,8 +236,6 @@ fn module(decl: ModDecl) -> (TokenStream, syn::Result<()>) {
                 ::promdecl::__private::Lazy::force(&__PROMDECL_GROUP);
             };
         }
-    } else {
-        TokenStream::new()
     };
     let tokens = quote! {
         #(#mod_attrs)*

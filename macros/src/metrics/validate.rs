@@ -4,8 +4,11 @@
 use super::ast::{Group, Kind};
 use crate::errors::Errors;
 
-pub fn group(group: &Group, errors: &mut Errors) {
-    let mut exposed: Vec<(String, String)> = Vec::new();
+/// Checks one group. `exposed` holds the series names of the groups checked
+/// before it in the same macro input, with the metric that exposes each
+/// (named `{scope}{ident}`), so two modules of one `metrics!` block cannot
+/// expose the same series either.
+pub fn group(group: &Group, scope: &str, exposed: &mut Vec<(String, String)>, errors: &mut Errors) {
     for m in &group.metrics {
         if m.help.is_none() {
             errors.at(
@@ -36,6 +39,20 @@ pub fn group(group: &Group, errors: &mut Errors) {
                 ));
             }
         }
+        for (key, lit) in [("max_children", &m.max_children), ("expire_after_seconds", &m.expire_after_seconds)] {
+            let Some(lit) = lit else { continue };
+            if m.labels.is_none() {
+                errors.at(
+                    lit,
+                    format_args!(
+                        "`{key}` limits the label sets of a labelled metric; `{}` has no labels, so remove it",
+                        m.ident
+                    ),
+                );
+            } else if lit.base10_digits().trim_start_matches('0').is_empty() {
+                errors.at(lit, format_args!("`{key}` must be at least 1"));
+            }
+        }
         if let Some(unit) = &m.unit {
             if matches!(m.kind, Kind::Info | Kind::Enum) {
                 errors.at(unit, format_args!("a {} metric cannot have a unit; remove it", m.kind.type_name()));
@@ -55,6 +72,6 @@ pub fn group(group: &Group, errors: &mut Errors) {
                 ),
             );
         }
-        exposed.extend(series.into_iter().map(|s| (s, m.ident.to_string())));
+        exposed.extend(series.into_iter().map(|s| (s, format!("{scope}{}", m.ident))));
     }
 }
