@@ -172,6 +172,19 @@ fn exemplars_round_trip_through_our_parser() {
 /// it asks for OpenMetrics) stores our exemplars.
 #[test]
 fn prometheus_returns_our_exemplars() {
+    prometheus_stores_exemplars("prometheus_returns_our_exemplars", "exemplar-storage");
+}
+
+/// With the peers' default features (exemplar storage and native
+/// histograms) Prometheus asks for protobuf first, which the server offers
+/// with the `protobuf` feature: the exemplars come through it.
+#[cfg(feature = "protobuf")]
+#[test]
+fn prometheus_returns_our_exemplars_over_protobuf() {
+    prometheus_stores_exemplars("prometheus_returns_our_exemplars_over_protobuf", "exemplar-storage,native-histograms");
+}
+
+fn prometheus_stores_exemplars(test: &str, features: &str) {
     let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
     let h = Histogram::builder("promdecl_test_request_seconds", "Latency.")
         .buckets([0.01, 0.05, 0.1])
@@ -181,9 +194,7 @@ fn prometheus_returns_our_exemplars() {
     let c = Counter::builder("promdecl_test_requests", "Requests.").register(registry).unwrap();
     c.inc_with_exemplar(&[("trace_id", "def456")]).unwrap();
     let server = promdecl::serve_registry("127.0.0.1:0", registry).unwrap();
-    let Some(prom) =
-        Prometheus::start("prometheus_returns_our_exemplars", server.local_addr().port(), "exemplar-storage")
-    else {
+    let Some(prom) = Prometheus::start(test, server.local_addr().port(), features) else {
         return;
     };
 
@@ -206,4 +217,30 @@ fn prometheus_returns_our_exemplars() {
     let text = format!("{series:?}");
     assert!(text.contains("def456"), "{text}");
     server.shutdown();
+}
+
+/// `examples/exemplars.rs` serves its exemplar in OpenMetrics only.
+#[test]
+fn the_exemplars_example_serves_its_exemplar() {
+    let test = "the_exemplars_example_serves_its_exemplar";
+    let Some(example) = common::ServingExample::start(test, "exemplars", &["--addr", "127.0.0.1:0"]) else {
+        return;
+    };
+    let get = |accept: &str| {
+        ureq::get(&example.url)
+            .set("Accept", accept)
+            .timeout(Duration::from_secs(5))
+            .call()
+            .expect("the example answers")
+            .into_string()
+            .unwrap()
+    };
+    let om = get("application/openmetrics-text; version=1.0.0");
+    let line = om.lines().find(|l| l.starts_with("promdecl_example_request_seconds_bucket{le=\"0.05\"}"));
+    assert!(line.is_some_and(|l| l.contains(" # {trace_id=\"abc123\"} 0.05 ")), "{om}");
+    let text = get("text/plain; version=0.0.4");
+    assert!(
+        text.contains("promdecl_example_request_seconds_bucket{le=\"0.05\"} 1\n") && !text.contains("abc123"),
+        "{text}"
+    );
 }

@@ -217,3 +217,22 @@ fn prometheus_scrapes_native_histograms_over_protobuf() {
     assert!((0.38..=0.85).contains(&median), "median {median}");
     server.shutdown();
 }
+
+/// `examples/native_histogram.rs`, scraped by the real Prometheus over
+/// protobuf, holds the five observations it promises.
+#[cfg(feature = "protobuf")]
+#[test]
+fn the_native_histogram_example_is_scraped_by_prometheus() {
+    let test = "the_native_histogram_example_is_scraped_by_prometheus";
+    let Some(example) = common::ServingExample::start(test, "native_histogram", &["--addr", "127.0.0.1:0"]) else {
+        return;
+    };
+    let port: u16 = example.base().rsplit(':').next().unwrap().parse().unwrap();
+    let Some(prom) = common::prometheus::Prometheus::start(test, port, "native-histograms") else {
+        return;
+    };
+    let timeout = Duration::from_secs(40);
+    assert_eq!(prom.query_value("histogram_count(promdecl_example_native_seconds)", timeout), 5.0);
+    let sum = prom.query_value("histogram_sum(promdecl_example_native_seconds)", timeout);
+    assert!((sum - 3.1).abs() < 1e-9, "{sum}");
+}
