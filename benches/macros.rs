@@ -92,6 +92,8 @@ fn timed(c: &mut Criterion) {
     let hand = Histogram::builder("hand_seconds", "Hand.").build().unwrap();
     g.bench_function("hand_guard/histogram", |b| b.iter(|| hand_timed_work(&hand, black_box(1))));
     g.bench_function("macro/summary", |b| b.iter(|| timed_summary_work(black_box(1))));
+    // The observation alone, with a value that does not wait on the clock.
+    g.bench_function("observe_only/histogram", |b| b.iter(|| hand.observe(black_box(2e-8))));
     g.finish();
 }
 

@@ -118,7 +118,7 @@ impl<O: Observe + ObserveWithExemplar> TraceTimer<O> {
 
 impl<O: Observe + ObserveWithExemplar> Drop for TraceTimer<O> {
     fn drop(&mut self) {
-        let seconds = (crate::clock::now() - self.start).as_secs_f64();
+        let seconds = crate::clock::seconds_since(self.start);
         match (self.target.take(), &self.ids) {
             (Some(target), Some(ids)) => target.observe_duration_with_exemplar(seconds, &ids.labels()),
             (Some(target), None) => target.observe_duration(seconds),

@@ -146,7 +146,7 @@ impl<O: Observe> Timer<O> {
 
     #[inline]
     fn record(&mut self) -> f64 {
-        let seconds = (crate::clock::now() - self.start).as_secs_f64();
+        let seconds = crate::clock::seconds_since(self.start);
         if let Some(target) = self.target.take() {
             target.observe_duration(seconds);
         }
@@ -195,7 +195,7 @@ impl<O: ObserveWithExemplar, const N: usize> ExemplarTimer<O, N> {
 
 impl<O: ObserveWithExemplar, const N: usize> Drop for ExemplarTimer<O, N> {
     fn drop(&mut self) {
-        let seconds = (crate::clock::now() - self.start).as_secs_f64();
+        let seconds = crate::clock::seconds_since(self.start);
         if let Some(target) = self.target.take() {
             let labels: [(&str, &str); N] = std::array::from_fn(|i| (self.labels[i].0, self.labels[i].1.as_str()));
             target.observe_duration_with_exemplar(seconds, &labels);
