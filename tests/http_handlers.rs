@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::prometheus::Prometheus;
+use common::{call, http_agent};
 use promdecl::encode::{encode_to_string, Format};
 use promdecl::http::{MetricsHandler, MetricsService};
 use promdecl::{Counter, Gauge, Registry};
@@ -30,20 +31,9 @@ fn new_registry(framework: &str, value: f64) -> Arc<Registry> {
     registry
 }
 
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build()
-}
-
-fn call(req: ureq::Request) -> ureq::Response {
-    match req.call() {
-        Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
-        Err(e) => panic!("request failed: {e}"),
-    }
-}
-
 /// What every mounted handler must answer at `url`, for `registry`.
 fn check_endpoint(name: &str, url: &str, registry: &Registry) {
-    let agent = agent();
+    let agent = http_agent();
     let text = encode_to_string(registry, Format::TEXT);
 
     let resp = call(agent.get(url));
@@ -159,14 +149,14 @@ fn axum_router_and_handlers() {
     let addr = start_axum(app);
     check_endpoint("axum router", &format!("http://{addr}/metrics"), &registry);
 
-    let resp = call(agent().get(&format!("http://{addr}/state/metrics")));
+    let resp = call(http_agent().get(&format!("http://{addr}/state/metrics")));
     assert_eq!(resp.into_string().unwrap(), encode_to_string(&*stateful, Format::TEXT));
     // The plain handler serves the default registry.
-    let resp = call(agent().get(&format!("http://{addr}/default/metrics")));
+    let resp = call(http_agent().get(&format!("http://{addr}/default/metrics")));
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.header("Content-Type"), Some(TEXT_004));
     // The application's own routes are untouched.
-    assert_eq!(call(agent().get(&format!("http://{addr}/"))).into_string().unwrap(), "hello");
+    assert_eq!(call(http_agent().get(&format!("http://{addr}/"))).into_string().unwrap(), "hello");
 }
 
 #[test]
@@ -222,8 +212,8 @@ fn framework_examples_serve_metrics() {
         };
         let base = example.base().to_owned();
         let route = if name == "hyper" { "/" } else { "/hello" };
-        assert_eq!(call(agent().get(&format!("{base}{route}"))).into_string().unwrap(), "hello\n", "{name}");
-        let resp = call(agent().get(&format!("{base}/metrics")));
+        assert_eq!(call(http_agent().get(&format!("{base}{route}"))).into_string().unwrap(), "hello\n", "{name}");
+        let resp = call(http_agent().get(&format!("{base}/metrics")));
         assert_eq!(resp.status(), 200, "{name}");
         let body = resp.into_string().unwrap();
         if name != "hyper" {

@@ -5,6 +5,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{call, http_agent};
 use promdecl::encode::{encode_to_string, Format};
 use promdecl::{serve_registry, Counter, Gauge, Registry, ServeError, Server};
 
@@ -21,23 +24,10 @@ fn start() -> (Server, &'static Registry, String) {
     (server, registry, format!("http://{addr}"))
 }
 
-/// An agent that never waits long: a hung server fails the test.
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build()
-}
-
-/// The response, whatever its status.
-fn call(req: ureq::Request) -> ureq::Response {
-    match req.call() {
-        Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
-        Err(e) => panic!("request failed: {e}"),
-    }
-}
-
 #[test]
 fn get_metrics_in_negotiated_format() {
     let (server, registry, base) = start();
-    let agent = agent();
+    let agent = http_agent();
 
     let resp = call(agent.get(&format!("{base}/metrics")));
     assert_eq!(resp.status(), 200);
@@ -75,7 +65,7 @@ fn get_metrics_in_negotiated_format() {
 #[test]
 fn scrapes_see_current_values() {
     let (server, registry, base) = start();
-    let agent = agent();
+    let agent = http_agent();
     let c = Counter::builder("live", "L.").register(registry).unwrap();
     for i in 1..=3 {
         c.inc();
@@ -88,7 +78,7 @@ fn scrapes_see_current_values() {
 #[test]
 fn head_has_headers_and_no_body() {
     let (server, registry, base) = start();
-    let resp = call(agent().head(&format!("{base}/metrics")));
+    let resp = call(http_agent().head(&format!("{base}/metrics")));
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.header("Content-Type"), Some(TEXT_004));
     let len = encode_to_string(registry, Format::TEXT).len().to_string();
@@ -101,7 +91,7 @@ fn head_has_headers_and_no_body() {
 fn other_methods_are_405_with_allow() {
     let (server, _, base) = start();
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
-        let resp = call(agent().request(method, &format!("{base}/metrics")));
+        let resp = call(http_agent().request(method, &format!("{base}/metrics")));
         assert_eq!(resp.status(), 405, "{method}");
         let allow = resp.header("Allow").unwrap_or_else(|| panic!("{method}: no Allow header"));
         let allowed: Vec<&str> = allow.split(',').map(str::trim).collect();
@@ -114,7 +104,7 @@ fn other_methods_are_405_with_allow() {
 fn other_paths_are_404() {
     let (server, _, base) = start();
     for path in ["/foo", "/metrics/x", "/metricsz", "/favicon.ico"] {
-        let resp = call(agent().get(&format!("{base}{path}")));
+        let resp = call(http_agent().get(&format!("{base}{path}")));
         assert_eq!(resp.status(), 404, "{path}");
     }
     server.shutdown();
@@ -123,7 +113,7 @@ fn other_paths_are_404() {
 #[test]
 fn name_filter() {
     let (server, _, base) = start();
-    let agent = agent();
+    let agent = http_agent();
     let get = |query: &str| call(agent.get(&format!("{base}/metrics?{query}"))).into_string().unwrap();
     assert_eq!(get("name[]=x_total"), "# HELP x_total X.\n# TYPE x_total counter\nx_total 1\n");
     assert_eq!(get("name%5B%5D=g"), "# HELP g G.\n# TYPE g gauge\ng 2.0\n");
@@ -204,7 +194,7 @@ fn shutdown_is_prompt_with_idle_connections() {
     let (server, _, base) = start();
     let addr = server.local_addr();
     // A pooled keep-alive connection, and one that never sent anything.
-    let agent = agent();
+    let agent = http_agent();
     assert_eq!(call(agent.get(&format!("{base}/metrics"))).status(), 200);
     let _silent = TcpStream::connect(addr).unwrap();
     std::thread::sleep(Duration::from_millis(50));
@@ -244,7 +234,7 @@ fn shutdown_is_prompt_with_a_stalled_client() {
 fn dropping_the_server_stops_it() {
     let (server, _, base) = start();
     let addr = server.local_addr();
-    assert_eq!(call(agent().get(&format!("{base}/metrics"))).status(), 200);
+    assert_eq!(call(http_agent().get(&format!("{base}/metrics"))).status(), 200);
     drop(server);
     assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err(), "still accepting after drop");
 }
@@ -271,7 +261,7 @@ fn body_bytes(resp: ureq::Response) -> Vec<u8> {
 #[test]
 fn gzip_when_the_client_accepts_it() {
     let (server, registry, base) = start();
-    let agent = agent();
+    let agent = http_agent();
     let resp = call(agent.get(&format!("{base}/metrics")).set("Accept-Encoding", "deflate, gzip;q=0.9"));
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.header("Content-Encoding"), Some("gzip"));
@@ -306,7 +296,8 @@ fn compression_can_be_disabled() {
     let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
     Counter::builder("x", "X.").register(registry).unwrap().inc();
     let server = Server::builder("127.0.0.1:0").registry(registry).disable_compression().start().unwrap();
-    let resp = call(agent().get(&format!("http://{}/metrics", server.local_addr())).set("Accept-Encoding", "gzip"));
+    let resp =
+        call(http_agent().get(&format!("http://{}/metrics", server.local_addr())).set("Accept-Encoding", "gzip"));
     assert_eq!(resp.header("Content-Encoding"), None);
     assert_eq!(resp.into_string().unwrap(), encode_to_string(registry, Format::TEXT));
     server.shutdown();
@@ -323,7 +314,7 @@ fn basic_auth_admits_only_the_configured_users() {
         .start()
         .unwrap();
     let url = format!("http://{}/metrics", server.local_addr());
-    let agent = agent();
+    let agent = http_agent();
     let basic = |user_pass: &str| {
         use base64::Engine;
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_pass))

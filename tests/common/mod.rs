@@ -226,3 +226,16 @@ impl Drop for ServingExample {
         let _ = self.child.wait();
     }
 }
+
+/// An HTTP agent that never waits long: a hung server fails the test.
+pub fn http_agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(5)).build()
+}
+
+/// The response to `req`, whatever its status.
+pub fn call(req: ureq::Request) -> ureq::Response {
+    match req.call() {
+        Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+        Err(e) => panic!("request failed: {e}"),
+    }
+}

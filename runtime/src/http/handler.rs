@@ -182,7 +182,9 @@ impl MetricsHandler {
         self
     }
 
-    /// Answers one scrape.
+    /// Answers one scrape, encoding on the calling thread: about a
+    /// millisecond per 10,000 series, which an async server's worker spends
+    /// here rather than on other requests.
     ///
     /// ```
     /// use promdecl_runtime::http::{MetricsHandler, ScrapeRequest};
