@@ -68,11 +68,15 @@ pub fn checks(group: &Group) -> TokenStream {
 fn quantile_args(m: &Metric) -> (TokenStream, TokenStream, TokenStream) {
     let pairs = m.quantiles.iter().flat_map(|(pairs, _)| pairs).map(|(q, e)| quote!(((#q) as f64, (#e) as f64)));
     let objectives = quote!(&[#(#pairs),*]);
-    let option = |lit: &Option<syn::LitInt>| match lit {
+    (objectives, optional(&m.max_age_seconds), optional(&m.age_buckets))
+}
+
+/// `Some(lit)` or `None`, as an expression.
+fn optional(lit: &Option<syn::LitInt>) -> TokenStream {
+    match lit {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
-    };
-    (objectives, option(&m.max_age_seconds), option(&m.age_buckets))
+    }
 }
 
 /// The expression that builds one metric.
@@ -103,11 +107,7 @@ fn build(group: &Group, m: &Metric) -> TokenStream {
         });
     }
     if m.max_children.is_some() || m.expire_after_seconds.is_some() {
-        let option = |lit: &Option<syn::LitInt>| match lit {
-            Some(lit) => quote!(::core::option::Option::Some(#lit)),
-            None => quote!(::core::option::Option::None),
-        };
-        let (max, expire) = (option(&m.max_children), option(&m.expire_after_seconds));
+        let (max, expire) = (optional(&m.max_children), optional(&m.expire_after_seconds));
         opts = quote!(::promdecl::__private::with_limits(#opts, #max, #expire));
     }
     quote! {

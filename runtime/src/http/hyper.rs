@@ -1,4 +1,4 @@
-//! A hyper and tower `Service` answering scrapes (feature `hyper`), to mount
+//! A hyper and tower `Service` answering scrapes (feature `http`), to mount
 //! in a server of one's own, or in any tower stack.
 
 use std::convert::Infallible;
@@ -22,9 +22,9 @@ use super::{MetricsHandler, MetricsResponse, ScrapeRequest};
 ///
 /// let service = MetricsService::new(MetricsHandler::new(promdecl_runtime::Registry::new()));
 /// let req = hyper::Request::get("/metrics").body(()).unwrap();
-/// let resp = futures_executor(service.call(req)).unwrap();
+/// let resp = block_on(service.call(req)).unwrap();
 /// assert_eq!(resp.status(), 200);
-/// # fn futures_executor<F: std::future::Future>(f: F) -> F::Output {
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
