@@ -223,3 +223,116 @@ fn a_removed_histogram_child_starts_again_from_zero_in_every_thread() {
     let child = h.with_label_values(&["a"]).unwrap();
     assert_eq!((child.count(), child.sum()), (2, 4.0));
 }
+
+/// A lookup racing `clear()` or `remove()` must not keep using the removed
+/// child: once the removal has returned, every increment is exposed.
+#[test]
+fn increments_after_a_racing_clear_or_remove_are_exposed() {
+    use std::sync::atomic::AtomicU32;
+    const RACE: u32 = 0;
+    const STOP: u32 = 1;
+    const STOPPED: u32 = 2;
+    const INC: u32 = 3;
+    const DONE: u32 = 4;
+    const QUIT: u32 = 5;
+    let c: Counter<DynLabels> = Counter::builder("x", "X.").labels(["k"]).build().unwrap();
+    for i in 0..64 {
+        c.with_label_values(&[&i.to_string()]).unwrap().inc();
+    }
+    let phase = AtomicU32::new(RACE);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut lost = Vec::new();
+    std::thread::scope(|s| {
+        s.spawn(|| loop {
+            match phase.load(Ordering::SeqCst) {
+                RACE => c.with_label_values(&["a"]).unwrap().inc(),
+                STOP => phase.store(STOPPED, Ordering::SeqCst),
+                INC => {
+                    (0..1000).for_each(|_| c.with_label_values(&["a"]).unwrap().inc());
+                    phase.store(DONE, Ordering::SeqCst);
+                }
+                QUIT => return,
+                _ => std::hint::spin_loop(),
+            }
+        });
+        let mut round = 0;
+        while Instant::now() < deadline {
+            round += 1;
+            std::thread::sleep(Duration::from_micros(50));
+            if round % 2 == 0 {
+                c.clear();
+            } else {
+                c.remove(&DynLabels::new(["a"]));
+            }
+            phase.store(STOP, Ordering::SeqCst);
+            while phase.load(Ordering::SeqCst) != STOPPED {
+                std::hint::spin_loop();
+            }
+            let before = c.with_label_values(&["a"]).unwrap().get();
+            phase.store(INC, Ordering::SeqCst);
+            while phase.load(Ordering::SeqCst) != DONE {
+                std::hint::spin_loop();
+            }
+            let exposed = c.with_label_values(&["a"]).unwrap().get() - before;
+            if exposed != 1000.0 {
+                lost.push((round, exposed));
+            }
+            phase.store(RACE, Ordering::SeqCst);
+        }
+        phase.store(QUIT, Ordering::SeqCst);
+    });
+    assert!(lost.is_empty(), "rounds that lost increments (round, exposed of 1000): {lost:?}");
+}
+
+/// Threads that record into a sharded counter while it is reset: whatever a
+/// thread recorded after a reset is still there at the next one, including
+/// when a shard passes to a thread that read the epoch before the reset.
+#[test]
+fn sharded_increments_after_a_reset_survive_shard_handover() {
+    use std::sync::atomic::AtomicU64;
+    const ROUNDS: usize = 4000;
+    let c = ShardedCounter::builder("s", "S.").build().unwrap();
+    let round = AtomicU64::new(0);
+    let done: Vec<AtomicU64> = (0..ROUNDS).map(|_| AtomicU64::new(0)).collect();
+    let stop = AtomicBool::new(false);
+    let mut lost = Vec::new();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    // Short-lived threads, so shards keep changing hands.
+                    std::thread::scope(|t| {
+                        for _ in 0..4 {
+                            t.spawn(|| {
+                                for _ in 0..20 {
+                                    let r = round.load(Ordering::SeqCst) as usize;
+                                    c.inc();
+                                    done[r].fetch_add(1, Ordering::SeqCst);
+                                }
+                            });
+                        }
+                    });
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut r = 0;
+        while Instant::now() < deadline && r + 1 < ROUNDS {
+            std::thread::sleep(Duration::from_micros(300));
+            // Every increment that counted itself in round `r` started after
+            // the reset that began it, so the counter holds at least them.
+            let floor = done[r].load(Ordering::SeqCst) as f64;
+            let got = c.get();
+            if got < floor {
+                lost.push((r, got, floor));
+            }
+            // Reset first, then open the next round: an increment that reads
+            // the new round number started after the reset.
+            c.remove(&());
+            r += 1;
+            round.store(r as u64, Ordering::SeqCst);
+        }
+        stop.store(true, Ordering::SeqCst);
+    });
+    assert!(lost.is_empty(), "rounds where the counter lost increments (round, value, at least): {lost:?}");
+}

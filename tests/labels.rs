@@ -496,3 +496,14 @@ fn a_callback_whose_drop_reads_metrics_does_not_deadlock() {
         assert_eq!(g.with_label_values(&["probe"]).unwrap().get(), 0.0);
     });
 }
+
+#[test]
+fn removing_the_only_child_of_a_label_free_metric_resets_it_and_keeps_it_shown() {
+    let registry = Registry::new();
+    let c = Counter::builder("jobs", "Jobs.").register(&registry).unwrap();
+    c.inc();
+    assert!(c.remove(&()));
+    assert_eq!(registry.get_sample_value("jobs_total", &[]), Some(0.0));
+    (0..5).for_each(|_| c.inc());
+    assert_eq!(registry.get_sample_value("jobs_total", &[]), Some(5.0));
+}

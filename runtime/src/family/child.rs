@@ -47,6 +47,11 @@ impl<C> Child<C> {
         KeyRef(&self.0.slice)
     }
 
+    /// Whether both are the same child (not merely equal label values).
+    pub(crate) fn same(&self, other: &Child<C>) -> bool {
+        std::ptr::eq(self.0.ptr(), other.0.ptr())
+    }
+
     /// Marks the child used. Costs a load unless a scrape cleared the mark.
     ///
     /// The store is sequentially consistent so that it pairs with the

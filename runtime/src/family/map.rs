@@ -62,6 +62,11 @@ impl<C> ChildMap<C> {
         shard.get(hash, |(child, _)| values.equals(child.key())).map(|(child, _)| f(child))
     }
 
+    /// Whether `child`, which holds `values`, is (still) in the map.
+    pub(crate) fn holds<V: Values + ?Sized>(&self, hash: u64, values: &V, child: &Child<C>) -> bool {
+        self.with_found(hash, values, |found| found.same(child)).unwrap_or(false)
+    }
+
     /// The child holding `values`, created with `make` if there is none and
     /// `room` allows one more child.
     pub(crate) fn get_or_insert<V: Values + ?Sized>(

@@ -272,14 +272,13 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
         };
         let mut removed = 0;
         match &self.inner.map {
-            Some(map) => {
-                self.inner.invalidate();
+            Some(map) => self.inner.removing(|| {
                 map.retain(|child| {
                     let hit = matches(&mut |f| child.key().values().for_each(&mut *f));
                     removed += usize::from(hit);
                     !hit
                 })
-            }
+            }),
             None => {
                 for i in 0..self.inner.dense.len() {
                     if matches(&mut |f| L::visit_dense(i, f)) && self.inner.clear_slot(i) {
@@ -302,10 +301,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// ```
     pub fn clear(&self) {
         match &self.inner.map {
-            Some(map) => {
-                self.inner.invalidate();
-                map.clear()
-            }
+            Some(map) => self.inner.removing(|| map.clear()),
             None if self.inner.meta.labels.is_empty() => {}
             None => (0..self.inner.dense.len()).for_each(|i| {
                 self.inner.clear_slot(i);
@@ -460,15 +456,23 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
         self.map.as_ref().expect("open label sets use the map")
     }
 
+    /// Resets a dense child and hides it until its labels are used again;
+    /// whether it was shown. The only child of a family without labels is
+    /// reset but stays shown: it is used through `Deref`, which never marks
+    /// it present again.
     fn clear_slot(&self, index: usize) -> bool {
         let slot = &self.dense[index];
-        let was = slot.present.swap(false, Ordering::Relaxed);
+        let was = if self.meta.labels.is_empty() {
+            slot.present.load(Ordering::Relaxed)
+        } else {
+            slot.present.swap(false, Ordering::Relaxed)
+        };
         slot.cell.reset(&self.config);
         was
     }
 
     /// Takes a new epoch, so no thread uses a cached child any more: done
-    /// before every removal.
+    /// before every removal (and after those of [`Inner::removing`]).
     fn invalidate(&self) {
         self.epoch.store(cache::new_epoch(), Ordering::SeqCst);
     }
@@ -536,9 +540,39 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
         })
     }
 
+    /// The child holding `values` (or the overflow child), pinned for a
+    /// handle. An expiry check may remove the child between the lookup and
+    /// the pin; the child is then looked up again, so that a handle never
+    /// holds a child the family no longer shows.
+    fn pinned<V: Values + ?Sized>(&self, values: &V) -> Child<C> {
+        loop {
+            let child = self.get_or_insert(values);
+            child.pin();
+            child.touch();
+            // Expiry removes a child only under its shard's write lock, and
+            // only if it is not pinned: once the pin is in, a child still in
+            // the map stays there.
+            let overflow = self.overflow.get().is_some_and(|o| o.same(&child));
+            if overflow || self.map().holds(values.hash(self.seed), values, &child) {
+                return child;
+            }
+            child.unpin();
+        }
+    }
+
     fn remove_values<V: Values + ?Sized>(&self, values: &V) -> bool {
+        self.removing(|| self.map().remove(values.hash(self.seed), values))
+    }
+
+    /// Runs `remove`, which takes children out of the map, between two new
+    /// epochs: the first stops cached children from being used while it
+    /// runs, the second forgets a child that a lookup found in the map and
+    /// cached under the first, just before `remove` took it out.
+    fn removing<R>(&self, remove: impl FnOnce() -> R) -> R {
         self.invalidate();
-        self.map().remove(values.hash(self.seed), values)
+        let r = remove();
+        self.invalidate();
+        r
     }
 
     fn overflow(&self) -> &Child<C> {
@@ -602,10 +636,10 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     pub fn handle(&self) -> Handle<C> {
         let repr = match &self.target {
             Target::Dense(inner, index) => HandleRepr::Dense(Arc::clone(&inner.dense), *index),
-            Target::Key(inner, labels) => HandleRepr::shared(inner.get_or_insert(&SetValues(*labels))),
-            Target::Values(inner, values) => HandleRepr::shared(inner.get_or_insert(*values)),
+            Target::Key(inner, labels) => HandleRepr::Shared(inner.pinned(&SetValues(*labels))),
+            Target::Values(inner, values) => HandleRepr::Shared(inner.pinned(*values)),
             Target::Named(inner, pairs) => {
-                HandleRepr::shared(inner.get_or_insert(&NamedValues { names: &inner.meta.labels, pairs }))
+                HandleRepr::Shared(inner.pinned(&NamedValues { names: &inner.meta.labels, pairs }))
             }
         };
         Handle { repr }
@@ -616,14 +650,6 @@ enum HandleRepr<C> {
     Dense(Arc<[CachePadded<Slot<C>>]>, usize),
     /// A map child, pinned: it does not expire while a handle holds it.
     Shared(Child<C>),
-}
-
-impl<C> HandleRepr<C> {
-    fn shared(child: Child<C>) -> Self {
-        child.pin();
-        child.touch();
-        HandleRepr::Shared(child)
-    }
 }
 
 /// A resolved child that can be kept and used without further lookups.
@@ -643,7 +669,11 @@ impl<C> Clone for Handle<C> {
     fn clone(&self) -> Self {
         let repr = match &self.repr {
             HandleRepr::Dense(d, i) => HandleRepr::Dense(Arc::clone(d), *i),
-            HandleRepr::Shared(c) => HandleRepr::shared(c.clone()),
+            // This handle's pin keeps the child in the map meanwhile.
+            HandleRepr::Shared(c) => {
+                c.pin();
+                HandleRepr::Shared(c.clone())
+            }
         };
         Handle { repr }
     }

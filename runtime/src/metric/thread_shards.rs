@@ -61,10 +61,12 @@ impl Shard {
     }
 
     /// Makes the words count for `epoch`, zeroing them if they counted for
-    /// an older one. Only the owner calls this.
+    /// an older one. Only the owner calls this. A caller that read `epoch`
+    /// before a reset may find words that already count for a newer epoch
+    /// (written by the shard's previous owner since): those stay as they are.
     #[inline]
     fn enter(&self, epoch: u64) {
-        if self.epoch.load(Ordering::Relaxed) != epoch {
+        if self.epoch.load(Ordering::Relaxed) < epoch {
             self.words().iter().for_each(|w| w.store(0, Ordering::Relaxed));
             self.epoch.store(epoch, Ordering::Release);
         }
@@ -323,6 +325,19 @@ mod tests {
         let mut words = Vec::new();
         s.for_each(|w| words.extend(w.iter().map(|x| x.load(Ordering::Relaxed))));
         assert_eq!(words, [0, 1]);
+    }
+
+    #[test]
+    fn entering_with_an_epoch_read_before_a_reset_keeps_newer_words() {
+        // The shard's last owner recorded 7 after a reset (epoch 1); a thread
+        // that read the epoch before that reset (0) then takes the shard.
+        let shard = Shard::new(1, 2, true);
+        add_u64_owned(&shard.words()[0], 7);
+        shard.enter(0);
+        assert_eq!(shard.epoch.load(Ordering::Relaxed), 1);
+        assert_eq!(shard.words()[0].load(Ordering::Relaxed), 7);
+        shard.enter(2);
+        assert_eq!(shard.words()[0].load(Ordering::Relaxed), 0);
     }
 
     #[test]
