@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::encode::{write_float, Descriptor, EncodeLabels, Extra, LabelSink, MetricEncoder, Sample};
+use crate::encode::{write_float, CollectError, Descriptor, EncodeLabels, Extra, LabelSink, MetricEncoder, Sample};
 use crate::Collector;
 
 /// The timeout when none is set: the Python bridge's.
@@ -171,6 +171,12 @@ impl GraphiteBridge {
     /// assert!(lines.contains("latency_seconds_sum 0.25 7\n"));
     /// ```
     pub fn render(&self, timestamp: u64) -> String {
+        self.lines(timestamp).0
+    }
+
+    /// The lines for `timestamp`, and the first failure a collector
+    /// reported.
+    fn lines(&self, timestamp: u64) -> (String, Option<CollectError>) {
         let mut lines = Lines {
             out: Vec::new(),
             prefix: self.prefix.as_deref(),
@@ -178,9 +184,11 @@ impl GraphiteBridge {
             now: timestamp,
             family: String::new(),
             labels: Vec::new(),
+            failure: None,
         };
         self.collector.collect(&mut lines);
-        String::from_utf8(lines.out).expect("sanitized names and formatted numbers are ASCII")
+        let text = String::from_utf8(lines.out).expect("sanitized names and formatted numbers are ASCII");
+        (text, lines.failure)
     }
 
     /// Sends every sample once, stamped with the current time.
@@ -193,7 +201,10 @@ impl GraphiteBridge {
     pub fn push(&self) -> Result<(), GraphiteError> {
         self.check_prefix()?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let body = self.render(now);
+        let (body, failure) = self.lines(now);
+        if let Some(error) = failure {
+            return Err(GraphiteError::Collect(error));
+        }
         let mut stream = self.connect()?;
         let sent = stream.write_all(body.as_bytes()).and_then(|()| stream.flush());
         sent.map_err(|source| GraphiteError::Send { addr: self.addr.clone(), source })?;
@@ -407,6 +418,10 @@ pub enum GraphiteError {
         #[source]
         source: io::Error,
     },
+    /// A collector could not give a complete answer, so nothing was sent:
+    /// a partial batch would read as values dropping to nothing.
+    #[error("nothing sent to carbon: {0}")]
+    Collect(CollectError),
     /// The connection broke or stalled while sending.
     #[error("sending to carbon at {addr} failed: {source}")]
     Send {
@@ -446,6 +461,7 @@ struct Lines<'a> {
     /// The current series' labels (unsanitized), sorted when a sample is
     /// written.
     labels: Vec<(String, String)>,
+    failure: Option<CollectError>,
 }
 
 struct Collect<'a>(&'a mut Vec<(String, String)>);
@@ -459,6 +475,10 @@ impl LabelSink for Collect<'_> {
 }
 
 impl MetricEncoder for Lines<'_> {
+    fn fail(&mut self, error: CollectError) {
+        crate::encode::keep_first(&mut self.failure, error);
+    }
+
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.family.clear();
         self.family.push_str(desc.name);

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use once_cell::sync::Lazy;
 
-use crate::encode::{Descriptor, EncodeLabels, LabelSink, MetricEncoder, Number, Sample};
+use crate::encode::{CollectError, Descriptor, EncodeLabels, LabelSink, MetricEncoder, Number, Sample};
 use crate::{Error, MetricType};
 
 /// Something that can be scraped: a metric, a group of metrics, a registry,
@@ -91,6 +91,9 @@ impl FamilyDesc {
 struct Describer(Vec<FamilyDesc>);
 
 impl MetricEncoder for Describer {
+    /// Describing only records names: a failure says nothing about them.
+    fn fail(&mut self, _: CollectError) {}
+
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.0.push(FamilyDesc::new(desc.name, desc.kind));
     }
@@ -361,6 +364,10 @@ struct Filter<'a> {
 }
 
 impl MetricEncoder for Filter<'_> {
+    fn fail(&mut self, error: CollectError) {
+        self.inner.fail(error);
+    }
+
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.family.clear();
         self.family.push_str(desc.name);
@@ -434,6 +441,9 @@ impl LabelSink for Vec<(String, String)> {
 }
 
 impl MetricEncoder for Lookup<'_> {
+    /// A lookup answers from what could be collected.
+    fn fail(&mut self, _: CollectError) {}
+
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.family.clear();
         self.family.push_str(desc.name);

@@ -207,9 +207,88 @@ pub trait MetricEncoder {
         let _ = suffix;
         true
     }
+
+    /// Reports that the collector cannot give a complete answer: a file it
+    /// reads is gone, a source it asks is down. What it wrote so far is not
+    /// to be trusted as the whole: [`try_encode`] returns the first failure
+    /// as an error, and the ways out (the server, the handlers, push,
+    /// textfile, Graphite) answer with an error instead of a partial
+    /// exposition, which Prometheus would read as a counter reset.
+    ///
+    /// Encoders that wrap another one forward it; encoders record the first
+    /// failure and ignore the rest.
+    ///
+    /// ```
+    /// use promdecl_runtime::encode::{try_encode, CollectError, Format, MetricEncoder};
+    /// use promdecl_runtime::Collector;
+    ///
+    /// struct Spool;
+    /// impl Collector for Spool {
+    ///     fn collect(&self, enc: &mut dyn MetricEncoder) {
+    ///         enc.fail(CollectError::new("cannot read /var/spool/jobs: permission denied"));
+    ///     }
+    /// }
+    /// let err = try_encode(&Spool, Format::TEXT, &mut Vec::new()).unwrap_err();
+    /// assert_eq!(err.to_string(), "cannot read /var/spool/jobs: permission denied");
+    /// ```
+    fn fail(&mut self, error: CollectError);
+}
+
+/// Why a collector could not give a complete answer; see
+/// [`MetricEncoder::fail`].
+///
+/// ```
+/// use promdecl_runtime::encode::CollectError;
+/// let e = CollectError::new("cannot list /run/metrics: no such directory");
+/// assert_eq!(e.message(), "cannot list /run/metrics: no such directory");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectError {
+    message: String,
+}
+
+impl CollectError {
+    /// A failure described by `message`, one line that names what failed
+    /// (the file, the address) and why.
+    ///
+    /// ```
+    /// let e = promdecl_runtime::encode::CollectError::new("upstream down");
+    /// assert_eq!(e.to_string(), "upstream down");
+    /// ```
+    pub fn new(message: impl Into<String>) -> Self {
+        CollectError { message: message.into() }
+    }
+
+    /// The message.
+    ///
+    /// ```
+    /// assert_eq!(promdecl_runtime::encode::CollectError::new("x").message(), "x");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for CollectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CollectError {}
+
+/// Keeps the first of the failures reported to an encoder.
+pub(crate) fn keep_first(slot: &mut Option<CollectError>, error: CollectError) {
+    if slot.is_none() {
+        *slot = Some(error);
+    }
 }
 
 /// Encodes everything `collector` holds in `format`, appending to `buf`.
+///
+/// A failure a collector reports through [`MetricEncoder::fail`] is
+/// ignored here: what could be collected is written. Use [`try_encode`]
+/// where a partial answer must not pass for a whole one.
 ///
 /// ```
 /// use promdecl_runtime::{encode::{encode, Format}, Gauge, Registry};
@@ -220,23 +299,46 @@ pub trait MetricEncoder {
 /// assert!(String::from_utf8(buf).unwrap().ends_with("temp 1.5\n# EOF\n"));
 /// ```
 pub fn encode(collector: &dyn Collector, format: Format, buf: &mut Vec<u8>) {
-    match format.kind {
+    let _ = try_encode(collector, format, buf);
+}
+
+/// Encodes everything `collector` holds in `format`, appending to `buf`,
+/// and returns the first failure a collector reported through
+/// [`MetricEncoder::fail`]. On failure `buf` holds what was written before
+/// and after it; do not serve it as the answer.
+///
+/// ```
+/// use promdecl_runtime::{encode::{try_encode, Format}, Gauge, Registry};
+/// let registry = Registry::new();
+/// Gauge::builder("temp", "T.").register(&registry).unwrap().set(1.5);
+/// let mut buf = Vec::new();
+/// try_encode(&registry, Format::TEXT, &mut buf).unwrap();
+/// assert!(String::from_utf8(buf).unwrap().ends_with("temp 1.5\n"));
+/// ```
+pub fn try_encode(collector: &dyn Collector, format: Format, buf: &mut Vec<u8>) -> Result<(), CollectError> {
+    let failure = match format.kind {
         FormatKind::Text004 | FormatKind::Text100 => {
             let mut enc = TextEncoder::new(buf, format.escaping);
             collector.collect(&mut enc);
+            enc.failure
         }
         FormatKind::OpenMetrics100 => {
             let mut enc = OpenMetricsEncoder::new(buf, format.escaping);
             collector.collect(&mut enc);
+            let failure = enc.failure.take();
             enc.finish();
+            failure
         }
         #[cfg(feature = "protobuf")]
         FormatKind::Protobuf => {
             let mut enc = ProtobufEncoder::new(buf, format.escaping);
             collector.collect(&mut enc);
+            let failure = enc.failure.take();
             enc.finish();
+            failure
         }
-    }
+    };
+    failure.map_or(Ok(()), Err)
 }
 
 /// Encodes into a new `String`; see [`encode`]. The protobuf format is

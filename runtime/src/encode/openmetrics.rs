@@ -1,7 +1,7 @@
 //! The OpenMetrics 1.0 text format.
 
 use super::escape::{write_f64, write_help, write_number, SeriesLine};
-use super::{Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
+use super::{CollectError, Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
 
 /// Writes OpenMetrics 1.0 text into a byte buffer: `# HELP`, `# TYPE`,
 /// `# UNIT`, `_created` samples (unless disabled with
@@ -25,6 +25,7 @@ pub struct OpenMetricsEncoder<'b> {
     buf: &'b mut Vec<u8>,
     line: SeriesLine,
     created: bool,
+    pub(super) failure: Option<CollectError>,
 }
 
 impl<'b> OpenMetricsEncoder<'b> {
@@ -37,16 +38,35 @@ impl<'b> OpenMetricsEncoder<'b> {
     /// assert_eq!(buf, b"# EOF\n");
     /// ```
     pub fn new(buf: &'b mut Vec<u8>, escaping: EscapingScheme) -> Self {
-        OpenMetricsEncoder { buf, line: SeriesLine::new(escaping), created: crate::created_series() }
+        OpenMetricsEncoder { buf, line: SeriesLine::new(escaping), created: crate::created_series(), failure: None }
     }
 
     /// Writes the closing `# EOF` line.
     pub fn finish(self) {
         self.buf.extend_from_slice(b"# EOF\n");
     }
+
+    /// The first failure a collector reported, if any; see
+    /// [`MetricEncoder::fail`].
+    ///
+    /// ```
+    /// use promdecl_runtime::encode::{CollectError, EscapingScheme, MetricEncoder, OpenMetricsEncoder};
+    /// let mut buf = Vec::new();
+    /// let mut enc = OpenMetricsEncoder::new(&mut buf, EscapingScheme::Underscores);
+    /// assert!(enc.failure().is_none());
+    /// enc.fail(CollectError::new("down"));
+    /// assert_eq!(enc.failure().map(|e| e.message()), Some("down"));
+    /// ```
+    pub fn failure(&self) -> Option<&CollectError> {
+        self.failure.as_ref()
+    }
 }
 
 impl MetricEncoder for OpenMetricsEncoder<'_> {
+    fn fail(&mut self, error: CollectError) {
+        super::keep_first(&mut self.failure, error);
+    }
+
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.line.set_family(desc.name);
         if !desc.help.is_empty() {

@@ -42,12 +42,27 @@ pub struct ProtobufEncoder<'b> {
     /// The metric samples go into, and its labels, until one with other
     /// labels starts.
     current: Option<proto::Metric>,
+    pub(super) failure: Option<super::CollectError>,
 }
 
 impl<'b> ProtobufEncoder<'b> {
     /// An encoder appending to `buf`.
     pub fn new(buf: &'b mut Vec<u8>, escaping: EscapingScheme) -> Self {
-        ProtobufEncoder { buf, escaping, kind: MetricType::Unknown, family: None, series: Vec::new(), current: None }
+        ProtobufEncoder {
+            buf,
+            escaping,
+            kind: MetricType::Unknown,
+            family: None,
+            series: Vec::new(),
+            current: None,
+            failure: None,
+        }
+    }
+
+    /// The first failure a collector reported, if any; see
+    /// [`MetricEncoder::fail`].
+    pub fn failure(&self) -> Option<&super::CollectError> {
+        self.failure.as_ref()
     }
 
     /// Writes the last family.
@@ -120,6 +135,10 @@ fn spans(spans: &[super::BucketSpan]) -> Vec<proto::BucketSpan> {
 }
 
 impl MetricEncoder for ProtobufEncoder<'_> {
+    fn fail(&mut self, error: super::CollectError) {
+        super::keep_first(&mut self.failure, error);
+    }
+
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.flush_family();
         self.kind = desc.kind;

@@ -1,7 +1,7 @@
 //! The Prometheus text format, versions 0.0.4 and 1.0.0.
 
 use super::escape::{write_f64, write_help, write_number, SeriesLine};
-use super::{Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
+use super::{CollectError, Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
 use crate::MetricType;
 
 /// Writes the Prometheus text format into a byte buffer.
@@ -23,6 +23,7 @@ pub struct TextEncoder<'b> {
     buf: &'b mut Vec<u8>,
     line: SeriesLine,
     kind: MetricType,
+    pub(super) failure: Option<CollectError>,
 }
 
 impl<'b> TextEncoder<'b> {
@@ -34,11 +35,29 @@ impl<'b> TextEncoder<'b> {
     /// let _enc = TextEncoder::new(&mut buf, EscapingScheme::Underscores);
     /// ```
     pub fn new(buf: &'b mut Vec<u8>, escaping: EscapingScheme) -> Self {
-        TextEncoder { buf, line: SeriesLine::new(escaping), kind: MetricType::Unknown }
+        TextEncoder { buf, line: SeriesLine::new(escaping), kind: MetricType::Unknown, failure: None }
+    }
+
+    /// The first failure a collector reported, if any; see
+    /// [`MetricEncoder::fail`].
+    ///
+    /// ```
+    /// use promdecl_runtime::encode::{CollectError, EscapingScheme, MetricEncoder, TextEncoder};
+    /// let mut buf = Vec::new();
+    /// let mut enc = TextEncoder::new(&mut buf, EscapingScheme::Underscores);
+    /// enc.fail(CollectError::new("down"));
+    /// assert_eq!(enc.failure().map(|e| e.message()), Some("down"));
+    /// ```
+    pub fn failure(&self) -> Option<&CollectError> {
+        self.failure.as_ref()
     }
 }
 
 impl MetricEncoder for TextEncoder<'_> {
+    fn fail(&mut self, error: CollectError) {
+        super::keep_first(&mut self.failure, error);
+    }
+
     fn family(&mut self, desc: &Descriptor<'_>) {
         self.kind = desc.kind;
         self.line.set_family(desc.name);

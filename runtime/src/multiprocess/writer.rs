@@ -470,6 +470,10 @@ impl LabelSink for Labels<'_> {
 }
 
 impl MetricEncoder for Snapshot<'_> {
+    /// A worker's own metrics are in memory: a failure of one of them leaves
+    /// the others to write.
+    fn fail(&mut self, _: crate::encode::CollectError) {}
+
     fn family(&mut self, desc: &Descriptor<'_>) {
         let mode = self.modes.get(desc.name).copied().unwrap_or_default();
         self.family = FileKind::of(desc.kind, mode).zip(format::type_code(desc.kind)).map(|(kind, code)| FamilyKey {
