@@ -86,6 +86,32 @@ fn a_push_to_a_carbon_that_is_down_fails() {
     assert!(matches!(err, GraphiteError::Resolve { .. }), "{err:?}");
 }
 
+/// A collector that reports it could not read its source.
+struct Unreadable;
+
+impl promdecl::Collector for Unreadable {
+    fn collect(&self, enc: &mut dyn promdecl::encode::MetricEncoder) {
+        enc.fail(promdecl::encode::CollectError::new("cannot read /run/jobs.db: permission denied"));
+    }
+}
+
+#[test]
+fn a_collector_failure_sends_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let registry = registry();
+    registry.register(Unreadable).unwrap();
+    let err = GraphiteBridge::new(addr).collector(registry).push().unwrap_err();
+    assert!(matches!(&err, GraphiteError::Collect(e) if e.message().contains("/run/jobs.db")), "{err:?}");
+    assert!(err.to_string().contains("nothing sent to carbon"), "{err}");
+    let accepted = listener.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == io::ErrorKind::WouldBlock),
+        "no connection is made: {accepted:?}"
+    );
+}
+
 /// Forwards every connection made to `listener` to `target`: stands for
 /// carbon coming back on the address the bridge was given (start-carbon.sh
 /// picks its port itself).

@@ -58,6 +58,32 @@ fn writes_the_text_exposition_and_replaces_it() {
     }
 }
 
+/// A collector that reports it could not read its source.
+struct Unreadable;
+
+impl promdecl::Collector for Unreadable {
+    fn collect(&self, enc: &mut dyn promdecl::encode::MetricEncoder) {
+        enc.fail(promdecl::encode::CollectError::new("cannot read /run/jobs.db: permission denied"));
+    }
+}
+
+#[test]
+fn a_collector_failure_keeps_the_old_file() {
+    let dir = TempDir::new("textfile-collect-failure");
+    let path = dir.path().join("job.prom");
+    let first = registry_with(1.0);
+    write_to_textfile(&path, &first).unwrap();
+    let before = std::fs::read_to_string(&path).unwrap();
+
+    let failing = registry_with(2.0);
+    failing.register(Unreadable).unwrap();
+    let err = write_to_textfile(&path, &failing).unwrap_err();
+    assert_eq!(err.stage(), Stage::Collect);
+    assert!(err.to_string().contains("cannot read /run/jobs.db: permission denied"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before, "the old file is kept");
+    assert_eq!(entries(dir.path()), ["job.prom"], "no temporary file is left behind");
+}
+
 #[test]
 fn a_relative_path_without_directory_works() {
     let dir = TempDir::new("textfile-relative");

@@ -28,7 +28,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::encode::{encode, Format};
+use crate::encode::{try_encode, Format};
 use crate::Collector;
 
 /// Writes everything `collector` holds to `path` in the Prometheus text
@@ -62,8 +62,11 @@ pub fn write_to_textfile(path: impl AsRef<Path>, collector: &dyn Collector) -> R
         _ => Path::new("."),
     };
 
+    // A collector that could not answer in full leaves the old file: a
+    // partial one would read as counters dropping to nothing.
     let mut body = Vec::new();
-    encode(collector, Format::TEXT, &mut body);
+    try_encode(collector, Format::TEXT, &mut body)
+        .map_err(|e| TextfileError::new(Stage::Collect, path, io::Error::other(e)))?;
 
     // A leading dot and a suffix other than `.prom`: the node exporter never
     // reads the temporary file, whatever happens to it.
@@ -108,6 +111,10 @@ fn sync_dir(_dir: &Path) -> io::Result<()> {
 pub enum Stage {
     /// The path has no file name (`/`, `..`).
     InvalidPath,
+    /// A collector reported that it could not give a complete answer
+    /// ([`MetricEncoder::fail`](crate::encode::MetricEncoder::fail)); the
+    /// target is left as it was.
+    Collect,
     /// Creating the temporary file in the target's directory (missing
     /// directory, no write permission, read-only file system).
     CreateTemp,
@@ -127,6 +134,7 @@ impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Stage::InvalidPath => "write the metrics to",
+            Stage::Collect => "collect the metrics for",
             Stage::CreateTemp => "create a temporary file in",
             Stage::Write => "write the metrics to",
             Stage::Sync => "flush to disk",
