@@ -36,9 +36,9 @@ impl Which {
 
     fn keys(self) -> &'static str {
         match self {
-            Which::Timed => "`labels = <expr>`, `exemplar(<name> = <expr>, ...)`, `trace_exemplar`",
-            Which::CountExceptions => "`labels = <expr>`, `filter = <fn or closure>`",
-            Which::TrackInprogress => "`labels = <expr>`",
+            Which::Timed => "`labels = <expr>`, `exemplar(<name> = <expr>, ...)`, `trace_exemplar`, `crate = \"...\"`",
+            Which::CountExceptions => "`labels = <expr>`, `filter = <fn or closure>`, `crate = \"...\"`",
+            Which::TrackInprogress => "`labels = <expr>`, `crate = \"...\"`",
         }
     }
 }
@@ -52,6 +52,8 @@ struct Args {
     exemplar: Option<(syn::Ident, Vec<(syn::Ident, Expr)>)>,
     /// The `trace_exemplar` keyword: the current trace is the exemplar.
     trace_exemplar: Option<syn::Ident>,
+    /// `crate = "..."`: the path of the runtime, when not `::promdecl`.
+    krate: Option<syn::Path>,
     unknown: Vec<syn::Ident>,
 }
 
@@ -61,14 +63,26 @@ impl Parse for Args {
             return Err(input.error("name the metric to record into, e.g. `#[timed(http::REQUEST_SECONDS)]`"));
         }
         let metric = input.parse()?;
-        let mut args =
-            Args { metric, labels: None, filter: None, exemplar: None, trace_exemplar: None, unknown: Vec::new() };
+        let mut args = Args {
+            metric,
+            labels: None,
+            filter: None,
+            exemplar: None,
+            trace_exemplar: None,
+            krate: None,
+            unknown: Vec::new(),
+        };
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
                 break;
             }
-            let key: syn::Ident = input.parse()?;
+            let key = syn::Ident::parse_any(input)?;
+            if key == "crate" {
+                input.parse::<Token![=]>()?;
+                args.krate = Some(crate::krate::parse(input)?);
+                continue;
+            }
             if key == "trace_exemplar" && (input.is_empty() || input.peek(Token![,])) {
                 args.trace_exemplar = Some(key);
                 continue;
@@ -244,6 +258,7 @@ fn is_box_pin(func: &Expr) -> bool {
 /// The body with the guard in front.
 fn wrap(which: Which, args: &Args, body: &Block, is_async: bool, output: Option<&TokenStream>) -> Block {
     let site = Span::mixed_site();
+    let krate = args.krate.clone().unwrap_or_else(crate::krate::default);
     let metric = &args.metric;
     let labels_ident = quote_spanned!(site=> __promdecl_labels);
     let (check_labels, start, start_labeled) = match which {
@@ -253,46 +268,72 @@ fn wrap(which: Which, args: &Args, body: &Block, is_async: bool, output: Option<
     };
     let (labels_stmt, target) = match &args.labels {
         Some(labels) => (
-            quote_spanned!(labels.span()=>
-                let #labels_ident = ::promdecl::__private::#check_labels(&#metric, #labels);
-            ),
-            quote_spanned!(metric.span()=> ::promdecl::__private::#start_labeled(&#metric, &#labels_ident)),
+            {
+                let krate = crate::krate::at(&krate, labels.span());
+                quote_spanned!(labels.span()=>
+                    let #labels_ident = #krate::__private::#check_labels(&#metric, #labels);
+                )
+            },
+            {
+                let krate = crate::krate::at(&krate, metric.span());
+                quote_spanned!(metric.span()=> #krate::__private::#start_labeled(&#metric, &#labels_ident))
+            },
         ),
-        None => (TokenStream::new(), quote_spanned!(metric.span()=> ::promdecl::__private::#start(&#metric))),
+        None => (TokenStream::new(), {
+            let krate = crate::krate::at(&krate, metric.span());
+            quote_spanned!(metric.span()=> #krate::__private::#start(&#metric))
+        }),
     };
     let tokens = match (which, &args.exemplar) {
         (Which::Timed, Some((_, pairs))) => {
             let guard = quote_spanned!(site=> __promdecl_guard);
             let names: Vec<String> = pairs.iter().map(|(n, _)| n.unraw().to_string()).collect();
             let checks = pairs.iter().zip(&names).map(|((ident, _), name)| {
-                quote_spanned!(ident.span()=> const _: () = ::promdecl::__private::assert_label_name(#name);)
+                let krate = crate::krate::at(&krate, ident.span());
+                quote_spanned!(ident.span()=> const _: () = #krate::__private::assert_label_name(#name);)
             });
             let values = pairs.iter().zip(&names).map(|((_, value), name)| {
-                quote_spanned!(value.span()=> (#name, ::promdecl::__private::exemplar_value(&(#value))))
+                let krate = crate::krate::at(&krate, value.span());
+                quote_spanned!(value.span()=> (#name, #krate::__private::exemplar_value(&(#value))))
             });
             let start = match &args.labels {
-                Some(_) => quote_spanned!(metric.span()=>
-                    ::promdecl::__private::start_exemplar_timer_labeled(&#metric, &#labels_ident, [#(#values),*])
-                ),
-                None => quote_spanned!(metric.span()=>
-                    ::promdecl::__private::start_exemplar_timer(&#metric, [#(#values),*])
-                ),
+                Some(_) => {
+                    let krate = crate::krate::at(&krate, metric.span());
+                    quote_spanned!(metric.span()=>
+                        #krate::__private::start_exemplar_timer_labeled(&#metric, &#labels_ident, [#(#values),*])
+                    )
+                }
+                None => {
+                    let krate = crate::krate::at(&krate, metric.span());
+                    quote_spanned!(metric.span()=>
+                        #krate::__private::start_exemplar_timer(&#metric, [#(#values),*])
+                    )
+                }
             };
-            quote_spanned! {site=> {
-                #(#checks)*
-                const _: () = ::promdecl::__private::assert_exemplar_names_fit(&[#(#names),*]);
-                #labels_stmt
-                let #guard = #start;
-                #body
-            }}
+            {
+                let krate = crate::krate::at(&krate, site);
+                quote_spanned! {site=> {
+                    #(#checks)*
+                    const _: () = #krate::__private::assert_exemplar_names_fit(&[#(#names),*]);
+                    #labels_stmt
+                    let #guard = #start;
+                    #body
+                }}
+            }
         }
         (Which::Timed, None) if args.trace_exemplar.is_some() => {
             let guard = quote_spanned!(site=> __promdecl_guard);
             let start = match &args.labels {
-                Some(_) => quote_spanned!(metric.span()=>
-                    ::promdecl::__private::start_trace_timer_labeled(&#metric, &#labels_ident)
-                ),
-                None => quote_spanned!(metric.span()=> ::promdecl::__private::start_trace_timer(&#metric)),
+                Some(_) => {
+                    let krate = crate::krate::at(&krate, metric.span());
+                    quote_spanned!(metric.span()=>
+                        #krate::__private::start_trace_timer_labeled(&#metric, &#labels_ident)
+                    )
+                }
+                None => {
+                    let krate = crate::krate::at(&krate, metric.span());
+                    quote_spanned!(metric.span()=> #krate::__private::start_trace_timer(&#metric))
+                }
             };
             quote_spanned! {site=> {
                 #labels_stmt
@@ -316,33 +357,42 @@ fn wrap(which: Which, args: &Args, body: &Block, is_async: bool, output: Option<
             let result = quote_spanned!(site=> __promdecl_result);
             let annotation = output.map(|ty| quote!(: #ty));
             let run = if is_async {
-                quote_spanned! {site=>
-                    ::promdecl::__private::CountPanics::new(&__promdecl_target, async move #body).await
+                {
+                    let krate = crate::krate::at(&krate, site);
+                    quote_spanned! {site=>
+                        #krate::__private::CountPanics::new(&__promdecl_target, async move #body).await
+                    }
                 }
             } else {
-                quote_spanned! {site=>
-                    {
-                        let __promdecl_guard = ::promdecl::__private::ExceptionGuard::new(&__promdecl_target);
-                        #[allow(clippy::redundant_closure_call)]
-                        let __promdecl_value = (move || #body)();
-                        __promdecl_guard.disarm();
-                        __promdecl_value
+                {
+                    let krate = crate::krate::at(&krate, site);
+                    quote_spanned! {site=>
+                        {
+                            let __promdecl_guard = #krate::__private::ExceptionGuard::new(&__promdecl_target);
+                            #[allow(clippy::redundant_closure_call)]
+                            let __promdecl_value = (move || #body)();
+                            __promdecl_guard.disarm();
+                            __promdecl_value
+                        }
                     }
                 }
             };
-            quote_spanned! {site=> {
-                #labels_stmt
-                let __promdecl_target = #target;
-                let #result #annotation = #run;
-                {
-                    #[allow(unused_imports)]
-                    use ::promdecl::__private::{ProbeOther as _, ProbeResult as _};
-                    if (&::promdecl::__private::ErrProbe(&#result)).promdecl_is_err(#filter) {
-                        ::promdecl::__private::Increment::increment(&__promdecl_target);
+            {
+                let krate = crate::krate::at(&krate, site);
+                quote_spanned! {site=> {
+                    #labels_stmt
+                    let __promdecl_target = #target;
+                    let #result #annotation = #run;
+                    {
+                        #[allow(unused_imports)]
+                        use #krate::__private::{ProbeOther as _, ProbeResult as _};
+                        if (&#krate::__private::ErrProbe(&#result)).promdecl_is_err(#filter) {
+                            #krate::__private::Increment::increment(&__promdecl_target);
+                        }
                     }
-                }
-                #result
-            }}
+                    #result
+                }}
+            }
         }
     };
     syn::parse2(tokens).expect("generated block parses")

@@ -32,6 +32,17 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
 
     let mut errors = Errors::default();
+    let mut krate = crate::krate::default();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("label")) {
+        errors.check(attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                krate = crate::krate::parse(meta.value()?)?;
+                Ok(())
+            } else {
+                Err(meta.error("unknown key in #[label(...)] on a label set; the valid key is `crate = \"...\"`"))
+            }
+        }));
+    }
     let mut names: Vec<(String, Span)> = Vec::new();
     for field in &fields {
         let ident = field.ident.as_ref().expect("named field");
@@ -61,39 +72,40 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let idents: Vec<_> = fields.iter().map(|f| f.ident.as_ref().expect("named field")).collect();
     let types: Vec<_> = fields.iter().map(|f| &f.ty).collect();
     let name_strs: Vec<_> = names.iter().map(|(n, _)| n).collect();
-    let checks = names
-        .iter()
-        .map(|(n, span)| quote_spanned!(*span=> const _: () = ::promdecl::__private::assert_label_name(#n);));
+    let checks = names.iter().map(|(n, span)| {
+        let krate = crate::krate::at(&krate, *span);
+        quote_spanned!(*span=> const _: () = #krate::__private::assert_label_name(#n);)
+    });
     let count = fields.len();
     let digits = (0..count).rev().map(|k| {
         let ty = types[k];
         quote! {
-            let __n = ::promdecl::__private::value_count(<#ty as ::promdecl::LabelValue>::VALUES);
+            let __n = #krate::__private::value_count(<#ty as #krate::LabelValue>::VALUES);
             __digits[#k] = __index % __n;
             __index /= __n;
         }
     });
     let dense_values = (0..count).map(|k| {
         let ty = types[k];
-        quote!(__f(::promdecl::__private::value_at(<#ty as ::promdecl::LabelValue>::VALUES, __digits[#k]));)
+        quote!(__f(#krate::__private::value_at(<#ty as #krate::LabelValue>::VALUES, __digits[#k]));)
     });
 
     Ok(quote! {
         #(#checks)*
 
         #[automatically_derived]
-        impl #impl_generics ::promdecl::LabelSet for #ident #ty_generics #where_clause {
+        impl #impl_generics #krate::LabelSet for #ident #ty_generics #where_clause {
             const NAMES: &'static [&'static str] = &[#(#name_strs),*];
-            const CARDINALITY: ::core::option::Option<usize> = ::promdecl::__private::product_cardinality(
-                &[#(<#types as ::promdecl::LabelValue>::VALUES),*]
+            const CARDINALITY: ::core::option::Option<usize> = #krate::__private::product_cardinality(
+                &[#(<#types as #krate::LabelValue>::VALUES),*]
             );
 
             #[inline]
             fn dense_index(&self) -> usize {
                 let mut __index: usize = 0;
                 #(
-                    __index = __index * ::promdecl::__private::value_count(<#types as ::promdecl::LabelValue>::VALUES)
-                        + ::promdecl::LabelValue::dense_index(&self.#idents);
+                    __index = __index * #krate::__private::value_count(<#types as #krate::LabelValue>::VALUES)
+                        + #krate::LabelValue::dense_index(&self.#idents);
                 )*
                 __index
             }
@@ -108,7 +120,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             #[inline]
             #[allow(unused_variables)]
             fn visit(&self, __f: &mut dyn ::core::ops::FnMut(&str)) {
-                #(::promdecl::LabelValue::with_str(&self.#idents, |__s| __f(__s));)*
+                #(#krate::LabelValue::with_str(&self.#idents, |__s| __f(__s));)*
             }
         }
     })

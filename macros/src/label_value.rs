@@ -27,13 +27,20 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     }
 
     let mut rule = None;
+    let mut krate = crate::krate::default();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("label")) {
         errors.check(attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename_all") {
                 rule = Some(RenameRule::parse(&meta.value()?.parse::<LitStr>()?)?);
                 Ok(())
+            } else if meta.path.is_ident("crate") {
+                krate = crate::krate::parse(meta.value()?)?;
+                Ok(())
             } else {
-                Err(meta.error("unknown key in #[label(...)] on an enum; the valid key is `rename_all = \"...\"`"))
+                Err(meta.error(
+                    "unknown key in #[label(...)] on an enum; the valid keys are `rename_all = \"...\"`, \
+                     `crate = \"...\"`",
+                ))
             }
         }));
     }
@@ -82,7 +89,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_generics ::promdecl::LabelValue for #ident #ty_generics #where_clause {
+        impl #impl_generics #krate::LabelValue for #ident #ty_generics #where_clause {
             const VALUES: ::core::option::Option<&'static [&'static str]> =
                 ::core::option::Option::Some(&[#(#values),*]);
 
@@ -94,7 +101,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             #[inline]
             fn with_str<__R>(&self, f: impl ::core::ops::FnOnce(&str) -> __R) -> __R {
                 const VALUES: &[&str] = &[#(#values),*];
-                f(VALUES[<Self as ::promdecl::LabelValue>::dense_index(self)])
+                f(VALUES[<Self as #krate::LabelValue>::dense_index(self)])
             }
         }
     })

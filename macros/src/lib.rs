@@ -4,6 +4,7 @@
 
 mod errors;
 mod fn_attr;
+mod krate;
 mod label_set;
 mod label_value;
 mod metrics;
@@ -27,7 +28,7 @@ pub fn derive_label_set(input: TokenStream) -> TokenStream {
 }
 
 /// Derives `new()`, `Default` and `Collector` for a struct of metrics.
-#[proc_macro_derive(Metrics, attributes(metrics, metric))]
+#[proc_macro_derive(Metrics, attributes(metrics, metric, buckets, quantiles, name, unit))]
 pub fn derive_metrics(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     metrics::derive(&input).unwrap_or_else(syn::Error::into_compile_error).into()

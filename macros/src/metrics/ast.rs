@@ -107,6 +107,8 @@ impl Metric {
 
 /// A group of metrics sharing a namespace and subsystem.
 pub struct Group {
+    /// The path the generated code names the runtime by.
+    pub krate: syn::Path,
     pub namespace: Option<LitStr>,
     pub subsystem: Option<LitStr>,
     pub metrics: Vec<Metric>,

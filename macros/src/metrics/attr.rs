@@ -8,7 +8,7 @@ use syn::{Attribute, Expr, ExprLit, Lit, LitInt, LitStr, Meta, Token};
 use crate::errors::Errors;
 
 /// Keys accepted in `#[metrics(...)]` on a group.
-const GROUP_KEYS: &str = "`namespace = \"...\"`, `subsystem = \"...\"`";
+const GROUP_KEYS: &str = "`namespace = \"...\"`, `subsystem = \"...\"`, `crate = \"...\"`";
 /// Keys accepted in `#[metric(...)]` on a metric.
 const METRIC_KEYS: &str = "`name = \"...\"`, `unit = \"...\"`, `buckets = [...]`, \
     `quantiles = [(0.5, 0.05), ...]`, `max_age_seconds = 600`, `age_buckets = 5`, \
@@ -30,11 +30,13 @@ pub fn doc(attrs: &[Attribute]) -> Option<String> {
     (!help.is_empty()).then_some(help)
 }
 
-/// `#[metrics(namespace = "...", subsystem = "...")]`.
+/// `#[metrics(namespace = "...", subsystem = "...", crate = "...")]`.
 #[derive(Default)]
 pub struct GroupAttrs {
     pub namespace: Option<LitStr>,
     pub subsystem: Option<LitStr>,
+    /// `crate = "..."`: the path of the runtime, when not `::promdecl`.
+    pub krate: Option<syn::Path>,
 }
 
 pub fn group(attrs: &[Attribute], errors: &mut Errors) -> GroupAttrs {
@@ -45,6 +47,8 @@ pub fn group(attrs: &[Attribute], errors: &mut Errors) -> GroupAttrs {
                 out.namespace = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("subsystem") {
                 out.subsystem = Some(meta.value()?.parse()?);
+            } else if meta.path.is_ident("crate") {
+                out.krate = Some(crate::krate::parse(meta.value()?)?);
             } else {
                 return Err(meta.error(format!("unknown key in #[metrics(...)]; the valid keys are {GROUP_KEYS}")));
             }

@@ -7,58 +7,77 @@ use syn::Ident;
 
 use super::ast::{Group, Kind, Metric};
 
-/// `::promdecl::Counter<Route>`, `::promdecl::Enum<State, ()>`, ...
-pub fn runtime_type(m: &Metric) -> TokenStream {
+/// `::promdecl::Counter<Route>`, `::promdecl::Enum<State, ()>`, ... (under the group's crate path).
+pub fn runtime_type(krate: &syn::Path, m: &Metric) -> TokenStream {
     let kind = format_ident!("{}", m.kind.type_name());
     let labels = m.labels.as_ref().map_or_else(|| quote!(()), |l| quote!(#l));
     match &m.states {
-        Some(states) => quote!(::promdecl::#kind<#states, #labels>),
-        None => quote!(::promdecl::#kind<#labels>),
+        Some(states) => quote!(#krate::#kind<#states, #labels>),
+        None => quote!(#krate::#kind<#labels>),
     }
 }
 
 /// Compile-time checks, each pointing at the user's token.
 pub fn checks(group: &Group) -> TokenStream {
+    let krate = &group.krate;
     let mut out = TokenStream::new();
     for part in [&group.namespace, &group.subsystem].into_iter().flatten() {
         if !part.value().is_empty() {
-            out.extend(quote_spanned!(part.span()=> const _: () = ::promdecl::__private::assert_metric_name(#part);));
+            out.extend({
+                let krate = crate::krate::at(krate, part.span());
+                quote_spanned!(part.span()=> const _: () = #krate::__private::assert_metric_name(#part);)
+            });
         }
     }
     for m in &group.metrics {
         let (name, span) = &m.name;
-        out.extend(quote_spanned!(*span=> const _: () = ::promdecl::__private::assert_metric_name(#name);));
+        out.extend({
+            let krate = crate::krate::at(krate, *span);
+            quote_spanned!(*span=> const _: () = #krate::__private::assert_metric_name(#name);)
+        });
         if let Some(unit) = &m.unit {
-            out.extend(quote_spanned!(unit.span()=> const _: () = ::promdecl::__private::assert_metric_name(#unit);));
+            out.extend({
+                let krate = crate::krate::at(krate, unit.span());
+                quote_spanned!(unit.span()=> const _: () = #krate::__private::assert_metric_name(#unit);)
+            });
         }
         if let Some(labels) = &m.labels {
             let kind = format_ident!("{}", m.kind.metric_type());
-            out.extend(quote_spanned!(labels.span()=>
-                const _: () = ::promdecl::__private::assert_labels_allowed::<#labels>(
-                    ::promdecl::__private::MetricType::#kind
-                );
-            ));
+            out.extend({
+                let krate = crate::krate::at(krate, labels.span());
+                quote_spanned!(labels.span()=>
+                    const _: () = #krate::__private::assert_labels_allowed::<#labels>(
+                        #krate::__private::MetricType::#kind
+                    );
+                )
+            });
         }
         if let Some((values, span)) = &m.buckets {
-            out.extend(quote_spanned!(*span=>
-                #[allow(clippy::unnecessary_cast)]
-                const _: () = ::promdecl::__private::assert_buckets(&[#((#values) as f64),*]);
-            ));
+            out.extend({
+                let krate = crate::krate::at(krate, *span);
+                quote_spanned!(*span=>
+                    #[allow(clippy::unnecessary_cast)]
+                    const _: () = #krate::__private::assert_buckets(&[#((#values) as f64),*]);
+                )
+            });
         }
         if let Some(span) = m.quantile_span() {
             let (objectives, max_age, age_buckets) = quantile_args(m);
-            out.extend(quote_spanned!(span=>
-                #[allow(clippy::unnecessary_cast)]
-                const _: () = ::promdecl::__private::assert_quantiles(#objectives, #max_age, #age_buckets);
-            ));
+            out.extend({
+                let krate = crate::krate::at(krate, span);
+                quote_spanned!(span=>
+                    #[allow(clippy::unnecessary_cast)]
+                    const _: () = #krate::__private::assert_quantiles(#objectives, #max_age, #age_buckets);
+                )
+            });
         }
         if let Some(states) = &m.states {
-            out.extend(quote_spanned!(states.span()=>
+            out.extend({ let krate = crate::krate::at(krate, states.span()); quote_spanned!(states.span()=>
                 const _: () = ::core::assert!(
-                    <#states as ::promdecl::LabelValue>::VALUES.is_some(),
+                    <#states as #krate::LabelValue>::VALUES.is_some(),
                     "the states of a declared Enum metric must be a closed set: a fieldless enum deriving LabelValue"
                 );
-            ));
+            ) });
         }
     }
     out
@@ -81,7 +100,8 @@ fn optional(lit: &Option<syn::LitInt>) -> TokenStream {
 
 /// The expression that builds one metric.
 fn build(group: &Group, m: &Metric) -> TokenStream {
-    let ty = runtime_type(m);
+    let krate = &group.krate;
+    let ty = runtime_type(krate, m);
     let name = &m.name.0;
     let help = m.help.clone().unwrap_or_default();
     let namespace = group.namespace.as_ref().map(|l| l.value()).unwrap_or_default();
@@ -96,28 +116,28 @@ fn build(group: &Group, m: &Metric) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let mut opts = quote! {
-        ::promdecl::__private::opts(#name, #help, #namespace, #subsystem, #unit, #buckets)
+        #krate::__private::opts(#name, #help, #namespace, #subsystem, #unit, #buckets)
     };
     if m.quantile_span().is_some() {
         let (objectives, max_age, age_buckets) = quantile_args(m);
         opts = quote!({
             #[allow(clippy::unnecessary_cast)]
             const QUANTILES: &[(f64, f64)] = #objectives;
-            ::promdecl::__private::with_quantiles(#opts, QUANTILES, #max_age, #age_buckets)
+            #krate::__private::with_quantiles(#opts, QUANTILES, #max_age, #age_buckets)
         });
     }
     if m.max_children.is_some() || m.expire_after_seconds.is_some() {
         let (max, expire) = (optional(&m.max_children), optional(&m.expire_after_seconds));
-        opts = quote!(::promdecl::__private::with_limits(#opts, #max, #expire));
+        opts = quote!(#krate::__private::with_limits(#opts, #max, #expire));
     }
     quote! {
-        ::promdecl::__private::build::<#ty>(&#opts)
+        #krate::__private::build::<#ty>(&#opts)
     }
 }
 
 /// What a struct whose declaration has errors still gets: the signatures of
 /// [`struct_impls`], with bodies that never run (the build fails anyway).
-pub fn fallback_impls(ident: &Ident) -> TokenStream {
+pub fn fallback_impls(krate: &syn::Path, ident: &Ident) -> TokenStream {
     quote! {
         #[automatically_derived]
         impl #ident {
@@ -135,14 +155,15 @@ pub fn fallback_impls(ident: &Ident) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl ::promdecl::Collector for #ident {
-            fn collect(&self, _: &mut dyn ::promdecl::__private::MetricEncoder) {}
+        impl #krate::Collector for #ident {
+            fn collect(&self, _: &mut dyn #krate::__private::MetricEncoder) {}
         }
     }
 }
 
 /// `new()`, `Default` and `Collector` for a struct of metric fields.
 pub fn struct_impls(ident: &Ident, group: &Group) -> TokenStream {
+    let krate = &group.krate;
     let fields: Vec<&Ident> = group.metrics.iter().map(|m| &m.ident).collect();
     let builds = group.metrics.iter().map(|m| build(group, m));
     let attrs = group.metrics.iter().map(cfg_attrs);
@@ -165,14 +186,14 @@ pub fn struct_impls(ident: &Ident, group: &Group) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl ::promdecl::Collector for #ident {
-            fn collect(&self, enc: &mut dyn ::promdecl::__private::MetricEncoder) {
-                #(#attrs2 ::promdecl::Collector::collect(&self.#fields, enc);)*
+        impl #krate::Collector for #ident {
+            fn collect(&self, enc: &mut dyn #krate::__private::MetricEncoder) {
+                #(#attrs2 #krate::Collector::collect(&self.#fields, enc);)*
             }
 
-            fn describe(&self) -> ::std::vec::Vec<::promdecl::__private::FamilyDesc> {
+            fn describe(&self) -> ::std::vec::Vec<#krate::__private::FamilyDesc> {
                 let mut all = ::std::vec::Vec::new();
-                #(#attrs3 all.extend(::promdecl::Collector::describe(&self.#fields));)*
+                #(#attrs3 all.extend(#krate::Collector::describe(&self.#fields));)*
                 all
             }
         }

@@ -9,6 +9,7 @@ mod validate;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
 use syn::{braced, Attribute, Data, DeriveInput, Fields, Ident, Token, Type, Visibility};
 
@@ -69,7 +70,12 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         .iter()
         .filter_map(|f| metric(&f.attrs, f.vis.clone(), f.ident.clone().expect("named"), f.ty.clone(), &mut errors))
         .collect();
-    let group = Group { namespace: group_attrs.namespace, subsystem: group_attrs.subsystem, metrics };
+    let group = Group {
+        krate: group_attrs.krate.unwrap_or_else(crate::krate::default),
+        namespace: group_attrs.namespace,
+        subsystem: group_attrs.subsystem,
+        metrics,
+    };
     validate::group(&group, "", &mut Vec::new(), &mut errors);
     if let Err(e) = errors.finish() {
         // The struct keeps its constructor and Collector impl, so uses of
@@ -78,7 +84,7 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         // same build.
         let error = e.into_compile_error();
         let checks = expand::checks(&group);
-        let fallback = expand::fallback_impls(&input.ident);
+        let fallback = expand::fallback_impls(&group.krate, &input.ident);
         return Ok(quote!(#error #checks #fallback));
     }
     let checks = expand::checks(&group);
@@ -117,12 +123,15 @@ impl Parse for StaticDecl {
     }
 }
 
-/// `mod name { ... }` inside a `metrics!` block.
+/// `mod name { ... }` inside a `metrics!` block, with the syntax errors
+/// found in its body: a declaration that does not parse is reported and
+/// left out, and the rest of the module is still generated.
 struct ModDecl {
     attrs: Vec<Attribute>,
     vis: Visibility,
     ident: Ident,
     statics: Vec<StaticDecl>,
+    errors: Errors,
 }
 
 impl Parse for ModDecl {
@@ -136,29 +145,93 @@ impl Parse for ModDecl {
         let content;
         braced!(content in input);
         let mut statics = Vec::new();
+        let mut errors = Errors::default();
         while !content.is_empty() {
-            statics.push(content.parse()?);
+            let fork = content.fork();
+            match fork.parse::<StaticDecl>() {
+                Ok(decl) => {
+                    content.advance_to(&fork);
+                    statics.push(decl);
+                }
+                Err(e) => {
+                    errors.push(e);
+                    skip_declaration(&content)?;
+                }
+            }
         }
-        Ok(ModDecl { attrs, vis, ident, statics })
+        Ok(ModDecl { attrs, vis, ident, statics, errors })
     }
 }
 
-struct Block(Vec<ModDecl>);
+/// Skips the tokens up to and including the next `;`: the rest of a
+/// declaration that did not parse.
+fn skip_declaration(input: ParseStream) -> syn::Result<()> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tree, next)) = rest.token_tree() {
+            rest = next;
+            if matches!(&tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';') {
+                break;
+            }
+        }
+        Ok(((), rest))
+    })
+}
+
+/// The modules of a block. A module that does not parse is reported, and
+/// the parsing goes on at the next `mod`, so one mistake leaves the other
+/// modules generated and their uses free of errors.
+struct Block(Vec<ModDecl>, Errors);
 
 impl Parse for Block {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut mods = Vec::new();
+        let mut errors = Errors::default();
         while !input.is_empty() {
-            mods.push(input.parse()?);
+            let fork = input.fork();
+            match fork.parse::<ModDecl>() {
+                Ok(decl) => {
+                    input.advance_to(&fork);
+                    mods.push(decl);
+                }
+                Err(e) => {
+                    errors.push(e);
+                    skip_module(input)?;
+                }
+            }
         }
-        Ok(Block(mods))
+        Ok(Block(mods, errors))
     }
 }
 
+/// Skips the tokens of a module that does not parse: up to and including
+/// its braced body, or up to the `mod` of the next module when it has none.
+fn skip_module(input: ParseStream) -> syn::Result<()> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        let mut seen_mod = false;
+        while let Some((tree, next)) = rest.token_tree() {
+            match &tree {
+                proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                    return Ok(((), next));
+                }
+                proc_macro2::TokenTree::Ident(i) if i == "mod" => {
+                    if seen_mod {
+                        return Ok(((), rest));
+                    }
+                    seen_mod = true;
+                }
+                _ => {}
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    })
+}
+
 pub fn block(input: TokenStream) -> syn::Result<TokenStream> {
-    let Block(mods) = syn::parse2(input)?;
+    let Block(mods, mut all_errors) = syn::parse2(input)?;
     let mut out = TokenStream::new();
-    let mut all_errors = Errors::default();
     let mut exposed = Vec::new();
     for m in mods {
         let (tokens, result) = module(m, &mut exposed);
@@ -177,26 +250,32 @@ pub fn block(input: TokenStream) -> syn::Result<TokenStream> {
 /// On errors the module and statics are still emitted (with bodies that are
 /// never run) so the rest of the program type-checks against them.
 fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, syn::Result<()>) {
-    let mut errors = Errors::default();
+    let mut errors = decl.errors;
     let group_attrs = attr::group(&decl.attrs, &mut errors);
     let mod_attrs = decl.attrs.iter().filter(|a| !a.path().is_ident("metrics"));
     let metrics: Vec<Metric> =
         decl.statics.into_iter().filter_map(|s| metric(&s.attrs, s.vis, s.ident, s.ty, &mut errors)).collect();
-    let group = Group { namespace: group_attrs.namespace, subsystem: group_attrs.subsystem, metrics };
+    let group = Group {
+        krate: group_attrs.krate.unwrap_or_else(crate::krate::default),
+        namespace: group_attrs.namespace,
+        subsystem: group_attrs.subsystem,
+        metrics,
+    };
+    let krate = &group.krate;
     validate::group(&group, &format!("{}::", decl.ident), exposed, &mut errors);
     let result = errors.finish();
 
     let (vis, ident) = (&decl.vis, &decl.ident);
     let group_ident = format_ident!("__PromdeclGroup");
     let statics = group.metrics.iter().map(|m| {
-        let ty = expand::runtime_type(m);
+        let ty = expand::runtime_type(krate, m);
         let (attrs, vis, name) = (&m.attrs, &m.vis, &m.ident);
         let exposed = expand::exposed_doc(&group, m);
         let init = if result.is_ok() { quote!(__PROMDECL_GROUP.#name.clone()) } else { quote!(::core::unreachable!()) };
         quote! {
             #(#attrs)*
             #[doc = #exposed]
-            #vis static #name: ::promdecl::__private::Lazy<#ty> = ::promdecl::__private::Lazy::new(|| #init);
+            #vis static #name: #krate::__private::Lazy<#ty> = #krate::__private::Lazy::new(|| #init);
         }
     });
     let body = if result.is_err() {
@@ -205,7 +284,7 @@ fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, s
         expand::checks(&group)
     } else {
         let fields = group.metrics.iter().map(|m| {
-            let ty = expand::runtime_type(m);
+            let ty = expand::runtime_type(krate, m);
             let cfgs = m.attrs.iter().filter(|a| a.path().is_ident("cfg"));
             let name = &m.ident;
             quote!(#(#cfgs)* pub #name: #ty,)
@@ -223,17 +302,17 @@ fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, s
             #impls
 
             #[doc(hidden)]
-            pub static __PROMDECL_GROUP: ::promdecl::__private::Lazy<#group_ident> =
-                ::promdecl::__private::Lazy::new(|| {
+            pub static __PROMDECL_GROUP: #krate::__private::Lazy<#group_ident> =
+                #krate::__private::Lazy::new(|| {
                     let group = #group_ident::new();
-                    ::promdecl::__private::register_group(::core::clone::Clone::clone(&group));
+                    #krate::__private::register_group(::core::clone::Clone::clone(&group));
                     group
                 });
 
-            #[::promdecl::__private::linkme::distributed_slice(::promdecl::__private::METRIC_GROUPS)]
-            #[linkme(crate = ::promdecl::__private::linkme)]
+            #[#krate::__private::linkme::distributed_slice(#krate::__private::METRIC_GROUPS)]
+            #[linkme(crate = #krate::__private::linkme)]
             static __PROMDECL_REGISTER: fn() = || {
-                ::promdecl::__private::Lazy::force(&__PROMDECL_GROUP);
+                #krate::__private::Lazy::force(&__PROMDECL_GROUP);
             };
         }
     };
