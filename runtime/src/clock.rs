@@ -1,10 +1,10 @@
 //! The clock timers read.
 //!
-//! With the `fast-clock` feature (on by default in `promdecl`) this is
-//! [quanta](https://docs.rs/quanta)'s `Instant`, which reads the CPU's
-//! time-stamp counter where it is invariant and the OS clock elsewhere;
-//! without it, `std::time::Instant`. Both are monotonic, and subtracting two
-//! gives a `Duration`.
+//! With the `fast-clock` feature (on by default in `promdecl`) [`Instant`]
+//! reads [quanta](https://docs.rs/quanta)'s clock, the CPU's time-stamp
+//! counter where it is invariant and the OS clock elsewhere; without it,
+//! `std::time::Instant`. Both are monotonic, the public type is the same
+//! either way, and subtracting two gives a `Duration`.
 //!
 //! ```
 //! let start = promdecl_runtime::clock::now();
@@ -12,10 +12,74 @@
 //! assert!(elapsed.as_secs_f64() >= 0.0);
 //! ```
 
+use std::ops::Sub;
+use std::time::Duration;
+
 #[cfg(feature = "fast-clock")]
-pub use quanta::Instant;
+use quanta::Instant as Inner;
 #[cfg(not(feature = "fast-clock"))]
-pub use std::time::Instant;
+use std::time::Instant as Inner;
+
+/// A point on the monotonic clock timers read. The same type with and
+/// without `fast-clock`: the feature changes how it is read, not what code
+/// that names it compiles to.
+///
+/// ```
+/// use promdecl_runtime::clock::Instant;
+/// let start = Instant::now();
+/// let later = Instant::now();
+/// assert!(later >= start);
+/// assert!((later - start).as_secs() < 60);
+/// assert!(start.elapsed() >= later - start);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Instant(Inner);
+
+impl Instant {
+    /// The current instant.
+    ///
+    /// ```
+    /// let now = promdecl_runtime::clock::Instant::now();
+    /// assert!(promdecl_runtime::clock::Instant::now() >= now);
+    /// ```
+    #[inline]
+    pub fn now() -> Instant {
+        Instant(Inner::now())
+    }
+
+    /// The time from `earlier` to `self`, zero if `earlier` is later.
+    ///
+    /// ```
+    /// use promdecl_runtime::clock::Instant;
+    /// let (a, b) = (Instant::now(), Instant::now());
+    /// assert!(a.saturating_duration_since(b).is_zero());
+    /// ```
+    #[inline]
+    pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
+        self.0.saturating_duration_since(earlier.0)
+    }
+
+    /// The time since `self`.
+    ///
+    /// ```
+    /// let start = promdecl_runtime::clock::Instant::now();
+    /// assert!(start.elapsed().as_secs() < 60);
+    /// ```
+    #[inline]
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().saturating_duration_since(*self)
+    }
+}
+
+impl Sub for Instant {
+    type Output = Duration;
+
+    /// The time from `rhs` to `self`, zero if `rhs` is later.
+    #[inline]
+    fn sub(self, rhs: Instant) -> Duration {
+        self.saturating_duration_since(rhs)
+    }
+}
 
 /// Seconds since `start`, as timers record them.
 ///
@@ -96,5 +160,19 @@ impl ManualClock {
     /// ```
     pub fn elapsed(&self) -> std::time::Duration {
         std::time::Duration::from_nanos(self.nanos.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `fast-clock` is additive: the public type is promdecl's own, whichever
+    /// clock it reads.
+    #[test]
+    fn the_public_instant_is_the_same_type_with_or_without_fast_clock() {
+        assert_eq!(std::any::type_name::<super::Instant>(), "promdecl_runtime::clock::Instant");
+        let start = super::Instant::now();
+        let later = super::now();
+        assert!(later >= start);
+        assert_eq!(start - later, std::time::Duration::ZERO, "subtraction saturates");
     }
 }
