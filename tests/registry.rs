@@ -120,6 +120,20 @@ fn unregister_then_register_again() {
 }
 
 #[test]
+fn a_metric_registered_through_its_builder_can_be_unregistered() {
+    let r = Registry::new();
+    let (c, id) = Counter::builder("jobs", "J.").labels(["queue"]).register_with_id(&r).unwrap();
+    c.with_label_values(&["mail"]).unwrap().inc();
+    assert_eq!(r.get_sample_value("jobs_total", &[("queue", "mail")]), Some(1.0));
+    r.unregister(id).unwrap();
+    assert_eq!(encode_to_string(&r, Format::TEXT), "");
+    // The metric still counts; it is only no longer scraped here.
+    c.with_label_values(&["mail"]).unwrap().inc();
+    r.register(c).unwrap();
+    assert_eq!(r.get_sample_value("jobs_total", &[("queue", "mail")]), Some(2.0));
+}
+
+#[test]
 fn unregister_leaves_other_collectors_names_alone() {
     let r = Registry::new();
     let a = r.register(Counter::builder("a", "A.").build().unwrap()).unwrap();

@@ -40,7 +40,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::encode::{EncodeLabels, MetricEncoder};
 use crate::family::{Family, Meta};
-use crate::{Collector, DynLabels, Error, LabelSet, Registry};
+use crate::{Collector, CollectorId, DynLabels, Error, LabelSet, Registry};
 
 /// The metric types of OpenMetrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -332,9 +332,26 @@ impl<M: FromOpts> Builder<M> {
     /// assert!(Gauge::builder("g", "G.").register(&r).is_err());
     /// ```
     pub fn register(self, registry: &Registry) -> Result<M, Error> {
+        self.register_with_id(registry).map(|(metric, _)| metric)
+    }
+
+    /// Builds the metric, registers it in `registry`, and returns the
+    /// registration's id too, for [`Registry::unregister`].
+    ///
+    /// ```
+    /// use promdecl_runtime::{Gauge, Registry};
+    /// let r = Registry::new();
+    /// let (g, id) = Gauge::builder("g", "G.").register_with_id(&r).unwrap();
+    /// g.set(1.0);
+    /// r.unregister(id).unwrap();
+    /// assert_eq!(r.get_sample_value("g", &[]), None);
+    /// // The name is free again.
+    /// Gauge::builder("g", "G.").register(&r).unwrap();
+    /// ```
+    pub fn register_with_id(self, registry: &Registry) -> Result<(M, CollectorId), Error> {
         let metric = self.build()?;
-        registry.register(metric.clone())?;
-        Ok(metric)
+        let id = registry.register(metric.clone())?;
+        Ok((metric, id))
     }
 
     pub(crate) fn opts_mut(&mut self) -> &mut Opts {
