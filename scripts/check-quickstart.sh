@@ -8,26 +8,27 @@
 #   2. fetches /metrics with no Accept header (Prometheus text 0.0.4) and with
 #      `Accept: application/openmetrics-text; version=1.0.0` (OpenMetrics),
 #      and checks the status and exact Content-Type of both;
-#   3. validates both bodies with ../shared/peers/validate-exposition.sh
+#   3. validates both bodies with scripts/peers/validate-exposition.sh
 #      (promtool + the Python reference parsers), the OpenMetrics one also
 #      with --scrape (a real Prometheus scrapes a copy of it);
 #   4. has a real Prometheus scrape the running example itself and checks
 #      that the target is up and the summary arrived.
 # Prints PASS/FAIL lines; exits 0 when everything passed, 1 otherwise.
-# Needs ../shared/peers/install.sh to have run (promtool, prometheus, venv).
+# Needs scripts/peers/install.sh to have run (promtool, prometheus, venv).
 # Environment: PEERS_DIR overrides where the peers scripts are.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(git -C "$HERE" rev-parse --show-toplevel 2>/dev/null || (cd "$HERE/.." && pwd))"
-PEERS="${PEERS_DIR:-$ROOT/../shared/peers}"
+PEERS="${PEERS_DIR:-$ROOT/scripts/peers}"
 
 failures=0
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
 die() { echo "FAIL $*"; echo "check-quickstart: FAILED (setup)"; exit 1; }
 
-[ -x "$PEERS/validate-exposition.sh" ] || die "no peers scripts at $PEERS (shared/ must sit beside the checkout)"
+[ -x "$PEERS/validate-exposition.sh" ] || die "no peers scripts at $PEERS"
+command -v promtool >/dev/null 2>&1 || die "promtool is not installed; run $PEERS/install.sh"
 command -v curl >/dev/null 2>&1 || die "curl is not installed"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/check-quickstart.XXXXXX")"

@@ -41,6 +41,8 @@
 //! }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub use promdecl_macros::{count_exceptions, metrics, timed, track_inprogress, LabelSet, LabelValue, Metrics};
 pub use promdecl_runtime::*;
 

@@ -1,8 +1,8 @@
 //! The OpenMetrics parser conformance suite: every case folder under
-//! `../shared/conformance/openmetrics-parsers/` holds an exposition
-//! (`metrics`) and whether a conforming parser accepts it (`test.json`,
-//! `"shouldParse"`). `parse_openmetrics` must agree on every case; each
-//! disagreement is reported by name.
+//! `tests/data/openmetrics-parsers/` (vendored; see `tests/data/README.md`)
+//! holds an exposition (`metrics`) and whether a conforming parser accepts it
+//! (`test.json`, `"shouldParse"`). `parse_openmetrics` must agree on every
+//! case; each disagreement is reported by name.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use promdecl::parse_openmetrics;
 
 fn suite() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/openmetrics-parsers")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/openmetrics-parsers")
 }
 
 /// The `"shouldParse"` flag of a `test.json`, without a JSON dependency.

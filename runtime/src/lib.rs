@@ -28,6 +28,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
 pub mod collector;
@@ -35,30 +36,37 @@ pub mod encode;
 mod error;
 pub mod family;
 #[cfg(feature = "graphite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "graphite")))]
 pub mod graphite;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 pub mod label;
 pub mod metric;
 pub mod model;
 #[cfg(feature = "multiprocess")]
+#[cfg_attr(docsrs, doc(cfg(feature = "multiprocess")))]
 pub mod multiprocess;
 pub mod name;
 pub mod parse;
 #[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub mod push;
 pub mod registry;
 #[cfg(feature = "textfile")]
+#[cfg_attr(docsrs, doc(cfg(feature = "textfile")))]
 pub mod textfile;
 #[cfg(any(feature = "push", feature = "tls"))]
 mod tls;
 #[cfg(feature = "opentelemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
 pub mod trace;
 
 pub use collector::{PlatformCollector, ProcessCollector};
 pub use error::Error;
 pub use family::{Family, Handle, Labeled, OVERFLOW_LABEL_VALUE};
 #[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub use http::{serve, serve_registry, ServeError, Server, ServerBuilder};
 pub use label::{DynLabels, LabelSet, LabelValue};
 pub use metric::QuantileError;
@@ -75,10 +83,13 @@ pub use model::{
 pub use parse::{parse_openmetrics, parse_text, ParseError};
 pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
 #[cfg(feature = "textfile")]
+#[cfg_attr(docsrs, doc(cfg(feature = "textfile")))]
 pub use textfile::write_to_textfile;
 #[cfg(any(feature = "push", feature = "tls"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "push", feature = "tls"))))]
 pub use tls::TlsError;
 #[cfg(feature = "opentelemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
 pub use trace::{TraceIds, TraceTimer};
 
 #[doc(hidden)]

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: `_created` normalisation, the
-//! external exposition validator (`../shared/peers/validate-exposition.sh`)
+//! external exposition validator (`scripts/peers/validate-exposition.sh`)
 //! and a small JSON reader for its `--dump` output.
 //!
 //! Each test binary uses a different subset, hence the `dead_code` allowance.
@@ -76,22 +76,19 @@ pub struct Validation {
 }
 
 fn validator_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers/validate-exposition.sh")
+    peers::script("validate-exposition.sh")
 }
 
 /// Why the validator cannot run here, if it cannot.
 fn validator_missing() -> Option<String> {
-    let script = validator_script();
-    if !script.is_file() {
-        return Some(format!("{} does not exist", script.display()));
-    }
+    let install = peers::INSTALL;
     let venv = std::env::var("PEERS_VENV").unwrap_or_else(|_| "/tmp/peers-venv".to_owned());
     if !Path::new(&venv).join("bin/python").exists() {
-        return Some(format!("no Python venv at {venv}; run ../shared/peers/install.sh"));
+        return Some(format!("no Python venv at {venv}; run {install}"));
     }
     let promtool = Command::new("promtool").arg("--version").output();
     if !promtool.is_ok_and(|o| o.status.success()) {
-        return Some("promtool is not installed; run ../shared/peers/install.sh".to_owned());
+        return Some(format!("promtool is not installed; run {install}"));
     }
     None
 }

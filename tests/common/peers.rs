@@ -1,31 +1,44 @@
 //! Real peers (Prometheus, Pushgateway, node exporter, carbon) started
-//! through `../shared/peers/start-*.sh` and stopped by PID with `stop.sh`.
+//! through `scripts/peers/start-*.sh` and stopped by PID with `stop.sh`.
 //!
 //! Like [`validate`](super::validate): when a peer is not installed, the test
-//! prints `SKIPPED` and returns, unless `CI` is set, where it fails.
+//! prints `SKIPPED` and names [`INSTALL`], unless `CI` is set, where it fails.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The folder of the peer scripts.
+/// The command that installs the peers, relative to the repository root
+/// (where `cargo test` runs the tests), for the messages of skipped tests.
+pub const INSTALL: &str = "scripts/peers/install.sh";
+
+/// The folder of the peer scripts, inside the repository.
+///
+/// The scripts are part of the checkout, so a missing one is a broken
+/// checkout, never a reason to skip: this panics rather than let every peer
+/// test skip silently.
 pub fn peers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers")
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers");
+    assert!(dir.join("stop.sh").is_file(), "{} has no peer scripts: the checkout is incomplete", dir.display());
+    dir
+}
+
+/// The peer script `name` (`start-prometheus.sh`, `stop.sh`, ...).
+pub fn script(name: &str) -> PathBuf {
+    let path = peers_dir().join(name);
+    assert!(path.is_file(), "{} is missing: the checkout is incomplete", path.display());
+    path
 }
 
 /// Why `binary` cannot be used here, if it cannot.
 fn missing(binary: &str) -> Option<String> {
-    let dir = peers_dir();
-    if !dir.join("stop.sh").is_file() {
-        return Some(format!("{} has no peer scripts (shared/ must sit beside the checkout)", dir.display()));
-    }
     let found = Command::new("sh")
         .args(["-c", &format!("command -v {binary}")])
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !found {
-        return Some(format!("{binary} is not installed; run ../shared/peers/install.sh"));
+        return Some(format!("{binary} is not installed; run {INSTALL}"));
     }
     None
 }
@@ -53,7 +66,7 @@ impl Peer {
     /// `KEY=VALUE` lines it prints. Panics, with the script's messages, if
     /// the peer does not come up.
     pub fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Peer {
-        let script = peers_dir().join(format!("start-{name}.sh"));
+        let script = script(&format!("start-{name}.sh"));
         let out = Command::new("bash")
             .arg(&script)
             .args(args)
@@ -99,7 +112,7 @@ impl Peer {
 impl Drop for Peer {
     fn drop(&mut self) {
         let status = Command::new("bash")
-            .arg(peers_dir().join("stop.sh"))
+            .arg(script("stop.sh"))
             .arg(&self.pidfile)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -133,7 +146,7 @@ fn unquote(v: &str) -> String {
 /// with its output if the value never came.
 pub fn prom_expect(prom_url: &str, expr: &str, value: f64) -> String {
     let out = Command::new("bash")
-        .arg(peers_dir().join("prom-query.sh"))
+        .arg(script("prom-query.sh"))
         .args(["--expect", &value.to_string(), "--timeout", "30", prom_url, expr])
         .stdin(Stdio::null())
         .output()
@@ -153,7 +166,7 @@ pub fn carbon_read(
     min_points: usize,
 ) -> Result<Vec<(u64, f64)>, String> {
     let out = Command::new("bash")
-        .arg(peers_dir().join("carbon-read.sh"))
+        .arg(script("carbon-read.sh"))
         .args([carbon_dir, metric, &timeout_secs.to_string(), &min_points.to_string()])
         .stdin(Stdio::null())
         .output()

@@ -1,19 +1,15 @@
-//! A real Prometheus (`../shared/peers/start-prometheus.sh`) scraping a
+//! A real Prometheus (`scripts/peers/start-prometheus.sh`) scraping a
 //! loopback target, queried through its HTTP API, stopped by PID
 //! (`stop.sh`) when dropped.
 //!
 //! As with the exposition validator, a missing Prometheus skips the test
 //! (with a message) unless `CI` is set, where it fails.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::json::{self, Value};
-
-fn peers() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers")
-}
+use super::peers::{script, INSTALL};
 
 /// A running Prometheus.
 pub struct Prometheus {
@@ -41,11 +37,10 @@ impl Prometheus {
     }
 
     fn launch(test: &str, env: &[(&str, &str)], args: &[&str]) -> Option<Prometheus> {
-        let script = peers().join("start-prometheus.sh");
+        let script = script("start-prometheus.sh");
         let installed = Command::new("prometheus").arg("--version").output().is_ok_and(|o| o.status.success());
-        if !script.is_file() || !installed {
-            let why =
-                format!("{} or the prometheus binary is missing; run ../shared/peers/install.sh", script.display());
+        if !installed {
+            let why = format!("the prometheus binary is not installed; run {INSTALL}");
             if std::env::var_os("CI").is_some() {
                 panic!("{test}: Prometheus is required when CI is set, but {why}");
             }
@@ -181,6 +176,6 @@ impl Prometheus {
 
 impl Drop for Prometheus {
     fn drop(&mut self) {
-        let _ = Command::new("bash").arg(peers().join("stop.sh")).arg(&self.pidfile).status();
+        let _ = Command::new("bash").arg(script("stop.sh")).arg(&self.pidfile).status();
     }
 }

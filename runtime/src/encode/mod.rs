@@ -25,6 +25,7 @@ mod native;
 mod negotiate;
 mod openmetrics;
 #[cfg(feature = "protobuf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]
 pub mod proto;
 #[cfg(feature = "protobuf")]
 mod protobuf;
@@ -34,6 +35,7 @@ pub use native::{BucketSpan, NativeHistogram};
 pub use negotiate::{negotiate, EscapingScheme, Format, FormatKind};
 pub use openmetrics::OpenMetricsEncoder;
 #[cfg(feature = "protobuf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "protobuf")))]
 pub use protobuf::ProtobufEncoder;
 pub use text::TextEncoder;
 

@@ -31,10 +31,12 @@
 //! ```
 
 #[cfg(feature = "actix-web")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
 pub mod actix;
 #[cfg(feature = "server")]
 mod auth;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 mod gzip;
 mod handler;
@@ -47,4 +49,5 @@ mod tls;
 pub use handler::{MetricsHandler, MetricsResponse, ScrapeRequest};
 pub use hyper::MetricsService;
 #[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub use server::{serve, serve_registry, ServeError, Server, ServerBuilder};
