@@ -36,6 +36,8 @@ pub mod actix;
 mod auth;
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "server")]
+mod deadline;
 mod gzip;
 mod handler;
 mod hyper;
