@@ -291,8 +291,10 @@ impl MetricsHandler {
         let asked = header.trim().parse::<f64>().ok().filter(|s| s.is_finite() && *s > 0.0);
         match asked {
             Some(secs) => {
-                let secs = secs - (secs / 10.0).min(0.5);
-                self.scrape_timeout.min(Duration::try_from_secs_f64(secs).unwrap_or(self.scrape_timeout))
+                let millis = (secs - (secs / 10.0).min(0.5)) * 1000.0;
+                // Whole milliseconds: the 503's reason reads "1.35s", not "1.349999999s".
+                let asked = Duration::try_from_secs_f64(millis.round() / 1000.0).unwrap_or(self.scrape_timeout);
+                self.scrape_timeout.min(asked)
             }
             None => self.scrape_timeout,
         }
@@ -393,7 +395,8 @@ impl MetricsHandler {
             let Ok(Ok(permit)) = tokio::time::timeout_at(deadline, scrapes.acquire_owned()).await else {
                 tracing::warn!(target: "promdecl::http", ?timeout, "scrape timed out waiting for earlier scrapes to finish");
                 let reason = format!(
-                    "scrape timed out after {timeout:?}: {} earlier scrapes have not finished (a collector may be blocked)",
+                    "scrape timed out after {timeout:?}: all {} scrape threads are taken by scrapes that have not \
+                     finished (a collector may be blocked)",
                     handler.max_scrapes
                 );
                 return MetricsResponse::error(503, &reason, head);
