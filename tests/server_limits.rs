@@ -136,10 +136,11 @@ fn a_client_reading_a_little_at_a_time_is_cut_off_at_the_write_deadline() {
     s.set_nonblocking(false).unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    // 16 KiB every 20 ms: always some progress, never the whole answer in
-    // time. A deadline per stalled write would never fire.
+    // 64 KiB every 20 ms: the server's writes never stall for long, but the
+    // whole answer takes about 4 s. A deadline per stalled write would
+    // never fire.
     let mut got = Vec::new();
-    let mut buf = vec![0; 16 * 1024];
+    let mut buf = vec![0; 64 * 1024];
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(2500) {
         match s.read(&mut buf) {
@@ -163,7 +164,7 @@ fn a_client_reading_a_little_at_a_time_is_cut_off_at_the_write_deadline() {
     let received = got.len() - head_end;
     assert!(
         received < length,
-        "a client reading 800 KB/s took all {length} bytes despite a 1 s write deadline ({end:?})"
+        "a client reading 3 MB/s took all {length} bytes despite a 1 s write deadline ({end:?})"
     );
     server.shutdown();
 }
