@@ -243,6 +243,7 @@ fn a_blocking_collector_answers_503_at_the_timeout_and_stalls_nothing_else() {
         .start()
         .unwrap();
     let addr = server.local_addr();
+    let _release = trouble.release_on_drop();
     trouble.set(Mode::Block);
     let blocked = std::thread::spawn(move || scrape(addr, "GET /metrics HTTP/1.1", Duration::from_secs(5)));
     std::thread::sleep(Duration::from_millis(200));
@@ -298,6 +299,7 @@ fn shutdown_and_drop_return_while_a_scrape_is_in_flight_on_a_blocked_collector()
 fn a_shorter_prometheus_scrape_timeout_header_wins() {
     let trouble = Trouble::default();
     let server = Server::builder("127.0.0.1:0").registry(trouble.clone()).start().unwrap();
+    let _release = trouble.release_on_drop();
     trouble.set(Mode::Block);
     let (status, reply, took) = scrape(
         server.local_addr(),
@@ -314,6 +316,7 @@ fn a_shorter_prometheus_scrape_timeout_header_wins() {
         .scrape_timeout(Duration::from_millis(500))
         .start()
         .unwrap();
+    let _release2 = trouble.release_on_drop();
     let (status, reply, _) = scrape(
         server2.local_addr(),
         "GET /metrics HTTP/1.1\r\nX-Prometheus-Scrape-Timeout-Seconds: 30",
@@ -335,6 +338,7 @@ fn blocked_collectors_hold_at_most_the_concurrent_scrape_limit() {
         .max_concurrent_scrapes(1)
         .start()
         .unwrap();
+    let _release = trouble.release_on_drop();
     trouble.set(Mode::Block);
     let addr = server.local_addr();
     let (status, reply, _) = scrape(addr, "GET /metrics HTTP/1.1", Duration::from_secs(5));

@@ -55,6 +55,24 @@ impl Trouble {
     }
 }
 
+/// Releases a [`Trouble`] when dropped: declared after the server, it runs
+/// first when a test fails, so that a server stuck on the collector can
+/// still stop and the test fails instead of hanging.
+pub struct Release(Trouble);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl Trouble {
+    /// See [`Release`].
+    pub fn release_on_drop(&self) -> Release {
+        Release(self.clone())
+    }
+}
+
 impl Collector for Trouble {
     fn collect(&self, enc: &mut dyn MetricEncoder) {
         self.registry.collect(enc);
