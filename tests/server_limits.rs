@@ -380,3 +380,66 @@ fn invalid_scrape_settings_are_refused() {
     let err = Server::builder("127.0.0.1:0").scrape_timeout(Duration::ZERO).start().unwrap_err();
     assert!(err.to_string().contains("scrape_timeout"), "{err}");
 }
+
+/// The child half of [`connections_are_capped_by_the_open_file_limit`]:
+/// serves with the default connection cap, under the `ulimit -n` the parent
+/// gave it, until its standard input closes.
+#[test]
+fn fd_limit_child() {
+    if std::env::var_os("PROMDECL_FD_LIMIT_CHILD").is_none() {
+        return;
+    }
+    let server = Server::builder("127.0.0.1:0").registry(small_registry()).start().unwrap();
+    println!("ADDR {}", server.local_addr());
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    server.shutdown();
+}
+
+#[test]
+fn connections_are_capped_by_the_open_file_limit() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    // A server process allowed 200 open files takes at most 150
+    // connections; the next one waits in the backlog rather than failing
+    // for want of a descriptor, and is served once a connection closes.
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 200 && exec \"$0\" --exact fd_limit_child --nocapture --test-threads=1")
+        .arg(&exe)
+        .env("PROMDECL_FD_LIMIT_CHILD", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr: SocketAddr = lines
+        .by_ref()
+        .map_while(Result::ok)
+        // The harness prints "test fd_limit_child ... " first, on the same line.
+        .find_map(|l| l.split_once("ADDR ").map(|(_, a)| a.trim().parse().unwrap()))
+        .expect("the child serves");
+
+    let mut held: Vec<TcpStream> = (0..150).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut waiting = TcpStream::connect(addr).unwrap();
+    waiting.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    waiting.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+    let mut buf = [0; 64];
+    let early = waiting.read(&mut buf);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        assert!(early.is_err(), "a 151st connection was served under a limit of 200 files: {early:?}");
+        held.pop();
+        waiting.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut reply = Vec::new();
+        waiting.read_to_end(&mut reply).expect("answered once a connection closed");
+        assert!(reply.starts_with(b"HTTP/1.1 200"), "{:?}", String::from_utf8_lossy(&reply));
+    }));
+    drop(child.stdin.take());
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

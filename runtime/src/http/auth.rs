@@ -79,4 +79,28 @@ mod tests {
         assert!(!auth.admits(Some(b"Basic")));
         assert!(!auth.admits(Some(&[0xff, 0xfe])));
     }
+
+    #[test]
+    fn credentials_of_any_length_compare_as_fixed_size_digests() {
+        let long = "p".repeat(10_000);
+        let mut auth = BasicAuth::default();
+        auth.allow("u".into(), long.clone());
+        auth.allow("prometheus".into(), String::new());
+        // What is kept, and compared, is one 32-byte digest per user.
+        assert!(auth.credentials.iter().all(|d| d.len() == 32));
+        assert!(auth.admits(Some(&header(&format!("u:{long}")))));
+        assert!(auth.admits(Some(&header("prometheus:"))));
+        // Shorter, longer, a prefix, an extension: all refused.
+        for bad in [
+            "u:".to_owned(),
+            format!("u:{}", &long[1..]),
+            format!("u:{long}p"),
+            format!("u:{long}:"),
+            "prometheus".to_owned(),
+            "prometheus::".to_owned(),
+            "x".repeat(100_000),
+        ] {
+            assert!(!auth.admits(Some(&header(&bad))), "{} bytes", bad.len());
+        }
+    }
 }

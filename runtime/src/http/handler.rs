@@ -518,6 +518,31 @@ mod tests {
     }
 
     #[test]
+    fn a_shorter_scrape_timeout_header_wins_less_a_margin() {
+        let handler = MetricsHandler::new(crate::Registry::new());
+        let ms = |header| handler.timeout_for(header).as_millis();
+        assert_eq!(ms(""), 10_000);
+        assert_eq!(ms("1.5"), 1350);
+        assert_eq!(ms(" 0.2 "), 180);
+        assert_eq!(ms("9"), 8500);
+        assert_eq!(ms("30"), 10_000);
+        for ignored in ["0", "-1", "abc", "NaN", "inf", "1e400"] {
+            assert_eq!(ms(ignored), 10_000, "{ignored}");
+        }
+        let short = handler.scrape_timeout(Duration::from_millis(300));
+        assert_eq!(short.timeout_for("5").as_millis(), 300);
+    }
+
+    #[test]
+    fn error_answers_are_one_line() {
+        let resp = MetricsResponse::error(500, "a\nb\r\nc", false);
+        assert_eq!(resp.body, b"a b  c\n");
+        assert_eq!(resp.content_length, 7);
+        let head = MetricsResponse::error(503, "x", true);
+        assert_eq!((head.body.len(), head.content_length), (0, 2));
+    }
+
+    #[test]
     fn gzip_acceptance() {
         for yes in ["gzip", "GZIP", "deflate, gzip", "gzip;q=0.5", "x-gzip", "*", "br;q=1.0, gzip; q=0.001"] {
             assert!(accepts_gzip(yes), "{yes}");
