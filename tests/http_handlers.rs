@@ -175,7 +175,11 @@ fn check_trouble(name: &str, url: &str, trouble: &Trouble) {
     trouble.set(Mode::PanicOnce);
     let resp = call(agent.get(url));
     assert_eq!(resp.status(), 500, "{name}");
-    assert_eq!(resp.into_string().unwrap(), format!("scrape failed: a collector panicked: {PANIC_MESSAGE}\n"), "{name}");
+    assert_eq!(
+        resp.into_string().unwrap(),
+        format!("scrape failed: a collector panicked: {PANIC_MESSAGE}\n"),
+        "{name}"
+    );
     let resp = call(agent.get(url));
     assert_eq!(resp.status(), 200, "{name}: after a panic");
     assert!(resp.into_string().unwrap().contains("trouble_total 7\n"), "{name}");
@@ -197,11 +201,7 @@ fn check_trouble(name: &str, url: &str, trouble: &Trouble) {
     for resp in blocked {
         let resp = resp.join().unwrap();
         assert_eq!(resp.status(), 503, "{name}");
-        assert_eq!(
-            resp.into_string().unwrap(),
-            "scrape timed out after 1s: a collector has not finished\n",
-            "{name}"
-        );
+        assert_eq!(resp.into_string().unwrap(), "scrape timed out after 1s: a collector has not finished\n", "{name}");
     }
     assert!(started.elapsed() < Duration::from_secs(3), "{name}: two blocked scrapes took {:?}", started.elapsed());
     trouble.set(Mode::Fine);
@@ -228,10 +228,9 @@ fn axum_on_a_panic_a_failure_and_a_timeout() {
     use axum::routing::get;
     let (trouble, handler) = trouble_handler();
     let (stateful_trouble, stateful) = trouble_handler();
-    let app = axum::Router::new().merge(promdecl::http::axum::router(handler)).route(
-        "/state/metrics",
-        get(promdecl::http::axum::metrics_with_state).with_state(stateful),
-    );
+    let app = axum::Router::new()
+        .merge(promdecl::http::axum::router(handler))
+        .route("/state/metrics", get(promdecl::http::axum::metrics_with_state).with_state(stateful));
     let addr = start_axum(app);
     check_trouble("axum router", &format!("http://{addr}/metrics"), &trouble);
     check_trouble("axum metrics_with_state", &format!("http://{addr}/state/metrics"), &stateful_trouble);

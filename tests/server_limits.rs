@@ -127,11 +127,8 @@ fn clients_that_never_read_do_not_delay_a_scrape() {
 
 #[test]
 fn a_client_reading_a_little_at_a_time_is_cut_off_at_the_write_deadline() {
-    let server = Server::builder("127.0.0.1:0")
-        .registry(huge_registry())
-        .write_timeout(Duration::from_secs(1))
-        .start()
-        .unwrap();
+    let server =
+        Server::builder("127.0.0.1:0").registry(huge_registry()).write_timeout(Duration::from_secs(1)).start().unwrap();
     let mut s = small_window(server.local_addr());
     s.set_nonblocking(false).unwrap();
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();

@@ -415,7 +415,9 @@ impl MetricsHandler {
             match tokio::time::timeout_at(deadline, rx).await {
                 Ok(Ok(resp)) => resp,
                 // `respond` catches panics, so the thread always sends.
-                Ok(Err(_)) => MetricsResponse::error(500, "scrape failed: the scrape thread ended without an answer", head),
+                Ok(Err(_)) => {
+                    MetricsResponse::error(500, "scrape failed: the scrape thread ended without an answer", head)
+                }
                 Err(_) => {
                     tracing::warn!(target: "promdecl::http", ?timeout, "scrape timed out: a collector has not finished");
                     MetricsResponse::error(
