@@ -8,9 +8,10 @@ mod common;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::prometheus::Prometheus;
+use common::trouble::{Mode, Trouble, FAILURE_MESSAGE, PANIC_MESSAGE};
 use common::{call, http_agent};
 use promdecl::encode::{encode_to_string, Format};
 use promdecl::http::{MetricsHandler, MetricsService};
@@ -164,6 +165,82 @@ fn actix_resource() {
     let registry = new_registry("actix", 1.0);
     let addr = start_actix(MetricsHandler::new(Arc::clone(&registry)));
     check_endpoint("actix-web", &format!("http://{addr}/metrics"), &registry);
+}
+
+/// Every handler answers a collector's panic and reported failure with
+/// 500 and the reason, and a collector that blocks with 503 at the scrape
+/// timeout, while the framework goes on serving; the next scrape works.
+fn check_trouble(name: &str, url: &str, trouble: &Trouble) {
+    let agent = http_agent();
+    trouble.set(Mode::PanicOnce);
+    let resp = call(agent.get(url));
+    assert_eq!(resp.status(), 500, "{name}");
+    assert_eq!(
+        resp.into_string().unwrap(),
+        format!("scrape failed: a collector panicked: {PANIC_MESSAGE}\n"),
+        "{name}"
+    );
+    let resp = call(agent.get(url));
+    assert_eq!(resp.status(), 200, "{name}: after a panic");
+    assert!(resp.into_string().unwrap().contains("trouble_total 7\n"), "{name}");
+
+    trouble.set(Mode::Fail);
+    let resp = call(agent.get(url));
+    assert_eq!(resp.status(), 500, "{name}");
+    assert_eq!(resp.into_string().unwrap(), format!("scrape failed: {FAILURE_MESSAGE}\n"), "{name}");
+
+    trouble.set(Mode::Block);
+    // Two at once: the framework's single worker is not held by the first.
+    let started = Instant::now();
+    let blocked: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.to_owned();
+            std::thread::spawn(move || call(http_agent().get(&url)))
+        })
+        .collect();
+    for resp in blocked {
+        let resp = resp.join().unwrap();
+        assert_eq!(resp.status(), 503, "{name}");
+        assert_eq!(resp.into_string().unwrap(), "scrape timed out after 1s: a collector has not finished\n", "{name}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "{name}: two blocked scrapes took {:?}", started.elapsed());
+    trouble.set(Mode::Fine);
+    trouble.release();
+    let resp = call(agent.get(url));
+    assert_eq!(resp.status(), 200, "{name}: after a timeout");
+}
+
+fn trouble_handler() -> (Trouble, MetricsHandler) {
+    let trouble = Trouble::default();
+    let handler = MetricsHandler::new(trouble.clone()).scrape_timeout(Duration::from_secs(1));
+    (trouble, handler)
+}
+
+#[test]
+fn hyper_service_on_a_panic_a_failure_and_a_timeout() {
+    let (trouble, handler) = trouble_handler();
+    let addr = start_hyper(handler);
+    check_trouble("hyper", &format!("http://{addr}/metrics"), &trouble);
+}
+
+#[test]
+fn axum_on_a_panic_a_failure_and_a_timeout() {
+    use axum::routing::get;
+    let (trouble, handler) = trouble_handler();
+    let (stateful_trouble, stateful) = trouble_handler();
+    let app = axum::Router::new()
+        .merge(promdecl::http::axum::router(handler))
+        .route("/state/metrics", get(promdecl::http::axum::metrics_with_state).with_state(stateful));
+    let addr = start_axum(app);
+    check_trouble("axum router", &format!("http://{addr}/metrics"), &trouble);
+    check_trouble("axum metrics_with_state", &format!("http://{addr}/state/metrics"), &stateful_trouble);
+}
+
+#[test]
+fn actix_on_a_panic_a_failure_and_a_timeout() {
+    let (trouble, handler) = trouble_handler();
+    let addr = start_actix(handler);
+    check_trouble("actix-web", &format!("http://{addr}/metrics"), &trouble);
 }
 
 /// A real Prometheus scrapes the three servers (with gzip, as it always

@@ -9,6 +9,7 @@ pub mod certs;
 pub mod json;
 pub mod peers;
 pub mod prometheus;
+pub mod trouble;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

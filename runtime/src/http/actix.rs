@@ -18,7 +18,10 @@ use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use super::{MetricsHandler, ScrapeRequest};
 
 /// A resource at `path` answering scrapes of `handler`: `GET` and `HEAD`,
-/// 405 for other methods.
+/// 405 for other methods. Scrapes are computed through
+/// [`MetricsHandler::respond_async`]: on a thread of their own, within the
+/// scrape timeout, with `500` for a collector's panic or failure and `503`
+/// for a timeout.
 ///
 /// ```
 /// use promdecl_runtime::http::{actix::resource, MetricsHandler};
@@ -36,12 +39,18 @@ async fn scrape(req: HttpRequest, handler: web::Data<MetricsHandler>) -> HttpRes
     // actix sends the headers of a HEAD answer with the length of its body,
     // and drops the body itself: answer HEAD as GET.
     let method = if req.method() == actix_web::http::Method::HEAD { "GET" } else { req.method().as_str() };
-    let resp = handler.respond(&ScrapeRequest {
-        method,
-        query: req.query_string(),
-        accept: header(actix_web::http::header::ACCEPT).unwrap_or(""),
-        accept_encoding: header(actix_web::http::header::ACCEPT_ENCODING).unwrap_or(""),
-    });
+    let resp = handler
+        .respond_async(&ScrapeRequest {
+            method,
+            query: req.query_string(),
+            accept: header(actix_web::http::header::ACCEPT).unwrap_or(""),
+            accept_encoding: header(actix_web::http::header::ACCEPT_ENCODING).unwrap_or(""),
+            scrape_timeout: header(actix_web::http::header::HeaderName::from_static(
+                "x-prometheus-scrape-timeout-seconds",
+            ))
+            .unwrap_or(""),
+        })
+        .await;
     let mut out = HttpResponse::build(StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     for (name, value) in resp.headers() {
         // actix writes the length of the body itself.

@@ -2,19 +2,26 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// The users a server admits; none means no auth at all.
 #[derive(Default)]
 pub(crate) struct BasicAuth {
-    /// `user:password` of each user, as the `Authorization` header carries it
-    /// once decoded.
-    credentials: Vec<Vec<u8>>,
+    /// The SHA-256 of each user's `user:password`, as the `Authorization`
+    /// header carries it once decoded. Comparing digests, all of one size,
+    /// tells nothing of the credentials' lengths, as comparing the bytes
+    /// themselves would (a slice comparison stops at a length mismatch).
+    credentials: Vec<[u8; 32]>,
+}
+
+fn digest(credential: &[u8]) -> [u8; 32] {
+    Sha256::digest(credential).into()
 }
 
 impl BasicAuth {
     pub(crate) fn allow(&mut self, user: String, password: String) {
-        self.credentials.push(format!("{user}:{password}").into_bytes());
+        self.credentials.push(digest(format!("{user}:{password}").as_bytes()));
     }
 
     /// Whether a request with this `Authorization` header value may scrape.
@@ -26,8 +33,9 @@ impl BasicAuth {
             return false;
         };
         // Every user is compared, in constant time, so the answer's timing
-        // tells nothing about which bytes matched.
-        self.credentials.iter().fold(false, |found, expected| found | bool::from(expected.ct_eq(&given)))
+        // tells nothing about which bytes matched, nor which user.
+        let given = digest(&given);
+        self.credentials.iter().fold(subtle::Choice::from(0), |found, expected| found | expected.ct_eq(&given)).into()
     }
 }
 
@@ -70,5 +78,29 @@ mod tests {
         assert!(!auth.admits(Some(b"Basic !!!")));
         assert!(!auth.admits(Some(b"Basic")));
         assert!(!auth.admits(Some(&[0xff, 0xfe])));
+    }
+
+    #[test]
+    fn credentials_of_any_length_compare_as_fixed_size_digests() {
+        let long = "p".repeat(10_000);
+        let mut auth = BasicAuth::default();
+        auth.allow("u".into(), long.clone());
+        auth.allow("prometheus".into(), String::new());
+        // What is kept, and compared, is one 32-byte digest per user.
+        assert!(auth.credentials.iter().all(|d| d.len() == 32));
+        assert!(auth.admits(Some(&header(&format!("u:{long}")))));
+        assert!(auth.admits(Some(&header("prometheus:"))));
+        // Shorter, longer, a prefix, an extension: all refused.
+        for bad in [
+            "u:".to_owned(),
+            format!("u:{}", &long[1..]),
+            format!("u:{long}p"),
+            format!("u:{long}:"),
+            "prometheus".to_owned(),
+            "prometheus::".to_owned(),
+            "x".repeat(100_000),
+        ] {
+            assert!(!auth.admits(Some(&header(&bad))), "{} bytes", bad.len());
+        }
     }
 }

@@ -1,4 +1,7 @@
-//! Scrapes in an axum application (feature `axum`).
+//! Scrapes in an axum application (feature `axum`). Every route here
+//! computes scrapes through [`MetricsHandler::respond_async`]: on a thread
+//! of their own, within the scrape timeout, with `500` for a collector's
+//! panic or failure and `503` for a timeout.
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
@@ -18,6 +21,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 
+use super::hyper::{into_hyper, scrape_request};
 use super::{MetricsHandler, MetricsService};
 
 /// A router answering scrapes of `handler` at `/metrics`, to
@@ -42,8 +46,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(handler: MetricsHandler) -> Rout
 /// # let _ = app;
 /// ```
 pub async fn metrics(request: Request) -> Response {
-    static DEFAULT: once_cell::sync::Lazy<MetricsService> = once_cell::sync::Lazy::new(MetricsService::default);
-    DEFAULT.respond(&request).into_response()
+    static DEFAULT: once_cell::sync::Lazy<MetricsHandler> = once_cell::sync::Lazy::new(MetricsHandler::default);
+    into_hyper(DEFAULT.respond_async(&scrape_request(&request)).await).into_response()
 }
 
 /// A handler answering scrapes of the [`MetricsHandler`] in the router's
@@ -58,5 +62,5 @@ pub async fn metrics(request: Request) -> Response {
 /// # let _ = app;
 /// ```
 pub async fn metrics_with_state(State(handler): State<MetricsHandler>, request: Request) -> Response {
-    MetricsService::new(handler).respond(&request).into_response()
+    into_hyper(handler.respond_async(&scrape_request(&request)).await).into_response()
 }

@@ -38,6 +38,8 @@ mod auth;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+#[cfg(feature = "server")]
+mod deadline;
 mod gzip;
 mod handler;
 mod hyper;

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,10 +17,10 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Semaphore};
-use tokio_io_timeout::TimeoutStream;
 
 use super::auth::BasicAuth;
-use super::hyper::{into_hyper, scrape_request};
+use super::deadline::WriteDeadline;
+use super::hyper::{into_hyper, into_hyper_with, scrape_request};
 use super::{MetricsHandler, MetricsResponse};
 use crate::Collector;
 
@@ -31,6 +32,14 @@ use crate::Collector;
 /// `?name[]=...` restricts it to those sample names. Other paths get 404,
 /// other methods 405. [`Server::builder`] adds TLS, client certificates,
 /// basic auth and limits.
+///
+/// Scrapes are computed on threads of their own, never on the thread that
+/// accepts and drives connections, so no client and no collector can stall
+/// another client's scrape: a collector that panics gives `500` with the
+/// panic message, one that reports a failure `500` with the failure, one
+/// that has not finished within the scrape timeout (10 s, or the scraper's
+/// shorter `X-Prometheus-Scrape-Timeout-Seconds`) `503`. The server's
+/// limits and timeouts are listed at [`Server::builder`].
 ///
 /// ```
 /// let server = promdecl_runtime::serve("127.0.0.1:0").unwrap();
@@ -105,6 +114,16 @@ pub struct Server {
 impl Server {
     /// A server on `addr` to configure, then [`start`](ServerBuilder::start).
     ///
+    /// | limit | default | past it |
+    /// |---|---|---|
+    /// | [`max_connections`](ServerBuilder::max_connections) | three quarters of the open-file limit | new connections wait in the listen backlog |
+    /// | [`header_read_timeout`](ServerBuilder::header_read_timeout) | 10 s for a whole request head, or an idle keep-alive | connection closed |
+    /// | [`write_timeout`](ServerBuilder::write_timeout) | 30 s for a whole answer | connection closed |
+    /// | [`scrape_timeout`](ServerBuilder::scrape_timeout) | 10 s, or the scraper's shorter one | `503` |
+    /// | [`max_concurrent_scrapes`](ServerBuilder::max_concurrent_scrapes) | 4 computed at once | wait, within the scrape timeout |
+    /// | [`max_pending_bytes`](ServerBuilder::max_pending_bytes) | 64 MiB of answers not yet taken by their clients | `503` |
+    /// | [`max_header_size`](ServerBuilder::max_header_size) | 16 KiB | `431` |
+    ///
     /// ```
     /// use std::time::Duration;
     /// let server = promdecl_runtime::Server::builder("127.0.0.1:0")
@@ -134,7 +153,8 @@ impl Server {
     }
 
     /// Stops accepting, lets requests in flight finish (for at most a
-    /// second), and joins the thread.
+    /// second), and joins the thread. A collector still blocked then keeps
+    /// its own scrape thread; it is not waited for.
     pub fn shutdown(mut self) {
         self.stop_and_join();
     }
@@ -156,20 +176,46 @@ impl Drop for Server {
 /// How much a server lets its clients take.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
-    max_connections: usize,
+    /// `None`: as many as the open-file limit allows.
+    max_connections: Option<usize>,
     header_read_timeout: Duration,
     write_timeout: Duration,
     max_header_size: usize,
+    scrape_timeout: Option<Duration>,
+    max_concurrent_scrapes: Option<usize>,
+    max_pending_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_connections: 256,
+            max_connections: None,
             header_read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             max_header_size: 16 * 1024,
+            scrape_timeout: None,
+            max_concurrent_scrapes: None,
+            max_pending_bytes: 64 << 20,
         }
+    }
+}
+
+/// The most connections the open-file limit leaves room for: three
+/// quarters of it, the rest for the program's own files and sockets. A
+/// connection that only waits costs a socket and a few kilobytes, so the
+/// limit is the descriptors, not a guess at a small number.
+fn connection_cap() -> usize {
+    #[cfg(unix)]
+    {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        match limit.current {
+            Some(n) => usize::try_from(n / 4 * 3).unwrap_or(usize::MAX).max(1),
+            None => 1 << 20,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        8192
     }
 }
 
@@ -244,22 +290,26 @@ impl ServerBuilder {
         self
     }
 
-    /// At most this many connections at once (default 256); more wait in
-    /// the listen backlog until one closes.
+    /// At most this many connections at once; more wait in the listen
+    /// backlog until one closes. The default, and the most allowed, is three
+    /// quarters of the process's open-file limit (`ulimit -n`) when the
+    /// server starts: connections that only wait cost little, and capping
+    /// them lower would let a few hundred idle or slow clients lock a
+    /// scraper out.
     ///
     /// ```
     /// let b = promdecl_runtime::Server::builder("127.0.0.1:0").max_connections(16);
     /// # drop(b);
     /// ```
     pub fn max_connections(mut self, n: usize) -> Self {
-        self.limits.max_connections = n;
+        self.limits.max_connections = Some(n);
         self
     }
 
-    /// How long a client may take to send a request's headers, and to
-    /// finish a TLS handshake (default 10 s). An idle keep-alive connection
-    /// is closed after as long, so a client that trickles bytes cannot hold
-    /// a connection.
+    /// How long a client may take to send a whole request head, and to
+    /// finish a TLS handshake (default 10 s): a total, not a pause between
+    /// bytes. An idle keep-alive connection is closed after as long, so a
+    /// client that trickles bytes cannot hold a connection.
     ///
     /// ```
     /// let b = promdecl_runtime::Server::builder("127.0.0.1:0").header_read_timeout(std::time::Duration::from_secs(5));
@@ -270,8 +320,9 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a write of the answer may stall on a client that does not
-    /// read (default 30 s) before the connection is closed.
+    /// How long writing one whole answer may take (default 30 s): a total
+    /// from its first byte to its last, so a client that does not read, or
+    /// reads a byte now and then, is cut off and its answer's memory freed.
     ///
     /// ```
     /// let b = promdecl_runtime::Server::builder("127.0.0.1:0").write_timeout(std::time::Duration::from_secs(5));
@@ -279,6 +330,47 @@ impl ServerBuilder {
     /// ```
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.limits.write_timeout = timeout;
+        self
+    }
+
+    /// How long a scrape's collectors may take before the answer is `503`
+    /// (default 10 s, Prometheus's default scrape timeout). A scraper's
+    /// shorter `X-Prometheus-Scrape-Timeout-Seconds` wins, less a tenth (at
+    /// most half a second). See [`MetricsHandler::scrape_timeout`].
+    ///
+    /// ```
+    /// let b = promdecl_runtime::Server::builder("127.0.0.1:0").scrape_timeout(std::time::Duration::from_secs(5));
+    /// # drop(b);
+    /// ```
+    pub fn scrape_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.scrape_timeout = Some(timeout);
+        self
+    }
+
+    /// At most `n` scrapes computed at once (default 4; at least 1); more
+    /// wait, within their scrape timeout. See
+    /// [`MetricsHandler::max_concurrent_scrapes`].
+    ///
+    /// ```
+    /// let b = promdecl_runtime::Server::builder("127.0.0.1:0").max_concurrent_scrapes(2);
+    /// # drop(b);
+    /// ```
+    pub fn max_concurrent_scrapes(mut self, n: usize) -> Self {
+        self.limits.max_concurrent_scrapes = Some(n);
+        self
+    }
+
+    /// At most this many bytes of answers computed and not yet taken by
+    /// their clients (default 64 MiB). Past it a new scrape gets `503` at
+    /// once, until the [write timeout](Self::write_timeout) frees the
+    /// answers of clients that do not read.
+    ///
+    /// ```
+    /// let b = promdecl_runtime::Server::builder("127.0.0.1:0").max_pending_bytes(16 << 20);
+    /// # drop(b);
+    /// ```
+    pub fn max_pending_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_pending_bytes = bytes;
         self
     }
 
@@ -370,10 +462,18 @@ impl ServerBuilder {
     /// let server = promdecl_runtime::Server::builder("127.0.0.1:0").start().unwrap();
     /// assert!(server.local_addr().port() > 0);
     /// ```
-    pub fn start(self) -> Result<Server, ServeError> {
-        if self.limits.max_connections == 0 {
+    pub fn start(mut self) -> Result<Server, ServeError> {
+        if self.limits.max_connections == Some(0) {
             return Err(ServeError::Config("max_connections must be at least 1".into()));
         }
+        if self.limits.max_concurrent_scrapes == Some(0) {
+            return Err(ServeError::Config("max_concurrent_scrapes must be at least 1".into()));
+        }
+        if self.limits.scrape_timeout == Some(Duration::ZERO) {
+            return Err(ServeError::Config("scrape_timeout must be longer than zero".into()));
+        }
+        let cap = connection_cap();
+        self.limits.max_connections = Some(self.limits.max_connections.map_or(cap, |n| n.min(cap)));
         if self.limits.max_header_size < 1024 {
             return Err(ServeError::Config("max_header_size must be at least 1024 bytes".into()));
         }
@@ -395,17 +495,28 @@ impl ServerBuilder {
         if !self.compression {
             handler = handler.disable_compression();
         }
+        if let Some(timeout) = self.limits.scrape_timeout {
+            handler = handler.scrape_timeout(timeout);
+        }
+        if let Some(n) = self.limits.max_concurrent_scrapes {
+            handler = handler.max_concurrent_scrapes(n);
+        }
         let shared = Arc::new(Shared {
             handler,
             auth: self.auth,
             limits: self.limits,
+            pending: Arc::new(AtomicUsize::new(0)),
             #[cfg(feature = "tls")]
             tls,
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name("promdecl-http".into())
-            .spawn(move || runtime.block_on(accept_loop(listener, shared, stop_rx)))
+            .spawn(move || {
+                runtime.block_on(accept_loop(listener, shared, stop_rx));
+                // Nothing of ours is left on the runtime; do not wait for it.
+                runtime.shutdown_background();
+            })
             .map_err(ServeError::Start)?;
         Ok(Server { local_addr, stop: stop_tx, thread: Some(thread) })
     }
@@ -416,6 +527,8 @@ struct Shared {
     handler: MetricsHandler,
     auth: BasicAuth,
     limits: Limits,
+    /// Bytes of answers made and not yet written out whole.
+    pending: Arc<AtomicUsize>,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
@@ -424,7 +537,8 @@ async fn accept_loop(listener: std::net::TcpListener, shared: Arc<Shared>, mut s
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
-    let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
+    let max_connections = shared.limits.max_connections.unwrap_or(1).min(Semaphore::MAX_PERMITS);
+    let permits = Arc::new(Semaphore::new(max_connections));
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // Past the limit, new connections wait in the backlog rather than
@@ -456,9 +570,7 @@ async fn accept_loop(listener: std::net::TcpListener, shared: Arc<Shared>, mut s
         connections.spawn(async move {
             let _permit = permit;
             let _ = stream.set_nodelay(true);
-            let mut stream = TimeoutStream::new(stream);
-            stream.set_write_timeout(Some(shared.limits.write_timeout));
-            let stream = Box::pin(stream);
+            let stream = Box::pin(WriteDeadline::new(stream, shared.limits.write_timeout));
             #[cfg(feature = "tls")]
             if let Some(acceptor) = &shared.tls {
                 let handshake = tokio::time::timeout(shared.limits.header_read_timeout, acceptor.accept(stream));
@@ -497,11 +609,15 @@ where
 {
     let limits = shared.limits;
     let service = service_fn(move |req| {
-        let resp = respond(&req, &shared);
-        async move { Ok::<_, std::convert::Infallible>(resp) }
+        let shared = Arc::clone(&shared);
+        async move { Ok::<_, std::convert::Infallible>(respond(req, &shared).await) }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
+        // Answers stay queued as the `Bytes` they were made as (not copied
+        // into a connection buffer), so their memory is counted until the
+        // client has taken them.
+        .writev(true)
         .header_read_timeout(limits.header_read_timeout)
         .max_header_size(limits.max_header_size)
         .serve_connection(TokioIo::new(stream), service);
@@ -515,7 +631,7 @@ where
     }
 }
 
-fn respond(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+async fn respond(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
     if !matches!(req.uri().path(), "/" | "/metrics") {
         return into_hyper(MetricsResponse::plain(404, "not found: metrics are at /metrics\n"));
     }
@@ -528,5 +644,42 @@ fn respond(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
         );
         return resp;
     }
-    into_hyper(shared.handler.respond(&scrape_request(req)))
+    let pending = shared.pending.load(Ordering::Relaxed);
+    if pending >= shared.limits.max_pending_bytes {
+        let head = req.method() == hyper::Method::HEAD;
+        tracing::warn!(target: "promdecl::http", pending, "scrape refused: answers wait for clients that do not read");
+        return into_hyper(MetricsResponse::error(
+            503,
+            &format!("busy: {pending} bytes of answers wait for clients that do not read them"),
+            head,
+        ));
+    }
+    let answer = shared.handler.respond_async(&scrape_request(&req)).await;
+    into_hyper_with(answer, |body| Pending::track(body, &shared.pending))
+}
+
+/// An answer's body, counted in the server's pending bytes until hyper has
+/// written it out and dropped it.
+struct Pending {
+    body: Vec<u8>,
+    counter: Arc<AtomicUsize>,
+}
+
+impl Pending {
+    fn track(body: Vec<u8>, counter: &Arc<AtomicUsize>) -> Bytes {
+        counter.fetch_add(body.len(), Ordering::Relaxed);
+        Bytes::from_owner(Pending { body, counter: Arc::clone(counter) })
+    }
+}
+
+impl AsRef<[u8]> for Pending {
+    fn as_ref(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(self.body.len(), Ordering::Relaxed);
+    }
 }
