@@ -76,12 +76,11 @@ impl<'a> Source<'a> {
         (0..len)
             .map(|_| {
                 if alphabet.is_empty() {
-                    let c = match self.below(4) {
+                    match self.below(4) {
                         0 => self.pick(&['\\', '"', '\n', '\r', '\t', ' ', '#', '{', '}', '=', ',', '\u{0}']),
                         1 => char::from_u32(u32::from(self.byte()) | (u32::from(self.byte()) << 8)).unwrap_or('é'),
                         _ => char::from(self.byte() % 95 + 32),
-                    };
-                    c
+                    }
                 } else {
                     self.pick(alphabet)
                 }
