@@ -18,7 +18,8 @@ fn handler() -> &'static MetricsHandler {
         Gauge::builder("temp", "T.").unit("celsius").register(&registry).unwrap().set(-1.5);
         let h = Histogram::builder("latency", "L.").labels(["op"]).register(&registry).unwrap();
         h.with_label_values(&["read"]).unwrap().observe(0.2);
-        Gauge::builder("my.dotted", "UTF-8 name.").register(&registry).unwrap().set(1.0);
+        let q = Gauge::builder("queue", "Q \\ \"q\"\n.").labels(["name"]).register(&registry).unwrap();
+        q.with_label_values(&["a\"b\nc\\"]).unwrap().set(f64::NAN);
         MetricsHandler::new(registry).disable_compression()
     })
 }
