@@ -88,6 +88,19 @@ pub trait LabelSet: Clone + Eq + Hash + Send + Sync + 'static {
 
     /// Calls `f` with each label value, in the order of [`LabelSet::NAMES`].
     fn visit(&self, f: &mut dyn FnMut(&str));
+
+    /// How many values this label set holds, when that is only known at run
+    /// time ([`DynLabels`]); `None` when the type fixes it. A family refuses
+    /// a set whose count differs from its number of label names.
+    ///
+    /// ```
+    /// use promdecl_runtime::{DynLabels, LabelSet};
+    /// assert_eq!(DynLabels::new(["a", "b"]).value_count(), Some(2));
+    /// assert_eq!(().value_count(), None);
+    /// ```
+    fn value_count(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl LabelSet for () {
@@ -225,6 +238,24 @@ impl DynLabels {
         })
     }
 
+    /// How many values there are.
+    ///
+    /// ```
+    /// assert_eq!(promdecl_runtime::DynLabels::new(["GET", "/"]).len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.raw_values().count()
+    }
+
+    /// Whether there are no values.
+    ///
+    /// ```
+    /// assert!(promdecl_runtime::DynLabels::new::<[&str; 0], &str>([]).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn raw_values(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut rest = &self.0[..];
         std::iter::from_fn(move || {
@@ -263,6 +294,9 @@ impl LabelSet for DynLabels {
     const NAMES: &'static [&'static str] = &[];
     fn visit(&self, f: &mut dyn FnMut(&str)) {
         self.values().for_each(f);
+    }
+    fn value_count(&self) -> Option<usize> {
+        Some(self.len())
     }
 }
 

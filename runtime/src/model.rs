@@ -18,7 +18,7 @@
 //! );
 //! ```
 
-use crate::encode::{Descriptor, Exemplar, MetricEncoder, Number, Sample};
+use crate::encode::{is_number_text, CollectError, Descriptor, Exemplar, MetricEncoder, Number, Sample};
 use crate::registry::FamilyDesc;
 use crate::{Collector, MetricType};
 
@@ -65,9 +65,46 @@ impl MetricFamily {
     }
 
     /// Writes the family to `enc`.
+    ///
+    /// A histogram bucket needs an `le` label and a summary quantile a
+    /// `quantile` label, each a number: a sample without one is left out
+    /// and reported to `enc` as a [`CollectError`](crate::encode::CollectError)
+    /// (so [`try_encode`](crate::encode::try_encode) fails). The encoders
+    /// check the rest: a suffix or a unit that would break the line is
+    /// refused the same way.
+    ///
+    /// ```
+    /// use promdecl_runtime::encode::{try_encode, Format, Number};
+    /// use promdecl_runtime::model::FamilySample;
+    /// use promdecl_runtime::{MetricFamily, MetricType};
+    ///
+    /// let mut h = MetricFamily::new("rpc_seconds", "RPC latency.", MetricType::Histogram);
+    /// h.samples.push(FamilySample {
+    ///     suffix: "_bucket".into(),
+    ///     labels: vec![("le".into(), "0.5\"} 1\nfake 2".into())],
+    ///     value: Number::Int(1),
+    ///     timestamp: None,
+    ///     exemplar: None,
+    /// });
+    /// let err = try_encode(&h, Format::TEXT, &mut Vec::new()).unwrap_err();
+    /// assert!(err.to_string().contains("not a number"), "{err}");
+    /// ```
     pub fn encode(&self, enc: &mut dyn MetricEncoder) {
         enc.family(&Descriptor { name: &self.name, help: &self.help, unit: &self.unit, kind: self.kind });
         for s in &self.samples {
+            if let Some(label) = bound_label(self.kind, &s.suffix) {
+                let value = s.labels.iter().rev().find(|(n, _)| n == label).map(|(_, v)| v.as_str());
+                if !value.is_some_and(is_number_text) {
+                    enc.fail(CollectError::new(match value {
+                        Some(v) => format!(
+                            "{}{}: the {label} value {v:?} is not a number; the sample is left out",
+                            self.name, s.suffix
+                        ),
+                        None => format!("{}{}: no {label} label; the sample is left out", self.name, s.suffix),
+                    }));
+                    continue;
+                }
+            }
             enc.series(&s.labels);
             enc.sample(&Sample {
                 suffix: &s.suffix,
@@ -77,6 +114,15 @@ impl MetricFamily {
                 exemplar: s.exemplar.as_ref(),
             });
         }
+    }
+}
+
+/// The label that carries a number on samples of this kind and suffix.
+fn bound_label(kind: MetricType, suffix: &str) -> Option<&'static str> {
+    match (kind, suffix) {
+        (MetricType::Histogram | MetricType::GaugeHistogram, "_bucket") => Some("le"),
+        (MetricType::Summary, "") => Some("quantile"),
+        _ => None,
     }
 }
 

@@ -213,11 +213,89 @@ pub(crate) struct SeriesLine {
     /// `name` and `head_suffix` joined (unquoted names): most families write
     /// every line with the same one or two suffixes.
     head: Vec<u8>,
+    /// The suffix `head` was built for: always a valid one. Compared by
+    /// content, never by address: a collector may reuse one buffer for
+    /// several suffixes.
     head_suffix: Vec<u8>,
-    /// Where the suffix `head` was built for was read from: suffixes are
-    /// nearly always the same static strings, so an equal address saves the
-    /// comparison.
-    head_suffix_at: usize,
+}
+
+/// What a text encoder refuses to write, because it would come out raw and
+/// break the line (or make another one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// A sample suffix with a byte that is not part of a metric name.
+    Suffix,
+    /// An `le` value that is not a number.
+    Le,
+    /// A `quantile` value that is not a number.
+    Quantile,
+}
+
+impl Refused {
+    /// The message for a sample of family `name`.
+    pub(crate) fn message(self, name: &str, suffix: &str, extra: Option<Extra<'_>>) -> String {
+        match (self, extra) {
+            (Refused::Le, Some(Extra::Le(v))) | (Refused::Quantile, Some(Extra::Quantile(v))) => {
+                let label = if self == Refused::Le { "le" } else { "quantile" };
+                format!("{name}{suffix}: the {label} value {v:?} is not a number; the sample is left out")
+            }
+            _ => format!(
+                "{name}: the sample suffix {suffix:?} has bytes a metric name cannot have (only [a-zA-Z0-9_:]); \
+                 the sample is left out"
+            ),
+        }
+    }
+}
+
+/// Whether `s` can follow a metric name as it is: only `[a-zA-Z0-9_:]`.
+#[inline]
+pub(crate) fn is_name_tail(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}
+
+/// Whether `s` is a number as both text formats read one: a real number
+/// (`[+-]? (digits [. digits*] | . digits) [e [+-]? digits]`), an infinity
+/// (`[+-]Inf`, `[+-]Infinity`) or `NaN`, in any case. A scan, no parse:
+/// bucket bounds are checked on every scrape.
+pub(crate) fn is_number_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    let signed = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let unsigned = &s[signed..];
+    if unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity") {
+        return true;
+    }
+    if signed == 0 && s.eq_ignore_ascii_case("nan") {
+        return true;
+    }
+    let int_end = digits(signed);
+    let mut mantissa = int_end - signed;
+    let mut i = int_end;
+    if b.get(i) == Some(&b'.') {
+        let frac_end = digits(i + 1);
+        mantissa += frac_end - (i + 1);
+        i = frac_end;
+    }
+    if mantissa == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp_end = digits(i);
+        if exp_end == i {
+            return false;
+        }
+        i = exp_end;
+    }
+    i == b.len()
 }
 
 impl SeriesLine {
@@ -229,7 +307,6 @@ impl SeriesLine {
             labels: Vec::new(),
             head: Vec::new(),
             head_suffix: Vec::new(),
-            head_suffix_at: 0,
         }
     }
 
@@ -245,6 +322,11 @@ impl SeriesLine {
             write_label_value(buf, value);
             buf.push(b'"');
         }
+    }
+
+    /// The family name as written (escaped for the scheme), for messages.
+    pub(crate) fn name(&self) -> &str {
+        std::str::from_utf8(&self.name).unwrap_or_default()
     }
 
     /// Writes a metric name as metadata lines show it (`# TYPE <name>`).
@@ -264,7 +346,6 @@ impl SeriesLine {
         self.name.clear();
         self.head.clear();
         self.head_suffix.clear();
-        self.head_suffix_at = 0;
         self.quoted = self.scheme == EscapingScheme::AllowUtf8 && !is_legacy_metric_name(name);
         if self.quoted || is_legacy_metric_name(name) && self.scheme != EscapingScheme::Dots {
             self.name.extend_from_slice(name.as_bytes());
@@ -286,18 +367,33 @@ impl SeriesLine {
         labels.encode(&mut LabelWriter { buf: &mut self.labels, scheme: self.scheme });
     }
 
-    /// Writes `name_suffix{labels,extra}` (or the quoted form) into `buf`.
-    pub(crate) fn write_head(&mut self, buf: &mut Vec<u8>, suffix: &str, extra: Option<Extra<'_>>) {
+    /// Writes `name_suffix{labels,extra}` (or the quoted form) into `buf`;
+    /// writes nothing and refuses a suffix or an `le` or `quantile` value
+    /// that would come out raw and break the line.
+    pub(crate) fn write_head(
+        &mut self,
+        buf: &mut Vec<u8>,
+        suffix: &str,
+        extra: Option<Extra<'_>>,
+    ) -> Result<(), Refused> {
+        if !self.set_head(suffix) {
+            return Err(Refused::Suffix);
+        }
         let extra_pair: Option<(&[u8], &str)> = match extra {
             None => None,
-            Some(Extra::Le(v)) => Some((b"le=\"", v)),
-            Some(Extra::Quantile(v)) => Some((b"quantile=\"", v)),
-            Some(Extra::Label(..)) => return self.write_head_general(buf, suffix, extra),
+            Some(Extra::Le(v)) if is_number_text(v) => Some((b"le=\"", v)),
+            Some(Extra::Quantile(v)) if is_number_text(v) => Some((b"quantile=\"", v)),
+            Some(Extra::Le(_)) => return Err(Refused::Le),
+            Some(Extra::Quantile(_)) => return Err(Refused::Quantile),
+            Some(Extra::Label(..)) => {
+                self.write_head_general(buf, suffix, extra);
+                return Ok(());
+            }
         };
         if self.quoted {
-            return self.write_head_general(buf, suffix, extra);
+            self.write_head_general(buf, suffix, extra);
+            return Ok(());
         }
-        self.set_head(suffix);
         let max = self.head.len() + self.labels.len() + extra_pair.map_or(0, |(n, v)| n.len() + v.len()) + 4;
         let mut line = Reserved::new(buf, max);
         line.put(&self.head);
@@ -314,21 +410,26 @@ impl SeriesLine {
             }
             line.byte(b'}');
         }
+        Ok(())
     }
 
-    /// Makes `head` the family name joined with `suffix`.
+    /// Makes `head` the family name joined with `suffix`; returns false,
+    /// changing nothing, if `suffix` cannot follow a metric name. Checked
+    /// only when the suffix changes: most families write every line with
+    /// the same one or two.
     #[inline]
-    fn set_head(&mut self, suffix: &str) {
-        let same = (self.head_suffix_at == suffix.as_ptr() as usize && self.head_suffix.len() == suffix.len())
-            || self.head_suffix == suffix.as_bytes();
-        if !same || self.head.is_empty() {
+    fn set_head(&mut self, suffix: &str) -> bool {
+        if self.head.is_empty() || self.head_suffix != suffix.as_bytes() {
+            if !is_name_tail(suffix) {
+                return false;
+            }
             self.head.clear();
             self.head.extend_from_slice(&self.name);
             self.head.extend_from_slice(suffix.as_bytes());
             self.head_suffix.clear();
             self.head_suffix.extend_from_slice(suffix.as_bytes());
         }
-        self.head_suffix_at = suffix.as_ptr() as usize;
+        true
     }
 
     /// [`SeriesLine::write_head`] for quoted names and labels that need
@@ -345,7 +446,7 @@ impl SeriesLine {
             }
             has_label = true;
         } else {
-            self.set_head(suffix);
+            // `write_head` has set (and checked) the head for this suffix.
             put(buf, &self.head);
             if has_label || extra.is_some() {
                 buf.push(b'{');

@@ -1,6 +1,6 @@
 //! The OpenMetrics 1.0 text format.
 
-use super::escape::{write_f64, write_help, write_number, SeriesLine};
+use super::escape::{is_name_tail, write_f64, write_help, write_number, SeriesLine};
 use super::{CollectError, Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
 
 /// Writes OpenMetrics 1.0 text into a byte buffer: `# HELP`, `# TYPE`,
@@ -62,6 +62,19 @@ impl<'b> OpenMetricsEncoder<'b> {
     }
 }
 
+/// Whether `unit` can be written on a `# UNIT` line of family `name`:
+/// made of metric-name characters, and the last part of the name, as
+/// OpenMetrics requires (`request_seconds` has the unit `seconds`).
+fn check_unit(name: &str, unit: &str) -> Result<(), &'static str> {
+    if !is_name_tail(unit) {
+        return Err("has bytes a unit cannot have (only [a-zA-Z0-9_:])");
+    }
+    if !name.strip_suffix(unit).is_some_and(|n| n.ends_with('_')) {
+        return Err("is not the end of the metric name (name_<unit>)");
+    }
+    Ok(())
+}
+
 impl MetricEncoder for OpenMetricsEncoder<'_> {
     fn fail(&mut self, error: CollectError) {
         super::keep_first(&mut self.failure, error);
@@ -82,6 +95,12 @@ impl MetricEncoder for OpenMetricsEncoder<'_> {
         self.buf.extend_from_slice(desc.kind.as_str().as_bytes());
         self.buf.push(b'\n');
         if !desc.unit.is_empty() {
+            if let Err(why) = check_unit(desc.name, desc.unit) {
+                return self.fail(CollectError::new(format!(
+                    "{}: the unit {:?} {why}; the # UNIT line is left out",
+                    desc.name, desc.unit
+                )));
+            }
             self.buf.extend_from_slice(b"# UNIT ");
             self.line.write_meta_name(self.buf, "");
             self.buf.push(b' ');
@@ -102,7 +121,10 @@ impl MetricEncoder for OpenMetricsEncoder<'_> {
         if !self.created && s.suffix == "_created" {
             return;
         }
-        self.line.write_head(self.buf, s.suffix, s.extra);
+        if let Err(refused) = self.line.write_head(self.buf, s.suffix, s.extra) {
+            let message = refused.message(self.line.name(), s.suffix, s.extra);
+            return self.fail(CollectError::new(message));
+        }
         self.buf.push(b' ');
         write_number(self.buf, s.value);
         if let Some(ts) = s.timestamp {

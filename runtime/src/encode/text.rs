@@ -99,7 +99,10 @@ impl MetricEncoder for TextEncoder<'_> {
             (MetricType::GaugeHistogram, "_gsum") => "_sum",
             (_, suffix) => suffix,
         };
-        self.line.write_head(self.buf, suffix, s.extra);
+        if let Err(refused) = self.line.write_head(self.buf, suffix, s.extra) {
+            let message = refused.message(self.line.name(), suffix, s.extra);
+            return self.fail(CollectError::new(message));
+        }
         self.buf.push(b' ');
         write_number(self.buf, s.value);
         if let Some(ts) = s.timestamp {

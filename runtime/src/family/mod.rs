@@ -170,6 +170,11 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// The child for `labels`, resolved when it is used. Nothing is locked
     /// between calls, so several `labels()` in one expression are fine.
     ///
+    /// A [`DynLabels`] with another number of values than the family has
+    /// label names is refused: it goes to the overflow series (every label
+    /// [`OVERFLOW_LABEL_VALUE`]), never to a child exposed with labels
+    /// missing. [`Family::try_labels`] fails on it instead.
+    ///
     /// ```
     /// use promdecl_runtime::{Counter, LabelSet, LabelValue};
     /// #[derive(Clone, PartialEq, Eq, Hash)]
@@ -190,13 +195,17 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
                 self.inner.mark_present(index);
                 Labeled { target: Target::Dense(&self.inner, index) }
             }
+            None if labels.value_count().is_some_and(|n| n != self.inner.meta.labels.len()) => {
+                Labeled { target: Target::Refused(&self.inner) }
+            }
             None => Labeled { target: Target::Key(&self.inner, labels) },
         }
     }
 
     /// Like [`Family::labels`], but creates the child now and fails instead
     /// of using the overflow series when the family is at its
-    /// [`max_children`](crate::Builder::max_children).
+    /// [`max_children`](crate::Builder::max_children), or when a
+    /// [`DynLabels`] has the wrong number of values.
     ///
     /// ```
     /// use promdecl_runtime::{Counter, DynLabels, Error};
@@ -204,8 +213,19 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// c.try_with_label_values(&["alice"]).unwrap().inc();
     /// assert!(matches!(c.try_with_label_values(&["bob"]), Err(Error::CardinalityLimit { .. })));
     /// c.with_label_values(&["bob"]).unwrap().inc(); // counted in the overflow series
+    /// let two = DynLabels::new(["carol", "extra"]);
+    /// assert!(matches!(c.try_labels(&two), Err(Error::LabelCount { expected: 1, got: 2, .. })));
     /// ```
     pub fn try_labels<'a>(&'a self, labels: &'a L) -> Result<Labeled<'a, L, C>, Error> {
+        let meta = &self.inner.meta;
+        if let Some(got) = labels.value_count().filter(|&n| n != meta.labels.len()) {
+            return Err(Error::LabelCount {
+                metric: meta.name.to_string(),
+                expected: meta.labels.len(),
+                got,
+                names: meta.names_joined(),
+            });
+        }
         if self.inner.map.is_some() {
             self.inner.try_insert(&SetValues(labels))?;
         }
@@ -588,6 +608,18 @@ enum Target<'a, L: LabelSet, C: MetricCell> {
     Key(&'a Inner<L, C>, &'a L),
     Values(&'a Inner<L, C>, &'a [&'a str]),
     Named(&'a Inner<L, C>, &'a [(&'a str, &'a str)]),
+    /// A label set the family refuses (a [`DynLabels`] of the wrong length):
+    /// the overflow series.
+    Refused(&'a Inner<L, C>),
+}
+
+/// The values of the overflow series, for a family of this many labels.
+struct Overflowing(usize);
+
+impl Values for Overflowing {
+    fn each(&self, f: &mut dyn FnMut(&str)) {
+        (0..self.0).for_each(|_| f(OVERFLOW_LABEL_VALUE));
+    }
 }
 
 /// One child of a family, looked up when an operation runs.
@@ -618,6 +650,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
             Target::Key(inner, labels) => inner.with_values(&SetValues(*labels), f),
             Target::Values(inner, values) => inner.with_values(*values, f),
             Target::Named(inner, pairs) => inner.with_values(&NamedValues { names: &inner.meta.labels, pairs }, f),
+            Target::Refused(inner) => inner.with_values(&Overflowing(inner.meta.labels.len()), f),
         }
     }
 
@@ -638,6 +671,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
             Target::Dense(inner, index) => HandleRepr::Dense(Arc::clone(&inner.dense), *index),
             Target::Key(inner, labels) => HandleRepr::Shared(inner.pinned(&SetValues(*labels))),
             Target::Values(inner, values) => HandleRepr::Shared(inner.pinned(*values)),
+            Target::Refused(inner) => HandleRepr::Shared(inner.pinned(&Overflowing(inner.meta.labels.len()))),
             Target::Named(inner, pairs) => {
                 HandleRepr::Shared(inner.pinned(&NamedValues { names: &inner.meta.labels, pairs }))
             }

@@ -60,6 +60,13 @@ pub struct CounterCell {
 /// Increments up to this are added exactly to the integer part.
 const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
+/// The largest step [`CounterCell::add`] adds to the integer part (2^53).
+const EXACT_STEP: u64 = 1 << 53;
+
+/// Past this, the integer part takes no more steps (2^63): it stays far
+/// from wrapping around, and the float part takes the rest.
+const SPILL_AT: u64 = 1 << 63;
+
 /// How a counter takes the increment `v`: `Some(n)` to add `n` to its
 /// integer part, `None` to add `v` to its fraction; an error for negative or
 /// NaN increments.
@@ -91,9 +98,30 @@ impl CounterCell {
     /// c.add(5);
     /// assert_eq!(c.get(), 5.0);
     /// ```
+    ///
+    /// The total never wraps around: past 2^63 in the integer part (or for
+    /// a single `n` over 2^53), increments go to the float part, which
+    /// keeps growing (inexactly, as any float of that size).
+    ///
+    /// ```
+    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+    /// c.inc();
+    /// c.add(u64::MAX);
+    /// assert!(c.get() >= u64::MAX as f64);
+    /// ```
     #[inline]
     pub fn add(&self, n: u64) {
+        if n > EXACT_STEP || self.whole.load(Ordering::Relaxed) > SPILL_AT {
+            return self.add_inexact(n);
+        }
+        // Below SPILL_AT, steps of at most EXACT_STEP cannot reach u64::MAX
+        // unless 2^10 threads add at the same moment.
         self.whole.fetch_add(n, Ordering::Relaxed);
+    }
+
+    #[cold]
+    fn add_inexact(&self, n: u64) {
+        self.fraction.add(n as f64);
     }
 
     /// Adds `v`, which must be non-negative (NaN is refused too).

@@ -2,6 +2,7 @@
 //! of UTF-8 expositions (`{"my.metric",a="b"}`).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use super::cursor::Cursor;
 use super::error::Fail;
@@ -23,6 +24,11 @@ pub(super) struct ParsedLabels {
     pub(super) labels: Vec<Label>,
 }
 
+/// Up to this many labels, a new name is checked against the earlier ones
+/// one by one; past it, through a set of the names, so a line with a
+/// great many labels still parses in linear time.
+const SCAN_LIMIT: usize = 16;
+
 /// The two dialects of label sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Dialect {
@@ -43,6 +49,7 @@ pub(super) fn parse_labels(cur: &mut Cursor<'_>, dialect: Dialect, allow_name: b
         }
     };
     let mut set = ParsedLabels::default();
+    let mut names: Option<HashSet<String>> = None;
     cur.expect(b'{', "'{'")?;
     blanks(cur);
     if cur.eat(b'}') {
@@ -77,8 +84,17 @@ pub(super) fn parse_labels(cur: &mut Cursor<'_>, dialect: Dialect, allow_name: b
                 }
                 set.name = Some((value_at, value));
             } else {
-                if set.labels.iter().any(|l| l.name == name) {
+                let seen = match &mut names {
+                    Some(names) => !names.insert(name.clone().into_owned()),
+                    None => set.labels.iter().any(|l| l.name == name),
+                };
+                if seen {
                     return Err(Fail::new(at, format_args!("expected each label name once, found {name:?} twice")));
+                }
+                if names.is_none() && set.labels.len() == SCAN_LIMIT {
+                    let mut all: HashSet<String> = set.labels.iter().map(|l| l.name.clone()).collect();
+                    all.insert(name.clone().into_owned());
+                    names = Some(all);
                 }
                 set.labels.push(Label { name: name.into_owned(), value, value_at });
             }

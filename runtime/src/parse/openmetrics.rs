@@ -422,11 +422,8 @@ impl<'t> Parser<'t> {
         // Series and MetricPoints: a series' samples are together, with
         // timestamps on all or none, not going back.
         let skip = point_label(kind, &open.family.name, suffix);
-        let mut series: Vec<(&str, &str)> = if kind == MetricType::Info {
-            Vec::new()
-        } else {
-            s.labels.iter().filter(|l| Some(l.name.as_str()) != skip).map(|l| (&*l.name, &*l.value)).collect()
-        };
+        let mut series: Vec<(&str, &str)> =
+            s.labels.iter().filter(|l| Some(l.name.as_str()) != skip).map(|l| (&*l.name, &*l.value)).collect();
         series.sort_unstable();
         let same = open
             .series
@@ -440,7 +437,7 @@ impl<'t> Parser<'t> {
                         "expected a timestamp on every sample of the series or on none",
                     ));
                 }
-                (Some(prev), Some(t)) if t < prev && kind != MetricType::Info => {
+                (Some(prev), Some(t)) if t < prev => {
                     return Err(Fail::new(
                         s.timestamp_at,
                         format_args!("expected timestamps in increasing order within a series, found {t} after {prev}"),

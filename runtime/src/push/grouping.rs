@@ -106,14 +106,16 @@ impl GroupingKey {
     /// `/metrics/job/<job>/<name>/<value>...`, labels sorted by name, each
     /// value percent-encoded, or in the `<name>@base64/<value>` form when it
     /// contains a `/` or is empty (as the Python client and the Pushgateway
-    /// define it).
+    /// define it), or is `.` or `..`: URL normalisation (in HTTP clients,
+    /// proxies and the gateway's router) removes such a path segment or
+    /// climbs over the one before it, which would push into another group.
     ///
     /// ```
     /// use promdecl_runtime::push::GroupingKey;
-    /// let key = GroupingKey::from([("path", "/var/tmp"), ("empty", ""), ("zone", "eu west")]);
+    /// let key = GroupingKey::from([("path", "/var/tmp"), ("empty", ""), ("zone", "eu west"), ("up", "..")]);
     /// assert_eq!(
     ///     key.path("backup").unwrap(),
-    ///     "/metrics/job/backup/empty@base64/=/path@base64/L3Zhci90bXA=/zone/eu%20west"
+    ///     "/metrics/job/backup/empty@base64/=/path@base64/L3Zhci90bXA=/up@base64/Li4=/zone/eu%20west"
     /// );
     /// ```
     pub fn path(&self, job: &str) -> Result<String, PushError> {
@@ -147,12 +149,21 @@ impl GroupingKey {
     }
 }
 
+/// Whether `value`, written as a path segment, would not survive URL
+/// normalisation as it is: empty segments are merged, and `.` and `..` are
+/// dot segments (RFC 3986, section 5.2.4). Every other byte that
+/// normalisation could touch is percent-encoded by [`SEGMENT`], and `.` is
+/// never encoded, so no `%2e` form arises.
+fn needs_base64(value: &str) -> bool {
+    matches!(value, "" | "." | "..") || value.contains('/')
+}
+
 fn push_segment(path: &mut String, name: &str, value: &str) {
     path.push('/');
     path.push_str(name);
     if value.is_empty() {
         path.push_str("@base64/=");
-    } else if value.contains('/') {
+    } else if needs_base64(value) {
         path.push_str("@base64/");
         path.push_str(&URL_SAFE.encode(value));
     } else {
@@ -245,6 +256,13 @@ mod tests {
         // "?>>" encodes to "Pz4+" in standard base64, "Pz4-" URL-safe.
         let key = GroupingKey::from([("a", "/?>>"), ("b", "")]);
         assert_eq!(key.path("j/k").unwrap(), "/metrics/job@base64/ai9r/a@base64/Lz8-Pg==/b@base64/=");
+    }
+
+    #[test]
+    fn dot_segments_use_base64() {
+        let key = GroupingKey::from([("a", "."), ("b", ".."), ("c", "..."), ("d", ".x")]);
+        assert_eq!(key.path("..").unwrap(), "/metrics/job@base64/Li4=/a@base64/Lg==/b@base64/Li4=/c/.../d/.x");
+        assert_eq!(GroupingKey::new().path(".").unwrap(), "/metrics/job@base64/Lg==");
     }
 
     #[test]
