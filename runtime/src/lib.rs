@@ -41,7 +41,7 @@ pub mod http;
 pub mod label;
 pub mod metric;
 pub mod model;
-#[cfg(feature = "multiprocess")]
+#[cfg(all(feature = "multiprocess", unix))]
 pub mod multiprocess;
 pub mod name;
 pub mod parse;

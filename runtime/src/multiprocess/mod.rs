@@ -148,7 +148,10 @@ mod format;
 mod writer;
 
 pub use collector::{Merged, MultiProcessCollector, SkippedFile};
-pub use writer::{MultiProcessWriter, MultiProcessWriterBuilder};
+pub use writer::{
+    CounterFamily, CounterHandle, GaugeFamily, GaugeHandle, HistogramFamily, HistogramHandle, MultiProcessWriter,
+    MultiProcessWriterBuilder, SummaryFamily, SummaryHandle,
+};
 
 use std::fmt;
 use std::io;
@@ -299,8 +302,8 @@ pub enum MultiProcessError {
         #[source]
         source: io::Error,
     },
-    /// Another writer of this process already writes to the directory.
-    #[error("a MultiProcessWriter of process {process_id} already writes to {dir}: keep one writer per process (register more collectors in its registry instead)")]
+    /// Another live writer, of this or another process, has the same id.
+    #[error("a live MultiProcessWriter with process id {process_id} already writes to {dir}: keep one writer per process, and give processes in different PID namespaces different ids")]
     WriterExists {
         /// The directory.
         dir: PathBuf,
@@ -315,6 +318,12 @@ pub enum MultiProcessError {
         /// This process.
         current: u32,
     },
+    /// The collector given to the writer panicked while a snapshot was taken.
+    #[error("the multiprocess writer's collector panicked: {0}")]
+    CollectorPanicked(String),
+    /// A metric name, label or value was refused.
+    #[error(transparent)]
+    Metric(#[from] crate::Error),
     /// A gauge mode name that does not exist.
     #[error("unknown gauge mode {0:?}: expected all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent or livemostrecent")]
     UnknownGaugeMode(String),
