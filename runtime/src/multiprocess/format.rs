@@ -400,8 +400,12 @@ pub(crate) fn read_payload(path: &Path) -> Result<Vec<u8>, ReadError> {
     let mut i = 0;
     loop {
         let (start, seg_len) = (segment_start(i) as usize, segment_len(i) as usize);
-        if start + seg_len > map_len {
+        if start >= map_len {
             break;
+        }
+        if start + seg_len > map_len {
+            // Writers grow files by whole segments.
+            return Err(ReadError::Corrupt("truncated in the middle of a segment"));
         }
         i += 1;
         // SAFETY: in bounds, 8-aligned (page-aligned mapping, offset a
