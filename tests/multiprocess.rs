@@ -115,8 +115,8 @@ fn gauges() {
 }
 
 /// Increments a growing set of write-through series (a new one every
-/// round, so the file grows across segments while it is read) until the
-/// parent creates the file `stop`.
+/// eight rounds, so the file grows across segments while it is read) until
+/// the parent creates the file `stop`.
 fn hammer() {
     let dir = promdecl::multiprocess::dir_from_env().unwrap();
     let writer = MultiProcessWriter::builder().build().unwrap();
@@ -126,7 +126,9 @@ fn hammer() {
     println!("READY");
     let mut rounds = 0u64;
     while !dir.join("stop").exists() && rounds < 200_000 {
-        children.push(family.labels(&[&rounds.to_string()]).unwrap());
+        if rounds % 8 == 0 {
+            children.push(family.labels(&[&(rounds / 8).to_string()]).unwrap());
+        }
         for child in &children[children.len().saturating_sub(64)..] {
             child.inc();
         }
@@ -143,8 +145,11 @@ fn reuse() {
     let k: u64 = env("PROMDECL_MP_K");
     let registry = Registry::new();
     let c = Counter::builder("mp_reused", "R.").register(&registry).unwrap();
+    let late = Counter::builder("mp_reused_late", "R.").labels(["x"]).register(&registry).unwrap();
     let writer = MultiProcessWriter::builder().collector(registry).process_id(env("PROMDECL_MP_ID")).build().unwrap();
     c.add(k);
+    // A child first seen by a later snapshot than the first.
+    late.with_label_values(&["y"]).unwrap().add(k);
     writer.counter("mp_reused_through", "R.", &[]).unwrap().labels(&[]).unwrap().inc_by(k as f64).unwrap();
     drop(writer);
 }
@@ -470,12 +475,13 @@ fn gauge_modes_combine_processes_as_python_does() {
 fn scrapes_while_a_worker_grows_its_file() {
     let dir = TempDir::new("grow");
     let mut w = Worker::spawn("hammer", &dir.0, &[]);
+    let pid = w.pid();
     w.read_line_starting("READY");
     let collector = MultiProcessCollector::new(&dir.0).unwrap();
     let started = Instant::now();
     let (mut scrapes, mut last) = (0, BTreeMap::new());
     let mut last_count = 0.0;
-    while started.elapsed() < Duration::from_millis(1500) {
+    while started.elapsed() < Duration::from_millis(2000) {
         let merged = collector.merge().unwrap();
         assert!(merged.skipped.is_empty(), "{:?}", merged.skipped);
         let grow = samples(&merged, "mp_grow");
@@ -494,11 +500,13 @@ fn scrapes_while_a_worker_grows_its_file() {
     w.finish_ok();
     let merged = merge(&dir.0);
     let grow = samples(&merged, "mp_grow");
-    assert_eq!(grow.len() as u64, rounds);
-    // Series i was incremented in rounds i..i+64.
-    assert_eq!(grow["_totali=0"], 64f64.min(rounds as f64));
+    assert_eq!(grow.len() as u64, rounds.div_ceil(8));
+    // Series 0 was among the last 64 made in rounds 0..512.
+    assert_eq!(grow["_totali=0"], 512f64.min(rounds as f64));
     assert_eq!(samples(&merged, "mp_grow_seconds")["_count"], rounds as f64);
-    assert!(rounds > 2_000 && scrapes > 10, "{rounds} rounds, {scrapes} scrapes: not much of a race");
+    let size = std::fs::metadata(dir.0.join(format!("counter_{pid}.db"))).unwrap().len();
+    assert!(size > 200 << 10, "the file grew into its third segment: {size} bytes");
+    assert!(scrapes > 3, "{rounds} rounds, {scrapes} scrapes: not much of a race");
 }
 
 #[test]
@@ -511,6 +519,7 @@ fn a_reused_process_id_carries_on_the_dead_process_counters() {
     let merged = merge(&dir.0);
     assert_eq!(samples(&merged, "mp_reused")["_total"], 15.0);
     assert_eq!(samples(&merged, "mp_reused_through")["_total"], 15.0);
+    assert_eq!(samples(&merged, "mp_reused_late")["_totalx=y"], 15.0);
     assert!(dir.0.join("counter_4242.db").exists());
 }
 

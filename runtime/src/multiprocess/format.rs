@@ -13,7 +13,8 @@
 //!                        (0 in a segment never written: read as 8)
 //!   8..used record*
 //! record  := u32 key length | key | zero padding to a multiple of 8 | cell
-//! cell    := u64 value (f64 bits) | u64 timestamp (f64 bits, unix seconds)
+//! cell    := gauges: u64 value (f64 bits) | u64 timestamp (f64 bits, unix seconds)
+//!            others: u64 float part (f64 bits) | u64 whole part
 //! key     := u8 type | str family | str help | str suffix | u32 label count | (str name | str value)*
 //! str     := u32 length | UTF-8 bytes
 //! ```
@@ -65,42 +66,77 @@ fn record_len(key_len: usize) -> usize {
     (4 + key_len).next_multiple_of(8) + 16
 }
 
-/// One value of a series and when it last changed, as stored in the file.
+/// One series' cell, as stored in the file: two words, read as
+///
+/// * for gauges: the value (f64 bits) and when it last changed (f64 unix
+///   seconds, 0 for never, for the most-recent modes);
+/// * for everything else (counts and sums, which only add up): a float part
+///   (f64 bits) and a whole part (u64), summed by readers, so that whole
+///   increments are one `fetch_add`, as for an in-memory counter.
 ///
 /// Eight-byte aligned in the mapping, and only ever accessed atomically.
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct Cell {
-    value: AtomicU64,
-    timestamp: AtomicU64,
+    float: AtomicU64,
+    word: AtomicU64,
 }
 
+/// Whole increments up to this are added to the integer word exactly.
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
 impl Cell {
-    /// Adds `v` to the value: a compare-and-swap loop on the bits.
+    /// Adds `v` to the float part: a compare-and-swap loop on its bits.
     #[inline]
     pub(crate) fn add(&self, v: f64) {
-        let mut old = self.value.load(Ordering::Relaxed);
+        let mut old = self.float.load(Ordering::Relaxed);
         loop {
             let new = (f64::from_bits(old) + v).to_bits();
-            match self.value.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
+            match self.float.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return,
                 Err(current) => old = current,
             }
         }
     }
 
+    /// Adds one to a count.
+    #[inline]
+    pub(crate) fn inc(&self) {
+        self.word.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `v` (not negative) to a count: whole amounts to the integer
+    /// word, the others to the float part.
+    #[inline]
+    pub(crate) fn add_count(&self, v: f64) {
+        if v.fract() == 0.0 && (0.0..=MAX_EXACT).contains(&v) {
+            self.word.fetch_add(v as u64, Ordering::Relaxed);
+        } else {
+            self.add(v);
+        }
+    }
+
+    /// A count: both parts.
+    pub(crate) fn count(&self) -> f64 {
+        let float = f64::from_bits(self.float.load(Ordering::Relaxed));
+        float + self.word.load(Ordering::Relaxed) as f64
+    }
+
+    /// Sets a gauge's value.
     #[inline]
     pub(crate) fn set(&self, v: f64) {
-        self.value.store(v.to_bits(), Ordering::Relaxed);
+        self.float.store(v.to_bits(), Ordering::Relaxed);
     }
 
+    /// A gauge's value.
     #[inline]
     pub(crate) fn get(&self) -> f64 {
-        f64::from_bits(self.value.load(Ordering::Relaxed))
+        f64::from_bits(self.float.load(Ordering::Relaxed))
     }
 
+    /// Sets when a gauge's value last changed.
     pub(crate) fn set_timestamp(&self, at: f64) {
-        self.timestamp.store(at.to_bits(), Ordering::Relaxed);
+        self.word.store(at.to_bits(), Ordering::Relaxed);
     }
 }
 
@@ -432,13 +468,18 @@ pub(crate) fn read_payload(path: &Path) -> Result<Vec<u8>, ReadError> {
             let cell = start + end - 16;
             // SAFETY: the cell lies within the segment, 8-aligned; relaxed
             // loads as above.
-            let (value, timestamp) = unsafe {
+            let (float, word) = unsafe {
                 (
                     AtomicU64::from_ptr(base.add(cell) as *mut u64).load(Ordering::Relaxed),
                     AtomicU64::from_ptr(base.add(cell + 8) as *mut u64).load(Ordering::Relaxed),
                 )
             };
-            push_record(&mut out, &key, f64::from_bits(value), f64::from_bits(timestamp));
+            // The key's first byte is its type; see `Cell`.
+            let (value, timestamp) = match key.first().copied().and_then(type_from_code) {
+                Some(MetricType::Gauge) => (f64::from_bits(float), f64::from_bits(word)),
+                _ => (f64::from_bits(float) + word as f64, 0.0),
+            };
+            push_record(&mut out, &key, value, timestamp);
             at = end;
         }
     }
@@ -638,19 +679,19 @@ mod tests {
         let path = dir.join("counter_1.db");
         let mut file = CellFile::open(&path, true).unwrap();
         let first = file.cell(&key("c", "_total", &[("i", "first")])).unwrap();
-        first.add(1.0);
+        first.inc();
         // Well past the first segments: 64 KiB, 128 KiB, 256 KiB.
         let keys: Vec<Vec<u8>> = (0..20_000).map(|i| key("c", "_total", &[("i", &i.to_string())])).collect();
         let cells: Vec<&Cell> = keys.iter().map(|k| file.cell(k).unwrap()).collect();
         assert!(file.segments.len() >= 4, "{} segments", file.segments.len());
         for (i, cell) in cells.iter().enumerate() {
-            cell.add(i as f64);
+            cell.add_count(i as f64);
         }
-        first.add(1.0);
-        assert_eq!(first.get(), 2.0);
+        first.add_count(0.5);
+        assert_eq!(first.count(), 1.5);
         let read = cells_of(&path);
         assert_eq!(read.len(), keys.len() + 1);
-        assert_eq!(read[0].1, 2.0);
+        assert_eq!(read[0].1, 1.5);
         for (i, (k, v)) in read[1..].iter().enumerate() {
             assert_eq!((k, *v), (&keys[i], i as f64));
         }
@@ -756,7 +797,9 @@ mod tests {
         let dir = temp_dir("torn");
         let path = dir.join("gauge_all_1.db");
         let mut file = CellFile::open(&path, false).unwrap();
-        let cell = file.cell(&key("g", "", &[])).unwrap();
+        let mut gauge_key = Vec::new();
+        encode_key(&mut gauge_key, 2, "g", "Help.", "", std::iter::empty());
+        let cell = file.cell(&gauge_key).unwrap();
         let (a, b) = (f64::from_bits(0x0123_4567_89ab_cdef), f64::from_bits(0x7edc_ba98_7654_3210));
         cell.set(a);
         let done = AtomicBool::new(false);

@@ -348,7 +348,14 @@ struct Shared {
     owner: u32,
     /// Holds the flock of `.lock_<id>`.
     _lock: File,
-    files: Mutex<BTreeMap<FileKind, CellFile>>,
+    files: Mutex<BTreeMap<FileKind, OpenFile>>,
+}
+
+/// One file of this process.
+struct OpenFile {
+    file: CellFile,
+    /// Whether it holds the values of an earlier process with this id.
+    carried: bool,
 }
 
 impl Shared {
@@ -360,7 +367,8 @@ impl Shared {
         Ok(())
     }
 
-    /// Runs `f` on the file of `kind`, opening it first if needed.
+    /// Runs `f` on the file of `kind`, opening it first if needed, and on
+    /// whether the file was carried on from another process with this id.
     fn with_file<T>(
         &self,
         kind: FileKind,
@@ -375,12 +383,14 @@ impl Shared {
             std::collections::btree_map::Entry::Vacant(e) => {
                 // Cumulative values of an earlier process with this id are
                 // carried on, as in the Python client; gauges start afresh.
+                let mut created = lock(&CREATED);
+                let carried = kind.cumulative() && !created.contains(&path) && path.exists();
                 let file = CellFile::open(&path, kind.cumulative()).map_err(io)?;
-                e.insert(file)
+                created.insert(path.clone());
+                e.insert(OpenFile { file, carried })
             }
         };
-        let created_here = !lock(&CREATED).insert(path.clone());
-        f(file, created_here).map_err(io)
+        f(&mut file.file, file.carried).map_err(io)
     }
 
     /// The cells of `keys`, each taking its slot on first use.
@@ -488,7 +498,7 @@ impl CounterHandle {
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
-        self.cell.add(1.0);
+        self.cell.inc();
     }
 
     /// Adds `v`, which must be neither negative nor NaN.
@@ -497,14 +507,14 @@ impl CounterHandle {
         if v.is_nan() || v < 0.0 {
             return Err(crate::Error::NegativeIncrement(v));
         }
-        self.cell.add(v);
+        self.cell.add_count(v);
         Ok(())
     }
 
     /// The value in the file: this process's count, plus what an earlier
     /// process with the same id left.
     pub fn get(&self) -> f64 {
-        self.cell.get()
+        self.cell.count()
     }
 }
 
@@ -634,7 +644,7 @@ impl HistogramHandle {
     pub fn observe(&self, v: f64) {
         // NaN belongs to no finite bucket: it lands in +Inf.
         let i = if v.is_nan() { self.bounds.len() } else { self.bounds.partition_point(|&b| b < v) };
-        self.buckets[i].add(1.0);
+        self.buckets[i].inc();
         self.sum.add(v);
     }
 }
@@ -672,7 +682,7 @@ impl SummaryHandle {
     /// Counts `v` and adds it to the sum.
     #[inline]
     pub fn observe(&self, v: f64) {
-        self.count.add(1.0);
+        self.count.inc();
         self.sum.add(v);
     }
 }
@@ -682,8 +692,7 @@ struct Snapshots {
     shared: Arc<Shared>,
     collector: Arc<dyn Collector>,
     modes: HashMap<String, GaugeMode>,
-    /// For each cumulative key: what an earlier process with the same id
-    /// left in its cell, which the collector's value is added to.
+    /// For each cumulative key: the collector's value written last.
     state: Mutex<HashMap<(FileKind, Vec<u8>), f64>>,
     /// Whether a background flush error was reported.
     reported: AtomicBool,
@@ -702,22 +711,31 @@ impl Snapshots {
             return Err(MultiProcessError::CollectorPanicked(panic_message(&*panic)));
         }
         let now = unix_now();
-        let mut bases = lock(&self.state);
+        let mut written_so_far = lock(&self.state);
         let mut result = Ok(());
         for (kind, records) in &snapshot.files {
             let most_recent = matches!(kind, FileKind::Gauge(mode) if mode.most_recent());
-            let written = self.shared.with_file(*kind, |file, created_here| {
+            let written = self.shared.with_file(*kind, |file, carried| {
                 for (key, value) in records {
                     let cell = file.cell(key)?;
                     if kind.cumulative() {
-                        let base = *bases.entry((*kind, key.clone())).or_insert_with(|| {
-                            if created_here {
+                        // Added as the difference from the last snapshot, so
+                        // that the cell carries on what an earlier process
+                        // with this id left. A file this process made
+                        // before holds this collector's values already.
+                        let last = written_so_far.entry((*kind, key.clone())).or_insert_with(|| {
+                            if carried {
                                 0.0
                             } else {
-                                cell.get()
+                                cell.count()
                             }
                         });
-                        cell.set(base + value);
+                        // A total that went down (a child removed and made
+                        // again) adds nothing until it passes the last one.
+                        if *value > *last {
+                            cell.add_count(value - *last);
+                        }
+                        *last = last.max(*value);
                     } else if cell.get().to_bits() != value.to_bits() {
                         // A value never changed from zero counts as never
                         // set, as an unset gauge in the Python client.
