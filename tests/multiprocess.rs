@@ -649,7 +649,7 @@ fn a_killed_worker_loses_no_increment_that_returned() {
     let (status, rest) = w.finish();
     assert!(!status.success());
     // What was in the pipe when it died was reported too.
-    if let Some(last) = rest.lines().filter_map(|l| l.trim().parse::<u64>().ok()).last() {
+    if let Some(last) = rest.lines().rev().find_map(|l| l.trim().parse::<u64>().ok()) {
         reported = reported.max(last);
     }
     let total: f64 = samples(&merge(&dir.0), "mp_reported").values().sum();

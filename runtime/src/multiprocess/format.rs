@@ -286,7 +286,7 @@ impl CellFile {
         for seg in &cells.segments {
             let used = match seg.used().load(Ordering::Acquire) as usize {
                 0 => 8,
-                used if used >= 8 && used <= seg.len && used % 8 == 0 => used,
+                used if (8..=seg.len).contains(&used) && used % 8 == 0 => used,
                 _ => return Err(corrupt("a segment's length is out of range")),
             };
             let mut at = 8;
@@ -452,7 +452,7 @@ pub(crate) fn read_payload(path: &Path) -> Result<Vec<u8>, ReadError> {
         fence(Ordering::Acquire);
         let used = match used {
             0 => 8,
-            used if used >= 8 && used <= seg_len && used % 8 == 0 => used,
+            used if (8..=seg_len).contains(&used) && used % 8 == 0 => used,
             _ => return Err(ReadError::Corrupt("a segment's length is out of range")),
         };
         let mut at = 8;
