@@ -16,9 +16,10 @@ use std::process::{Command, ExitCode};
 
 use promdecl::encode::{encode_to_string, Format};
 use promdecl::multiprocess::{
-    mark_process_dead, GaugeMode, MultiProcessCollector, MultiProcessError, MultiProcessWriter, DIR_ENV,
+    mark_process_dead, CounterHandle, GaugeHandle, GaugeMode, MultiProcessCollector, MultiProcessError,
+    MultiProcessWriter, DIR_ENV,
 };
-use promdecl::prelude::*;
+use promdecl::Registry;
 
 const USAGE: &str = "\
 usage: multiprocess [--workers N] [--increments K] [--dir DIR]
@@ -34,18 +35,21 @@ options:
                    missing, its .db files removed first
   -h, --help       print this help";
 
-/// The gauge's name, for its multiprocess mode.
-const BUSY: &str = "promdecl_example_workers_busy";
+/// The example's metrics, kept in the multiprocess files themselves: every
+/// update writes through to the shared mapping, so a worker killed outright
+/// loses nothing it counted.
+struct Metrics {
+    jobs: CounterHandle,
+    busy: GaugeHandle,
+}
 
-promdecl::metrics! {
-    /// The example's metrics, in the default registry of every process.
-    pub mod example {
-        /// Jobs done by the workers.
-        #[name = "promdecl_example_jobs_total"]
-        pub static JOBS: Counter;
-        /// Workers running right now.
-        #[name = "promdecl_example_workers_busy"]
-        pub static WORKERS_BUSY: Gauge;
+impl Metrics {
+    fn new(writer: &MultiProcessWriter) -> Result<Metrics, MultiProcessError> {
+        let jobs = writer.counter("promdecl_example_jobs_total", "Jobs done by the workers.", &[])?.labels(&[])?;
+        let busy = writer
+            .gauge("promdecl_example_workers_busy", "Workers running right now.", &[], GaugeMode::LiveSum)?
+            .labels(&[])?;
+        Ok(Metrics { jobs, busy })
     }
 }
 
@@ -80,14 +84,14 @@ fn parse_args() -> Result<Args, String> {
 /// A worker: counts its jobs, with the busy gauge at 1 meanwhile.
 fn worker(increments: u64) -> Result<(), MultiProcessError> {
     // The directory comes from PROMETHEUS_MULTIPROC_DIR, set by the parent.
-    let writer = MultiProcessWriter::builder().gauge_mode(BUSY, GaugeMode::LiveSum).build()?;
-    example::WORKERS_BUSY.set(1.0);
+    let writer = MultiProcessWriter::builder().build()?;
+    let metrics = Metrics::new(&writer)?;
+    metrics.busy.set(1.0);
     for _ in 0..increments {
-        example::JOBS.inc();
+        // An atomic add in the shared file: nothing to flush.
+        metrics.jobs.inc();
     }
-    example::WORKERS_BUSY.set(0.0);
-    // Dropping the writer writes the final values before the process ends.
-    drop(writer);
+    metrics.busy.set(0.0);
     Ok(())
 }
 
@@ -108,11 +112,8 @@ fn parent(args: &Args) -> Result<String, String> {
 
     // The parent is a process with these metrics too (all zero), so the
     // live gauge stays exposed once every worker is gone.
-    let writer = MultiProcessWriter::builder()
-        .dir(&dir)
-        .gauge_mode(BUSY, GaugeMode::LiveSum)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let writer = MultiProcessWriter::builder().dir(&dir).build().map_err(|e| e.to_string())?;
+    Metrics::new(&writer).map_err(|e| e.to_string())?;
 
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let mut children = Vec::new();
@@ -133,7 +134,6 @@ fn parent(args: &Args) -> Result<String, String> {
         mark_process_dead(child.id(), &dir).map_err(|e| e.to_string())?;
     }
 
-    writer.flush().map_err(|e| e.to_string())?;
     let registry = Registry::new();
     registry.register(MultiProcessCollector::new(&dir).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let text = encode_to_string(&registry, Format::TEXT);

@@ -285,7 +285,18 @@ fn run(bridge: GraphiteBridge, interval: Duration, stopped: mpsc::Receiver<()>, 
         while next <= now {
             next += interval;
         }
-        match bridge.push() {
+        // A panicking collector (user code) must not end the pushes: the
+        // panic counts as a failed push, and the next push is tried on time.
+        let pushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bridge.push())).unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            tracing::error!(panic = %message, "promdecl: a collector panicked during a Graphite push; pushing again next interval");
+            Err(GraphiteError::Collect(crate::encode::CollectError::new(format!("a collector panicked: {message}"))))
+        });
+        match pushed {
             Ok(()) => {
                 status.successes.fetch_add(1, Ordering::Relaxed);
             }

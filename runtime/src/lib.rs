@@ -44,8 +44,8 @@ pub mod http;
 pub mod label;
 pub mod metric;
 pub mod model;
-#[cfg(feature = "multiprocess")]
-#[cfg_attr(docsrs, doc(cfg(feature = "multiprocess")))]
+#[cfg(all(feature = "multiprocess", unix))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "multiprocess", unix))))]
 pub mod multiprocess;
 pub mod name;
 pub mod parse;

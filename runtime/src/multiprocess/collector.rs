@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::format::{self, ReadError, Record};
 use super::{check_dir, dir_from_env, parse_file_name, FileKind, GaugeMode, MultiProcessError};
-use crate::encode::{MetricEncoder, Number};
+use crate::encode::{CollectError, MetricEncoder, Number};
 use crate::model::FamilySample;
 use crate::registry::FamilyDesc;
 use crate::{Collector, MetricFamily, MetricType};
@@ -44,7 +44,7 @@ pub struct Merged {
     pub skipped: Vec<SkippedFile>,
 }
 
-/// A file that a merge left out: badly named, truncated or corrupt.
+/// A file that a merge left out: unreadable, truncated or corrupt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedFile {
     /// The file.
@@ -84,8 +84,9 @@ impl MultiProcessCollector {
         &self.dir
     }
 
-    /// Reads and merges every file now. Files that cannot be read are
-    /// skipped and listed; only a directory that cannot be listed fails.
+    /// Reads and merges every file now. Files that cannot be read are left
+    /// out and listed in [`Merged::skipped`]; a directory that cannot be
+    /// listed fails. Files not named as a process's files are not read.
     ///
     /// ```
     /// use promdecl_runtime::multiprocess::MultiProcessCollector;
@@ -98,37 +99,32 @@ impl MultiProcessCollector {
     /// std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn merge(&self) -> Result<Merged, MultiProcessError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|source| match source.kind() {
+        let io = |source: std::io::Error| match source.kind() {
             std::io::ErrorKind::NotFound => MultiProcessError::NotADirectory(self.dir.clone()),
             _ => MultiProcessError::Io { path: self.dir.clone(), source },
-        })?;
-        let mut files: Vec<(String, PathBuf)> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                // Files being created are hidden; other files are not ours.
-                (name.ends_with(".db") && !name.starts_with('.')).then(|| (name, e.path()))
-            })
-            .collect();
+        };
+        let mut files: Vec<(String, PathBuf)> = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            // An entry that cannot be read may be a process's file.
+            let entry = entry.map_err(io)?;
+            let Ok(name) = entry.file_name().into_string() else { continue };
+            // Files being created are hidden; other files are not ours.
+            if parse_file_name(&name).is_some() {
+                files.push((name, entry.path()));
+            }
+        }
         files.sort();
         let mut merger = Merger::default();
         let mut skipped = Vec::new();
         for (name, path) in files {
             let skip = |reason: &str| SkippedFile { path: path.clone(), reason: reason.to_owned() };
-            let Some((kind, pid)) = parse_file_name(&name) else {
-                skipped.push(skip("not named <type>_<pid>.db or gauge_<mode>_<pid>.db"));
-                continue;
-            };
+            let Some((kind, pid)) = parse_file_name(&name) else { continue };
             let payload = match format::read_payload(&path) {
                 Ok(payload) => payload,
                 // Removed since listed, by mark_process_dead.
                 Err(ReadError::Missing) => continue,
                 Err(ReadError::Corrupt(why)) => {
                     skipped.push(skip(why));
-                    continue;
-                }
-                Err(ReadError::Busy) => {
-                    skipped.push(skip("its writer kept rewriting it while it was read"));
                     continue;
                 }
                 Err(ReadError::Io(e)) => {
@@ -149,13 +145,27 @@ impl MultiProcessCollector {
 }
 
 impl Collector for MultiProcessCollector {
-    /// Writes the merged families; a directory that cannot be listed any
-    /// more yields nothing (see [`MultiProcessCollector::merge`]).
+    /// Writes the merged families, and fails the scrape (through
+    /// [`MetricEncoder::fail`]) for every file that could not be read and
+    /// for a directory that cannot be listed: a sum that silently leaves a
+    /// process out looks like a counter reset to Prometheus.
     fn collect(&self, enc: &mut dyn MetricEncoder) {
-        if let Ok(merged) = self.merge() {
-            for family in &merged.families {
-                family.encode(enc);
+        let merged = match self.merge() {
+            Ok(merged) => merged,
+            Err(e) => {
+                enc.fail(CollectError::new(format!("multiprocess: cannot list the directory: {e}")));
+                return;
             }
+        };
+        for file in &merged.skipped {
+            enc.fail(CollectError::new(format!(
+                "multiprocess: cannot read {}: {} (fix or remove the file; a sum without it would look like a counter reset)",
+                file.path.display(),
+                file.reason
+            )));
+        }
+        for family in &merged.families {
+            family.encode(enc);
         }
     }
 

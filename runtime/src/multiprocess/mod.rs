@@ -1,49 +1,48 @@
 //! Multiprocess mode, for pre-fork servers and pools of worker processes:
-//! each process writes its metrics to files in a shared directory, and the
+//! each process keeps its metrics in files in a shared directory, and the
 //! process that serves `/metrics` merges them at scrape, as the Python
 //! client's multiprocess mode does.
 //!
-//! * In every worker, a [`MultiProcessWriter`] snapshots a collector (by
-//!   default the [`default_registry`](crate::default_registry)) into
-//!   memory-mapped files named after the process id: on
-//!   [`flush`](MultiProcessWriter::flush), every flush interval (1 s by
-//!   default) from a background thread, and when it is dropped.
+//! * In every worker, a [`MultiProcessWriter`] owns the process's files.
+//!   Metrics made from it ([`counter`](MultiProcessWriter::counter),
+//!   [`gauge`](MultiProcessWriter::gauge),
+//!   [`histogram`](MultiProcessWriter::histogram),
+//!   [`summary`](MultiProcessWriter::summary)) keep their values in the
+//!   files: a child takes its cell in the file on first use, and every
+//!   update is an atomic operation on the shared mapping (write-through).
+//!   A worker killed outright loses no update that returned.
+//! * A [collector](MultiProcessWriterBuilder::collector) given to the writer
+//!   (the macros' metrics in the default registry, callback gauges) is
+//!   written as a snapshot every flush interval, from a background thread.
 //! * Where the scrape is served, a [`MultiProcessCollector`] reads every file
 //!   and merges them: counters, summaries and histograms (bucket by bucket)
-//!   are summed, gauges are combined per their [`GaugeMode`].
+//!   are summed, gauges are combined per their [`GaugeMode`]. A file it
+//!   cannot read fails the scrape, naming the file.
 //! * When a worker exits, [`mark_process_dead`] removes its files for the
 //!   `live*` gauge modes.
 //!
-//! The hot path is not touched: metrics stay plain atomics in each process,
-//! and only the snapshot goes through the files.
-//!
 //! ```
-//! use promdecl_runtime::encode::{encode_to_string, Format};
+//! use promdecl_runtime::encode::{try_encode, Format};
 //! use promdecl_runtime::multiprocess::{GaugeMode, MultiProcessCollector, MultiProcessWriter};
-//! use promdecl_runtime::{Counter, Gauge, Registry};
+//! use promdecl_runtime::Registry;
 //!
 //! let dir = std::env::temp_dir().join(format!("promdecl-mp-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
 //!
 //! // In each worker process:
-//! let registry = Registry::new();
-//! let jobs = Counter::builder("jobs", "Jobs done.").register(&registry).unwrap();
-//! let busy = Gauge::builder("busy", "Busy workers.").register(&registry).unwrap();
-//! let writer = MultiProcessWriter::builder()
-//!     .dir(&dir)
-//!     .collector(registry)
-//!     .gauge_mode("busy", GaugeMode::LiveSum)
-//!     .build()
-//!     .unwrap();
+//! let writer = MultiProcessWriter::builder().dir(&dir).build().unwrap();
+//! let jobs = writer.counter("jobs", "Jobs done.", &[]).unwrap().labels(&[]).unwrap();
+//! let busy = writer.gauge("busy", "Busy workers.", &[], GaugeMode::LiveSum).unwrap().labels(&[]).unwrap();
 //! busy.set(1.0);
 //! jobs.inc_by(3.0).unwrap();
-//! writer.flush().unwrap();
 //!
 //! // Where /metrics is served: a registry holding only the merged view.
 //! let scrape = Registry::new();
 //! scrape.register(MultiProcessCollector::new(&dir).unwrap()).unwrap();
+//! let mut text = Vec::new();
+//! try_encode(&scrape, Format::TEXT, &mut text).unwrap();
 //! assert_eq!(
-//!     encode_to_string(&scrape, Format::TEXT),
+//!     String::from_utf8(text).unwrap(),
 //!     concat!(
 //!         "# HELP busy Busy workers.\n# TYPE busy gauge\nbusy 1.0\n",
 //!         "# HELP jobs_total Jobs done.\n# TYPE jobs_total counter\njobs_total 3\n",
@@ -55,16 +54,17 @@
 //!
 //! # Files
 //!
-//! Each process writes `counter_<pid>.db`, `histogram_<pid>.db`,
-//! `summary_<pid>.db` and `gauge_<mode>_<pid>.db`, named as in the Python
+//! Each process writes `counter_<id>.db`, `histogram_<id>.db`,
+//! `summary_<id>.db` and `gauge_<mode>_<id>.db`, named as in the Python
 //! client, though in a format of promdecl's own (neither client reads the
-//! other's files). A file holds two snapshot slots: the writer fills the one
-//! not published, then publishes it by bumping a generation counter; a
-//! reader copies the published slot and checks the counters again
-//! afterwards (a seqlock with two buffers). So a scrape never sees a torn
-//! snapshot, a writer never waits for a scrape, and a process that dies in
-//! the middle of a write leaves its previous snapshot readable. Files that
-//! cannot be read are skipped, and listed by [`MultiProcessCollector::merge`].
+//! other's files), and holds an `flock` on `.lock_<id>` while it writes them,
+//! so that a second live writer with the same id is refused. A file is a
+//! header and segments of records, each record a series key and an atomic
+//! cell; segments are reserved on disk (`posix_fallocate`) before they are
+//! mapped, so a full disk is an error when a new child needs room, never a
+//! `SIGBUS`. Files are created under a temporary name with `O_EXCL` and
+//! `O_NOFOLLOW` and renamed into place; existing files are opened with
+//! `O_NOFOLLOW`. Readers load every byte of a live mapping atomically.
 //!
 //! A new process that gets the id of a dead one carries on the dead one's
 //! counters, histograms and summaries, as in the Python client.
@@ -80,50 +80,28 @@
 //!   mapped (a reader of a file that shrank would fault; promdecl itself
 //!   only ever grows files, and replaces them by renaming).
 //! * Create the writer in each worker *after* it is forked or spawned. A
-//!   writer inherited through `fork()` does nothing in the child (its
-//!   [`flush`](MultiProcessWriter::flush) fails with
-//!   [`MultiProcessError::Forked`]) and its flush thread does not exist
-//!   there. Values recorded before a `fork()` are copied into every child and
-//!   so counted once per child: record only after forking.
+//!   writer inherited through `fork()` refuses new children and flushes in
+//!   the child ([`MultiProcessError::Forked`]), but handles resolved before
+//!   the fork write to the parent's cells from the child.
 //! * When a worker exits, call [`mark_process_dead`] with its process id (in
 //!   gunicorn's terms, from the `child_exit` hook).
 //! * Serve a registry that holds the [`MultiProcessCollector`] and not the
 //!   workers' metrics themselves, or they are exposed twice.
-//!
-//! # Differences from the Python client
-//!
-//! The Python client writes every increment through to its memory-mapped
-//! file. Here a process writes a snapshot of all its values at once, so:
-//!
-//! * values reach the scrape up to one flush interval late;
-//! * a process that crashes loses at most its last interval (a worker that
-//!   returns from `main` after dropping its writer loses nothing; one that
-//!   calls `std::process::exit` should [`flush`](MultiProcessWriter::flush)
-//!   first);
-//! * each file holds one consistent snapshot: a histogram's buckets, count
-//!   and sum always come from the same moment, and so do all the counters of
-//!   a process (but a scrape may read its counter file and its histogram
-//!   file from consecutive snapshots);
-//! * the `mostrecent` modes know when a value *changed*, to within one flush
-//!   interval, rather than when it was set: setting a gauge to the value it
-//!   already holds does not make it the most recent, and a value of zero
-//!   never changed from the start counts as never set.
 //!
 //! # Limits
 //!
 //! The limits the Python client documents, and how they apply here:
 //!
 //! * *Registries cannot be used as normal; all instantiated metrics are
-//!   exported.* Every family the writer's collector yields is written, and
-//!   registering the workers' metrics in the registry that also holds the
-//!   [`MultiProcessCollector`] exposes them twice.
-//! * *Custom collectors do not work (e.g. CPU and memory metrics).* Here a
-//!   custom collector in the writer's collector is written like any other,
-//!   if it yields counter, gauge, histogram or summary families, but its
-//!   gauges are merged per the mode, so per-process values such as memory
-//!   use only make sense in the `all` modes (a `pid` label per process).
-//! * *Gauges cannot use `set_function`.* A callback gauge is evaluated at
-//!   each flush, in the process that owns it, not at scrape.
+//!   exported.* Every family a writer holds is written.
+//! * *Custom collectors do not work.* Here they can be given to the writer
+//!   as its collector and are written as snapshots, once per flush interval:
+//!   a process killed outright loses what they recorded since the last one,
+//!   and they reach the scrape up to one interval late. Their gauges are
+//!   merged per the mode, so per-process values such as memory use only
+//!   make sense in the `all` modes (a `pid` label per process).
+//! * *Gauges cannot use `set_function`.* A callback gauge in the collector is
+//!   evaluated at each flush, in the process that owns it, not at scrape.
 //! * *Info and Enum metrics do not work.* Info, state set (enum), gauge
 //!   histogram and unknown-typed families are not written, nor is
 //!   `target_info` (set it on the scraping registry).
@@ -133,22 +111,23 @@
 //!   it.
 //! * *Exemplars are not supported*: they are dropped; so are `_created`
 //!   samples, and summary quantiles.
-//! * *Removing and clearing label children* is not supported in the Python
-//!   client. Here a child removed from a process disappears from its next
-//!   snapshot, taking that process's share of a counter with it.
+//! * A histogram observation adds to its bucket and to its sum one after
+//!   the other; a scrape in between sees one without the other.
 //!
-//! Also: the files of dead processes stay (counters must not go down), so
-//! a scrape reads one file per type per process that ever ran since the
-//! directory was wiped; a gauge must use the same mode in every process;
-//! label values must not be so large that one process's snapshot of one
-//! type exceeds 4 GiB.
+//! Also: the files of dead processes stay (counters must not go down), so a
+//! scrape reads one file per type per process that ever ran since the
+//! directory was wiped; a child's cell is never freed; a gauge must use the
+//! same mode in every process; one series key may take at most 4 MiB.
 
 mod collector;
 mod format;
 mod writer;
 
 pub use collector::{Merged, MultiProcessCollector, SkippedFile};
-pub use writer::{MultiProcessWriter, MultiProcessWriterBuilder};
+pub use writer::{
+    CounterFamily, CounterHandle, GaugeFamily, GaugeHandle, HistogramFamily, HistogramHandle, MultiProcessWriter,
+    MultiProcessWriterBuilder, SummaryFamily, SummaryHandle,
+};
 
 use std::fmt;
 use std::io;
@@ -299,8 +278,8 @@ pub enum MultiProcessError {
         #[source]
         source: io::Error,
     },
-    /// Another writer of this process already writes to the directory.
-    #[error("a MultiProcessWriter of process {process_id} already writes to {dir}: keep one writer per process (register more collectors in its registry instead)")]
+    /// Another live writer, of this or another process, has the same id.
+    #[error("a live MultiProcessWriter with process id {process_id} already writes to {dir}: keep one writer per process, and give processes in different PID namespaces different ids")]
     WriterExists {
         /// The directory.
         dir: PathBuf,
@@ -315,6 +294,12 @@ pub enum MultiProcessError {
         /// This process.
         current: u32,
     },
+    /// The collector given to the writer panicked while a snapshot was taken.
+    #[error("the multiprocess writer's collector panicked: {0}")]
+    CollectorPanicked(String),
+    /// A metric name, label or value was refused.
+    #[error(transparent)]
+    Metric(#[from] crate::Error),
     /// A gauge mode name that does not exist.
     #[error("unknown gauge mode {0:?}: expected all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent or livemostrecent")]
     UnknownGaugeMode(String),

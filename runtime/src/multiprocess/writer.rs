@@ -1,30 +1,27 @@
-//! The writing side: snapshots of one process's metrics, taken through the
-//! ordinary [`Collector`] interface and published to that process's files.
+//! The writing side: one process's files, its write-through metrics, and
+//! the snapshots of collectors that cannot write through.
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use once_cell::sync::Lazy;
 
-use super::format::{self, FileWriter};
+use super::format::{self, Cell, CellFile};
 use super::{check_dir, dir_from_env, file_name, FileKind, GaugeMode, MultiProcessError};
-use crate::encode::{Descriptor, EncodeLabels, Extra, LabelSink, MetricEncoder, Sample};
+use crate::encode::{CollectError, Descriptor, EncodeLabels, Extra, LabelSink, MetricEncoder, Sample};
 use crate::metric::unix_now;
 use crate::Collector;
 
-/// The directories and process ids that a writer of this process writes to,
-/// with the id of the process that created the writer (a forked child
-/// inherits this set).
-static ACTIVE: Lazy<Mutex<HashSet<(PathBuf, u32, u32)>>> = Lazy::new(Mutex::default);
 /// The files this process has created. A writer created again in the same
-/// process replaces them, since its collector still holds every value; a
-/// file left by another process that had the same id is carried on instead.
+/// process snapshots its collector over them, since the collector still
+/// holds every value; a file left by another process that had the same id
+/// is carried on instead.
 static CREATED: Lazy<Mutex<HashSet<PathBuf>>> = Lazy::new(Mutex::default);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -65,7 +62,11 @@ impl MultiProcessWriterBuilder {
         self
     }
 
-    /// What to write, instead of the [`default_registry`](crate::default_registry).
+    /// A collector to write as snapshots, every flush interval and when the
+    /// writer is dropped: the macros' metrics (`default_registry()`), a
+    /// registry, callback gauges. Unlike write-through metrics, a process
+    /// killed outright loses what its collector recorded since the last
+    /// snapshot.
     ///
     /// ```
     /// use promdecl_runtime::multiprocess::MultiProcessWriter;
@@ -77,8 +78,9 @@ impl MultiProcessWriterBuilder {
         self
     }
 
-    /// How often the background thread writes a snapshot (1 s by default):
-    /// the most a scrape lags behind, and the most a crash loses.
+    /// How often the background thread writes a snapshot of the collector
+    /// (1 s by default): the most a scrape lags behind it, and the most a
+    /// crash loses of it.
     ///
     /// ```
     /// use std::time::Duration;
@@ -100,8 +102,8 @@ impl MultiProcessWriterBuilder {
         self
     }
 
-    /// How the values of the gauge family `name` (its full name) in the
-    /// different processes are combined; [`GaugeMode::All`] if not set.
+    /// How the values of the collector's gauge family `name` (its full name)
+    /// in the different processes are combined; [`GaugeMode::All`] if not set.
     /// Every process must use the same mode for a gauge.
     ///
     /// ```
@@ -129,10 +131,13 @@ impl MultiProcessWriterBuilder {
         self
     }
 
-    /// Writes a first snapshot and starts the flush thread.
+    /// Takes this process id's lock in the directory, writes a first
+    /// snapshot of the collector (if one was given) and starts the flush
+    /// thread.
     ///
     /// Fails if the directory does not exist, if a file cannot be written,
-    /// or if another writer of this process writes to the same directory.
+    /// or if another live writer (of this or another process) has the same
+    /// process id in the same directory.
     pub fn build(self) -> Result<MultiProcessWriter, MultiProcessError> {
         let dir = match self.dir {
             Some(dir) => dir,
@@ -142,55 +147,69 @@ impl MultiProcessWriterBuilder {
         let process_id = self.process_id.unwrap_or_else(std::process::id);
         // Absolute, so that one directory reached by two paths is one.
         let dir = dir.canonicalize().map_err(|source| MultiProcessError::Io { path: dir.clone(), source })?;
-        let active = (dir.clone(), process_id, std::process::id());
-        if !lock(&ACTIVE).insert(active.clone()) {
+        // An flock, released by the kernel when its holder dies however it
+        // dies: a second live writer with this id would append to the same
+        // files at the same time.
+        let lock_path = dir.join(format!(".lock_{process_id}"));
+        let io = |source| MultiProcessError::Io { path: lock_path.clone(), source };
+        let lock_file = format::open_lock_file(&lock_path).map_err(io)?;
+        if !format::try_lock(&lock_file).map_err(io)? {
             return Err(MultiProcessError::WriterExists { dir, process_id });
         }
-        let collector = self.collector.unwrap_or_else(|| Arc::new(crate::default_registry()));
         let shared = Arc::new(Shared {
-            collector,
             dir,
             process_id,
             owner: std::process::id(),
-            modes: self.modes,
-            next_seq: AtomicU64::new(0),
-            state: Mutex::new(State { files: BTreeMap::new(), published: 0 }),
-            reported: AtomicBool::new(false),
+            _lock: lock_file,
+            files: Mutex::new(BTreeMap::new()),
         });
-        let mut writer = MultiProcessWriter { shared, flusher: None, active };
+        let snapshots = self.collector.map(|collector| {
+            Arc::new(Snapshots {
+                shared: Arc::clone(&shared),
+                collector,
+                modes: self.modes,
+                state: Mutex::new(HashMap::new()),
+                reported: AtomicBool::new(false),
+            })
+        });
+        let mut writer = MultiProcessWriter { shared, snapshots, flusher: None };
         writer.flush()?;
-        if let Some(interval) = self.interval {
-            writer.flusher = Some(Flusher::start(Arc::clone(&writer.shared), interval)?);
+        if let (Some(snapshots), Some(interval)) = (&writer.snapshots, self.interval) {
+            writer.flusher = Some(Flusher::start(Arc::clone(snapshots), interval)?);
         }
         Ok(writer)
     }
 }
 
-/// Writes this process's metrics to its files in the multiprocess
-/// directory, for a [`MultiProcessCollector`](super::MultiProcessCollector)
-/// to merge: every flush interval, on [`flush`](Self::flush), and when
-/// dropped. Keep one per process, for as long as the process records
-/// metrics; see the [module docs](super).
+/// This process's files in the multiprocess directory, for a
+/// [`MultiProcessCollector`](super::MultiProcessCollector) to merge.
+///
+/// Metrics made from it ([`counter`](Self::counter),
+/// [`gauge`](Self::gauge), [`histogram`](Self::histogram),
+/// [`summary`](Self::summary)) keep their values in the files themselves:
+/// every update is an atomic operation on the shared mapping, so a process
+/// killed outright loses nothing that returned. A
+/// [collector](MultiProcessWriterBuilder::collector) (the macros' metrics, a
+/// registry, callback gauges) is written as a snapshot instead, every flush
+/// interval. Keep one writer per process; see the [module docs](super).
 ///
 /// ```
 /// use promdecl_runtime::multiprocess::MultiProcessWriter;
-/// use promdecl_runtime::{Counter, Registry};
 ///
 /// let dir = std::env::temp_dir().join(format!("promdecl-mp-writer-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
-/// let registry = Registry::new();
-/// let c = Counter::builder("jobs", "J.").register(&registry).unwrap();
-/// let writer = MultiProcessWriter::builder().dir(&dir).collector(registry).build().unwrap();
-/// c.inc();
-/// writer.flush().unwrap();
+/// let writer = MultiProcessWriter::builder().dir(&dir).build().unwrap();
+/// let jobs = writer.counter("jobs", "Jobs done.", &["queue"]).unwrap();
+/// let fast = jobs.labels(&["fast"]).unwrap(); // takes its slot in the file
+/// fast.inc(); // an atomic add in the mapping, nothing else
 /// assert!(dir.join(format!("counter_{}.db", writer.process_id())).exists());
 /// drop(writer);
 /// std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub struct MultiProcessWriter {
     shared: Arc<Shared>,
+    snapshots: Option<Arc<Snapshots>>,
     flusher: Option<Flusher>,
-    active: (PathBuf, u32, u32),
 }
 
 impl fmt::Debug for MultiProcessWriter {
@@ -219,13 +238,78 @@ impl MultiProcessWriter {
         }
     }
 
-    /// Writes a snapshot now: call it before `std::process::exit`, or
-    /// whenever a scrape must see the values already.
+    /// A write-through counter family; a trailing `_total` in `name` is
+    /// optional. See [`CounterFamily`].
+    pub fn counter(&self, name: &str, help: &str, labels: &[&str]) -> Result<CounterFamily, MultiProcessError> {
+        let name = name.strip_suffix("_total").unwrap_or(name);
+        Ok(CounterFamily(Family::new(&self.shared, FileKind::Counter, name, help, labels)?))
+    }
+
+    /// A write-through gauge family, whose values in the different
+    /// processes are combined per `mode`. See [`GaugeFamily`].
+    pub fn gauge(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        mode: GaugeMode,
+    ) -> Result<GaugeFamily, MultiProcessError> {
+        Ok(GaugeFamily(Family::new(&self.shared, FileKind::Gauge(mode), name, help, labels)?))
+    }
+
+    /// A write-through histogram family with the given bucket upper bounds
+    /// (sorted, finite; `+Inf` is added). See [`HistogramFamily`].
+    pub fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+        buckets: &[f64],
+    ) -> Result<HistogramFamily, MultiProcessError> {
+        if labels.contains(&"le") {
+            return Err(
+                crate::Error::InvalidLabelName { name: "le".into(), reason: "reserved for histogram buckets" }.into()
+            );
+        }
+        crate::metric::check_buckets(buckets).map_err(crate::Error::InvalidBuckets)?;
+        let family = Family::new(&self.shared, FileKind::Histogram, name, help, labels)?;
+        let bounds: Vec<String> = buckets
+            .iter()
+            .copied()
+            .chain([f64::INFINITY])
+            .map(|b| {
+                let mut s = Vec::new();
+                crate::encode::write_float(&mut s, b);
+                String::from_utf8(s).unwrap_or_default()
+            })
+            .collect();
+        Ok(HistogramFamily { family, bounds: buckets.into(), le: bounds })
+    }
+
+    /// A write-through summary family (count and sum, no quantiles, as in
+    /// the Python client's multiprocess mode). See [`SummaryFamily`].
+    pub fn summary(&self, name: &str, help: &str, labels: &[&str]) -> Result<SummaryFamily, MultiProcessError> {
+        if labels.contains(&"quantile") {
+            return Err(crate::Error::InvalidLabelName {
+                name: "quantile".into(),
+                reason: "reserved for summary quantiles",
+            }
+            .into());
+        }
+        Ok(SummaryFamily(Family::new(&self.shared, FileKind::Summary, name, help, labels)?))
+    }
+
+    /// Writes a snapshot of the collector now (if one was given): call it
+    /// before `std::process::exit`, or whenever a scrape must see the
+    /// collector's values already. Write-through metrics need no flush.
     ///
     /// Fails in a child forked from the process that created the writer,
-    /// and if a file cannot be written.
+    /// if a file cannot be written, and if the collector panicked.
     pub fn flush(&self) -> Result<(), MultiProcessError> {
-        self.shared.flush()
+        match &self.snapshots {
+            Some(snapshots) => snapshots.flush(),
+            None => self.shared.check_owner(),
+        }
     }
 
     /// The directory written to, made absolute.
@@ -251,9 +335,431 @@ impl Drop for MultiProcessWriter {
             flusher.stop();
         }
         // Errors have nowhere to go; flush() first to see them.
-        let _ = self.shared.flush();
-        lock(&ACTIVE).remove(&self.active);
+        let _ = self.flush();
     }
+}
+
+/// What the writer, its metrics and its thread share. The lock of the
+/// process id is held until the last of them is gone.
+struct Shared {
+    dir: PathBuf,
+    process_id: u32,
+    /// The process that created the writer.
+    owner: u32,
+    /// Holds the flock of `.lock_<id>`.
+    _lock: File,
+    files: Mutex<BTreeMap<FileKind, OpenFile>>,
+}
+
+/// One file of this process.
+struct OpenFile {
+    file: CellFile,
+    /// Whether it holds the values of an earlier process with this id.
+    carried: bool,
+}
+
+impl Shared {
+    fn check_owner(&self) -> Result<(), MultiProcessError> {
+        let current = std::process::id();
+        if current != self.owner {
+            return Err(MultiProcessError::Forked { owner: self.owner, current });
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the file of `kind`, opening it first if needed, and on
+    /// whether the file was carried on from another process with this id.
+    fn with_file<T>(
+        &self,
+        kind: FileKind,
+        f: impl FnOnce(&mut CellFile, bool) -> std::io::Result<T>,
+    ) -> Result<T, MultiProcessError> {
+        self.check_owner()?;
+        let path = self.dir.join(file_name(&kind, self.process_id));
+        let io = |source| MultiProcessError::Io { path: path.clone(), source };
+        let mut files = lock(&self.files);
+        let file = match files.entry(kind) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                // Cumulative values of an earlier process with this id are
+                // carried on, as in the Python client; gauges start afresh.
+                let mut created = lock(&CREATED);
+                let carried = kind.cumulative() && !created.contains(&path) && path.exists();
+                let file = CellFile::open(&path, kind.cumulative()).map_err(io)?;
+                created.insert(path.clone());
+                e.insert(OpenFile { file, carried })
+            }
+        };
+        f(&mut file.file, file.carried).map_err(io)
+    }
+
+    /// The cells of `keys`, each taking its slot on first use.
+    fn cells(&self, kind: FileKind, keys: &[Vec<u8>]) -> Result<Vec<&'static Cell>, MultiProcessError> {
+        self.with_file(kind, |file, _| keys.iter().map(|k| file.cell(k)).collect())
+    }
+}
+
+/// What every write-through family holds.
+#[derive(Clone)]
+struct Family {
+    shared: Arc<Shared>,
+    kind: FileKind,
+    name: String,
+    help: String,
+    labels: Arc<[String]>,
+}
+
+impl fmt::Debug for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Family").field("name", &self.name).field("labels", &self.labels).finish_non_exhaustive()
+    }
+}
+
+impl Family {
+    fn new(
+        shared: &Arc<Shared>,
+        kind: FileKind,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+    ) -> Result<Family, MultiProcessError> {
+        crate::name::validate_metric_name(name)?;
+        for (i, label) in labels.iter().enumerate() {
+            crate::name::validate_label_name(kind.metric_type(), label)?;
+            if labels[..i].contains(label) {
+                return Err(crate::Error::InvalidLabelName { name: (*label).into(), reason: "given twice" }.into());
+            }
+        }
+        shared.check_owner()?;
+        Ok(Family {
+            shared: Arc::clone(shared),
+            kind,
+            name: name.to_owned(),
+            help: help.to_owned(),
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        })
+    }
+
+    /// The record key of one sample of the child with `values`.
+    fn key(&self, values: &[&str], suffix: &str, extra: Option<(&str, &str)>) -> Result<Vec<u8>, MultiProcessError> {
+        if values.len() != self.labels.len() {
+            return Err(crate::Error::LabelCount {
+                metric: self.name.clone(),
+                expected: self.labels.len(),
+                got: values.len(),
+                names: self.labels.join(", "),
+            }
+            .into());
+        }
+        let code = format::type_code(self.kind.metric_type()).expect("a written type");
+        let labels = self.labels.iter().map(String::as_str).zip(values.iter().copied()).chain(extra);
+        let mut key = Vec::new();
+        format::encode_key(&mut key, code, &self.name, &self.help, suffix, labels);
+        Ok(key)
+    }
+}
+
+/// A family of write-through counters; from [`MultiProcessWriter::counter`].
+///
+/// ```
+/// use promdecl_runtime::multiprocess::MultiProcessWriter;
+/// # let dir = std::env::temp_dir().join(format!("promdecl-mp-counter-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let writer = MultiProcessWriter::builder().dir(&dir).build().unwrap();
+/// let requests = writer.counter("requests_total", "Requests.", &["method"]).unwrap();
+/// let get = requests.labels(&["GET"]).unwrap();
+/// get.inc();
+/// get.inc_by(2.0).unwrap();
+/// assert_eq!(get.get(), 3.0);
+/// assert!(requests.labels(&[]).is_err()); // one value per label
+/// # drop(writer); std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct CounterFamily(Family);
+
+impl CounterFamily {
+    /// The child with these label values (in the order the labels were
+    /// given). Its first use appends its cell to the file, which fails on a
+    /// full disk; resolve it once and keep the handle on hot paths.
+    pub fn labels(&self, values: &[&str]) -> Result<CounterHandle, MultiProcessError> {
+        let key = self.0.key(values, "_total", None)?;
+        let cells = self.0.shared.cells(self.0.kind, &[key])?;
+        Ok(CounterHandle { cell: cells[0] })
+    }
+}
+
+/// One counter child, writing through to its cell in the shared file.
+#[derive(Debug, Clone, Copy)]
+pub struct CounterHandle {
+    cell: &'static Cell,
+}
+
+impl CounterHandle {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.cell.inc();
+    }
+
+    /// Adds `v`, which must be neither negative nor NaN.
+    #[inline]
+    pub fn inc_by(&self, v: f64) -> Result<(), crate::Error> {
+        if v.is_nan() || v < 0.0 {
+            return Err(crate::Error::NegativeIncrement(v));
+        }
+        self.cell.add_count(v);
+        Ok(())
+    }
+
+    /// The value in the file: this process's count, plus what an earlier
+    /// process with the same id left.
+    pub fn get(&self) -> f64 {
+        self.cell.count()
+    }
+}
+
+/// A family of write-through gauges; from [`MultiProcessWriter::gauge`].
+///
+/// ```
+/// use promdecl_runtime::multiprocess::{GaugeMode, MultiProcessWriter};
+/// # let dir = std::env::temp_dir().join(format!("promdecl-mp-gauge-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let writer = MultiProcessWriter::builder().dir(&dir).build().unwrap();
+/// let busy = writer.gauge("busy", "Busy workers.", &[], GaugeMode::LiveSum).unwrap().labels(&[]).unwrap();
+/// busy.inc();
+/// busy.dec();
+/// busy.set(4.0);
+/// assert_eq!(busy.get(), 4.0);
+/// # drop(writer); std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct GaugeFamily(Family);
+
+impl GaugeFamily {
+    /// The child with these label values; see [`CounterFamily::labels`].
+    pub fn labels(&self, values: &[&str]) -> Result<GaugeHandle, MultiProcessError> {
+        let key = self.0.key(values, "", None)?;
+        let cells = self.0.shared.cells(self.0.kind, &[key])?;
+        let most_recent = matches!(self.0.kind, FileKind::Gauge(mode) if mode.most_recent());
+        Ok(GaugeHandle { cell: cells[0], most_recent })
+    }
+}
+
+/// One gauge child, writing through to its cell in the shared file.
+#[derive(Debug, Clone, Copy)]
+pub struct GaugeHandle {
+    cell: &'static Cell,
+    most_recent: bool,
+}
+
+impl GaugeHandle {
+    /// Sets the value.
+    #[inline]
+    pub fn set(&self, v: f64) {
+        self.cell.set(v);
+        self.touch();
+    }
+
+    /// Adds `v` (negative to subtract).
+    #[inline]
+    pub fn add(&self, v: f64) {
+        self.cell.add(v);
+        self.touch();
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1.0);
+    }
+
+    /// Subtracts one.
+    #[inline]
+    pub fn dec(&self) {
+        self.add(-1.0);
+    }
+
+    /// The value in the file.
+    pub fn get(&self) -> f64 {
+        self.cell.get()
+    }
+
+    /// The most-recent modes keep when the value was last changed.
+    #[inline]
+    fn touch(&self) {
+        if self.most_recent {
+            self.cell.set_timestamp(unix_now());
+        }
+    }
+}
+
+/// A family of write-through histograms; from
+/// [`MultiProcessWriter::histogram`].
+///
+/// ```
+/// use promdecl_runtime::multiprocess::MultiProcessWriter;
+/// # let dir = std::env::temp_dir().join(format!("promdecl-mp-hist-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let writer = MultiProcessWriter::builder().dir(&dir).build().unwrap();
+/// let latency = writer.histogram("latency_seconds", "Latency.", &[], &[0.1, 1.0]).unwrap();
+/// latency.labels(&[]).unwrap().observe(0.25);
+/// assert!(writer.histogram("h", "H.", &[], &[1.0, 0.5]).is_err()); // unsorted
+/// # drop(writer); std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct HistogramFamily {
+    family: Family,
+    bounds: Arc<[f64]>,
+    /// The `le` label of each bucket, `+Inf` last.
+    le: Vec<String>,
+}
+
+impl HistogramFamily {
+    /// The child with these label values; see [`CounterFamily::labels`].
+    /// Its first use appends a cell per bucket and one for the sum.
+    pub fn labels(&self, values: &[&str]) -> Result<HistogramHandle, MultiProcessError> {
+        let mut keys = Vec::with_capacity(self.le.len() + 1);
+        for le in &self.le {
+            keys.push(self.family.key(values, "_bucket", Some(("le", le)))?);
+        }
+        keys.push(self.family.key(values, "_sum", None)?);
+        let mut cells = self.family.shared.cells(self.family.kind, &keys)?;
+        let sum = cells.pop().expect("the sum's cell");
+        Ok(HistogramHandle { bounds: Arc::clone(&self.bounds), buckets: cells.into(), sum })
+    }
+}
+
+/// One histogram child, writing through to its cells in the shared file.
+/// Each bucket's cell counts its own observations; a scrape adds them up.
+#[derive(Debug, Clone)]
+pub struct HistogramHandle {
+    bounds: Arc<[f64]>,
+    buckets: Arc<[&'static Cell]>,
+    sum: &'static Cell,
+}
+
+impl HistogramHandle {
+    /// Counts `v` in its bucket and adds it to the sum.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        // NaN belongs to no finite bucket: it lands in +Inf.
+        let i = if v.is_nan() { self.bounds.len() } else { self.bounds.partition_point(|&b| b < v) };
+        self.buckets[i].inc();
+        self.sum.add(v);
+    }
+}
+
+/// A family of write-through summaries; from [`MultiProcessWriter::summary`].
+///
+/// ```
+/// use promdecl_runtime::multiprocess::MultiProcessWriter;
+/// # let dir = std::env::temp_dir().join(format!("promdecl-mp-summary-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let writer = MultiProcessWriter::builder().dir(&dir).build().unwrap();
+/// writer.summary("payload_bytes", "Payload.", &[]).unwrap().labels(&[]).unwrap().observe(512.0);
+/// # drop(writer); std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SummaryFamily(Family);
+
+impl SummaryFamily {
+    /// The child with these label values; see [`CounterFamily::labels`].
+    pub fn labels(&self, values: &[&str]) -> Result<SummaryHandle, MultiProcessError> {
+        let keys = [self.0.key(values, "_count", None)?, self.0.key(values, "_sum", None)?];
+        let cells = self.0.shared.cells(self.0.kind, &keys)?;
+        Ok(SummaryHandle { count: cells[0], sum: cells[1] })
+    }
+}
+
+/// One summary child, writing through to its cells in the shared file.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryHandle {
+    count: &'static Cell,
+    sum: &'static Cell,
+}
+
+impl SummaryHandle {
+    /// Counts `v` and adds it to the sum.
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        self.count.inc();
+        self.sum.add(v);
+    }
+}
+
+/// The collector given to the builder, written as snapshots.
+struct Snapshots {
+    shared: Arc<Shared>,
+    collector: Arc<dyn Collector>,
+    modes: HashMap<String, GaugeMode>,
+    /// For each cumulative key: the collector's value written last.
+    state: Mutex<HashMap<(FileKind, Vec<u8>), f64>>,
+    /// Whether a background flush error was reported.
+    reported: AtomicBool,
+}
+
+impl Snapshots {
+    fn flush(&self) -> Result<(), MultiProcessError> {
+        self.shared.check_owner()?;
+        // Collect outside any lock: collectors run user code (callback
+        // gauges), which may panic; the panic is the flush's error.
+        let mut snapshot =
+            Snapshot { modes: &self.modes, files: BTreeMap::new(), family: None, labels: Vec::new(), below: 0.0 };
+        let collected =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.collector.collect(&mut snapshot)));
+        if let Err(panic) = collected {
+            return Err(MultiProcessError::CollectorPanicked(panic_message(&*panic)));
+        }
+        let now = unix_now();
+        let mut written_so_far = lock(&self.state);
+        let mut result = Ok(());
+        for (kind, records) in &snapshot.files {
+            let most_recent = matches!(kind, FileKind::Gauge(mode) if mode.most_recent());
+            let written = self.shared.with_file(*kind, |file, carried| {
+                for (key, value) in records {
+                    let cell = file.cell(key)?;
+                    if kind.cumulative() {
+                        // Added as the difference from the last snapshot, so
+                        // that the cell carries on what an earlier process
+                        // with this id left. A file this process made
+                        // before holds this collector's values already.
+                        let last = written_so_far.entry((*kind, key.clone())).or_insert_with(|| {
+                            if carried {
+                                0.0
+                            } else {
+                                cell.count()
+                            }
+                        });
+                        // A total that went down (a child removed and made
+                        // again) adds nothing until it passes the last one.
+                        if *value > *last {
+                            cell.add_count(value - *last);
+                        }
+                        *last = last.max(*value);
+                    } else if cell.get().to_bits() != value.to_bits() {
+                        // A value never changed from zero counts as never
+                        // set, as an unset gauge in the Python client.
+                        cell.set(*value);
+                        if most_recent {
+                            cell.set_timestamp(now);
+                        }
+                    }
+                }
+                Ok(())
+            });
+            result = result.and(written);
+        }
+        result
+    }
+}
+
+/// The text of a panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// The background thread and how to stop it.
@@ -263,10 +769,10 @@ struct Flusher {
 }
 
 impl Flusher {
-    fn start(shared: Arc<Shared>, interval: Duration) -> Result<Flusher, MultiProcessError> {
+    fn start(snapshots: Arc<Snapshots>, interval: Duration) -> Result<Flusher, MultiProcessError> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
-        let dir = shared.dir.clone();
+        let dir = snapshots.shared.dir.clone();
         let thread = std::thread::Builder::new()
             .name("promdecl-multiprocess".into())
             .spawn(move || loop {
@@ -279,9 +785,16 @@ impl Flusher {
                     return;
                 }
                 drop(guard);
-                if let Err(e) = shared.flush() {
-                    if !shared.reported.swap(true, Ordering::Relaxed) {
-                        eprintln!("promdecl: multiprocess flush failed (reported once): {e}");
+                // flush() catches a panicking collector, so the thread lives on.
+                match snapshots.flush() {
+                    Ok(()) => {}
+                    Err(e @ MultiProcessError::CollectorPanicked(_)) => {
+                        tracing::error!(error = %e, "promdecl: multiprocess flush: the collector panicked; flushing again next interval");
+                    }
+                    Err(e) => {
+                        if !snapshots.reported.swap(true, Ordering::Relaxed) {
+                            tracing::error!(error = %e, "promdecl: multiprocess flush failed (reported once)");
+                        }
                     }
                 }
             })
@@ -294,152 +807,6 @@ impl Flusher {
         *lock(stopped) = true;
         wake.notify_all();
         let _ = self.thread.join();
-    }
-}
-
-/// What the writer and its thread share.
-struct Shared {
-    collector: Arc<dyn Collector>,
-    dir: PathBuf,
-    process_id: u32,
-    /// The process that created the writer.
-    owner: u32,
-    modes: HashMap<String, GaugeMode>,
-    /// Numbers snapshots in the order they are taken.
-    next_seq: AtomicU64,
-    state: Mutex<State>,
-    /// Whether a background flush error was printed.
-    reported: AtomicBool,
-}
-
-struct State {
-    files: BTreeMap<FileKind, OpenFile>,
-    /// The number of the last snapshot published.
-    published: u64,
-}
-
-impl Shared {
-    fn flush(&self) -> Result<(), MultiProcessError> {
-        let current = std::process::id();
-        if current != self.owner {
-            return Err(MultiProcessError::Forked { owner: self.owner, current });
-        }
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        // Collect outside the lock: collectors run user code (callback gauges).
-        let mut snapshot =
-            Snapshot { modes: &self.modes, files: BTreeMap::new(), family: None, labels: Vec::new(), below: 0.0 };
-        self.collector.collect(&mut snapshot);
-        let now = unix_now();
-        let mut state = lock(&self.state);
-        if seq < state.published {
-            // A snapshot taken later has been published meanwhile.
-            return Ok(());
-        }
-        state.published = seq;
-        // A file whose families are gone gets an empty snapshot.
-        for kind in state.files.keys() {
-            snapshot.files.entry(*kind).or_default();
-        }
-        let mut result = Ok(());
-        for (kind, records) in &snapshot.files {
-            let published = self.publish(&mut state, *kind, records, now);
-            result = result.and(published);
-        }
-        result
-    }
-
-    fn publish(
-        &self,
-        state: &mut State,
-        kind: FileKind,
-        records: &[(Vec<u8>, f64)],
-        now: f64,
-    ) -> Result<(), MultiProcessError> {
-        let path = self.dir.join(file_name(&kind, self.process_id));
-        let io = |source| MultiProcessError::Io { path: path.clone(), source };
-        match state.files.entry(kind) {
-            Entry::Occupied(mut e) => {
-                let file = e.get_mut();
-                let payload = file.values.payload(kind, records, now);
-                file.writer.publish(&payload).map_err(io)
-            }
-            Entry::Vacant(e) => {
-                let mut created = lock(&CREATED);
-                let base = if kind.cumulative() && !created.contains(&path) { carried(&path) } else { HashMap::new() };
-                let mut values = Values { base, changed: HashMap::new() };
-                let payload = values.payload(kind, records, now);
-                let writer = FileWriter::create(&path, &payload).map_err(io)?;
-                created.insert(path.clone());
-                e.insert(OpenFile { writer, values });
-                Ok(())
-            }
-        }
-    }
-}
-
-/// The values in a file left by an earlier process with the same id (a
-/// reused process id), which this process carries on, as the Python client
-/// does, so that counters do not go down.
-fn carried(path: &Path) -> HashMap<Vec<u8>, f64> {
-    let mut base = HashMap::new();
-    if let Ok(payload) = format::read_payload(path) {
-        if let Ok(records) = format::parse_payload(&payload) {
-            for r in records {
-                *base.entry(r.key.to_vec()).or_insert(0.0) += r.value;
-            }
-        }
-    }
-    base
-}
-
-/// One file of this process.
-struct OpenFile {
-    writer: FileWriter,
-    values: Values,
-}
-
-/// What a file's records are computed from besides the snapshot.
-struct Values {
-    /// Values carried on from an earlier process with the same id.
-    base: HashMap<Vec<u8>, f64>,
-    /// For the most-recent modes: each key's last value and when it changed.
-    changed: HashMap<Vec<u8>, (f64, f64)>,
-}
-
-impl Values {
-    fn payload(&mut self, kind: FileKind, records: &[(Vec<u8>, f64)], now: f64) -> Vec<u8> {
-        let most_recent = matches!(kind, FileKind::Gauge(mode) if mode.most_recent());
-        let mut out = Vec::with_capacity(records.iter().map(|(k, _)| k.len() + 24).sum());
-        let mut changed = HashMap::new();
-        for (key, value) in records {
-            let value = value + self.base.get(key).copied().unwrap_or(0.0);
-            let timestamp = if most_recent {
-                // A value never changed from zero counts as never set, as
-                // an unset gauge in the Python client.
-                let timestamp = match self.changed.get(key) {
-                    Some(&(old, at)) if old.to_bits() == value.to_bits() => at,
-                    None if value == 0.0 => 0.0,
-                    _ => now,
-                };
-                changed.insert(key.clone(), (value, timestamp));
-                timestamp
-            } else {
-                0.0
-            };
-            format::push_record(&mut out, key, value, timestamp);
-        }
-        if !self.base.is_empty() {
-            let present: HashSet<&[u8]> = records.iter().map(|(k, _)| k.as_slice()).collect();
-            for (key, value) in &self.base {
-                if !present.contains(key.as_slice()) {
-                    format::push_record(&mut out, key, *value, 0.0);
-                }
-            }
-        }
-        if most_recent {
-            self.changed = changed;
-        }
-        out
     }
 }
 
@@ -472,7 +839,7 @@ impl LabelSink for Labels<'_> {
 impl MetricEncoder for Snapshot<'_> {
     /// A worker's own metrics are in memory: a failure of one of them leaves
     /// the others to write.
-    fn fail(&mut self, _: crate::encode::CollectError) {}
+    fn fail(&mut self, _: CollectError) {}
 
     fn family(&mut self, desc: &Descriptor<'_>) {
         let mode = self.modes.get(desc.name).copied().unwrap_or_default();

@@ -1,0 +1,94 @@
+//! The write-through hot path of multiprocess mode beside in-memory atomics:
+//! an increment is one compare-and-swap on a cell in a shared file mapping.
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use promdecl::multiprocess::{GaugeMode, MultiProcessWriter};
+
+/// A writer in a fresh directory, removed when the bench ends.
+fn writer(name: &str) -> (MultiProcessWriter, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("promdecl-bench-mp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    (MultiProcessWriter::builder().dir(&dir).build().unwrap(), dir)
+}
+
+fn counter_inc(c: &mut Criterion) {
+    let mut g = c.benchmark_group("multiprocess_counter_inc");
+
+    let atomic = AtomicU64::new(0);
+    g.bench_function("atomic_fetch_add", |b| b.iter(|| atomic.fetch_add(1, Ordering::Relaxed)));
+
+    // The in-memory twin of a file cell: an f64 added by compare-and-swap.
+    let float = AtomicU64::new(0);
+    g.bench_function("atomic_f64_cas", |b| {
+        b.iter(|| {
+            let mut old = float.load(Ordering::Relaxed);
+            loop {
+                let new = (f64::from_bits(old) + 1.0).to_bits();
+                match float.compare_exchange_weak(old, new, Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => break,
+                    Err(current) => old = current,
+                }
+            }
+        })
+    });
+
+    let in_memory = promdecl::Counter::builder("requests", "help").build().unwrap();
+    g.bench_function("promdecl_in_memory", |b| b.iter(|| in_memory.inc()));
+
+    let (w, dir) = writer("counter");
+    let handle = w.counter("requests", "help", &[]).unwrap().labels(&[]).unwrap();
+    g.bench_function("multiprocess_handle", |b| b.iter(|| black_box(&handle).inc()));
+    let family = w.counter("requests_by_route", "help", &["route"]).unwrap();
+    family.labels(&["/api"]).unwrap();
+    g.bench_function("multiprocess/labels_each_time", |b| {
+        b.iter(|| family.labels(black_box(&["/api"])).unwrap().inc())
+    });
+    g.finish();
+    drop(w);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn gauge_and_histogram(c: &mut Criterion) {
+    let mut g = c.benchmark_group("multiprocess_gauge_histogram");
+    let (w, dir) = writer("hist");
+
+    let in_memory_gauge = promdecl::Gauge::builder("g", "help").build().unwrap();
+    g.bench_function("gauge_set/promdecl_in_memory", |b| b.iter(|| in_memory_gauge.set(black_box(3.0))));
+    let gauge = w.gauge("g", "help", &[], GaugeMode::LiveSum).unwrap().labels(&[]).unwrap();
+    g.bench_function("gauge_set/multiprocess_handle", |b| b.iter(|| gauge.set(black_box(3.0))));
+
+    let buckets = common::GO_BUCKETS;
+    let vals = common::seq_values();
+    let in_memory = promdecl::Histogram::builder("h", "help").buckets(buckets).build().unwrap();
+    let mut i = 0usize;
+    g.bench_function("histogram_observe/promdecl_in_memory", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            in_memory.observe(vals[i & common::MASK])
+        })
+    });
+    let histogram = w.histogram("h", "help", &[], &buckets).unwrap().labels(&[]).unwrap();
+    let mut i = 0usize;
+    g.bench_function("histogram_observe/multiprocess_handle", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            histogram.observe(vals[i & common::MASK])
+        })
+    });
+    g.finish();
+    drop(w);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = counter_inc, gauge_and_histogram
+}
+criterion_main!(benches);
