@@ -39,6 +39,7 @@ pub mod axum;
 mod gzip;
 mod handler;
 mod hyper;
+pub mod request_metrics;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "tls")]
