@@ -264,7 +264,7 @@ impl LabelValue for Route {
 ///     }
 /// }
 ///
-/// let metrics = RequestMetrics::<ByRoute>::builder().build().unwrap();
+/// let metrics = RequestMetrics::builder().label_set::<ByRoute>().build().unwrap();
 /// assert_eq!(metrics.duration().label_names().len(), 1);
 /// ```
 ///

@@ -125,14 +125,16 @@ impl RequestMetrics {
     }
 }
 
-impl<L: RequestLabelSet> RequestMetrics<L> {
-    /// Starts building the metrics.
+impl RequestMetrics {
+    /// Starts building the metrics, with [`RequestLabels`] (method, status
+    /// and route) unless [`label_set`](RequestMetricsBuilder::label_set) or
+    /// [`metrics`](RequestMetricsBuilder::metrics) choose other labels.
     ///
     /// ```
     /// let metrics = promdecl_runtime::http::request_metrics::RequestMetrics::builder().build().unwrap();
     /// # let _ = metrics;
     /// ```
-    pub fn builder() -> RequestMetricsBuilder<L> {
+    pub fn builder() -> RequestMetricsBuilder {
         RequestMetricsBuilder {
             namespace: String::new(),
             buckets: DEFAULT_BUCKETS.to_vec(),
@@ -143,7 +145,9 @@ impl<L: RequestLabelSet> RequestMetrics<L> {
             own_sizes: None,
         }
     }
+}
 
+impl<L: RequestLabelSet> RequestMetrics<L> {
     /// The request duration histogram.
     ///
     /// ```
@@ -310,13 +314,50 @@ impl<L: RequestLabelSet> RequestMetricsBuilder<L> {
     /// let m = RequestMetrics::builder().metrics(duration, active).build().unwrap();
     /// assert_eq!(m.duration().name(), "api_latency_seconds");
     /// ```
-    pub fn metrics(mut self, duration: Histogram<L>, active: Gauge<ActiveLabels>) -> Self {
-        self.own = Some((duration, active));
-        self
+    pub fn metrics<L2: RequestLabelSet>(
+        self,
+        duration: Histogram<L2>,
+        active: Gauge<ActiveLabels>,
+    ) -> RequestMetricsBuilder<L2> {
+        let mut builder = self.label_set::<L2>();
+        builder.own = Some((duration, active));
+        builder
+    }
+
+    /// Label the histograms with `L2` instead: a label set that keeps fewer
+    /// labels (see [`RequestLabelSet`]). Forgets metrics given to
+    /// [`metrics`](Self::metrics) or [`body_size_metrics`](Self::body_size_metrics)
+    /// before.
+    ///
+    /// ```
+    /// use promdecl_runtime::http::request_metrics::{Method, RequestLabelSet, RequestMetrics, Route, Status};
+    /// #[derive(Clone, PartialEq, Eq, Hash)]
+    /// struct ByMethod { method: Method }
+    /// impl promdecl_runtime::LabelSet for ByMethod {
+    ///     const NAMES: &'static [&'static str] = &["http_request_method"];
+    ///     fn visit(&self, f: &mut dyn FnMut(&str)) { f(self.method.as_str()) }
+    /// }
+    /// impl RequestLabelSet for ByMethod {
+    ///     fn from_request(method: Method, _: Status, _: &Route) -> Self { ByMethod { method } }
+    /// }
+    /// let m = RequestMetrics::builder().label_set::<ByMethod>().build().unwrap();
+    /// assert_eq!(&*m.duration().label_names()[0], "http_request_method");
+    /// ```
+    pub fn label_set<L2: RequestLabelSet>(self) -> RequestMetricsBuilder<L2> {
+        RequestMetricsBuilder {
+            namespace: self.namespace,
+            buckets: self.buckets,
+            size_buckets: self.size_buckets,
+            body_sizes: self.body_sizes,
+            status_class: self.status_class,
+            own: None,
+            own_sizes: None,
+        }
     }
 
     /// Record body sizes into histograms declared elsewhere (see
-    /// [`metrics`](Self::metrics)); implies [`body_sizes`](Self::body_sizes).
+    /// [`metrics`](Self::metrics), called first); implies
+    /// [`body_sizes`](Self::body_sizes).
     ///
     /// ```
     /// use promdecl_runtime::http::request_metrics::{RequestLabels, RequestMetrics};
