@@ -175,7 +175,12 @@ fn a_dropped_request_is_recorded_as_cancelled_with_its_duration_so_far() {
     assert!((0.05..10.0).contains(&sum), "duration until the drop: {sum}");
     let over_10ms = registry.get_sample_value(
         "http_server_request_duration_seconds_bucket",
-        &[("http_request_method", "GET"), ("http_response_status_code", "499"), ("http_route", "/wait"), ("le", "0.01")],
+        &[
+            ("http_request_method", "GET"),
+            ("http_response_status_code", "499"),
+            ("http_route", "/wait"),
+            ("le", "0.01"),
+        ],
     );
     assert_eq!(over_10ms, Some(0.0));
 }
@@ -243,10 +248,8 @@ fn declared_metrics_with_fewer_labels_can_be_passed_in() {
     let registry = Registry::new();
     let declared = ApiMetrics::new();
     registry.register(declared.clone()).unwrap();
-    let metrics = RequestMetrics::builder()
-        .metrics(declared.latency.clone(), declared.in_flight.clone())
-        .build()
-        .unwrap();
+    let metrics =
+        RequestMetrics::builder().metrics(declared.latency.clone(), declared.in_flight.clone()).build().unwrap();
     let mut service = RequestMetricsLayer::new(metrics).route_with(app_route).layer(App);
     block_on(async {
         for path in ["/users/1", "/users/2", "/created"] {

@@ -41,7 +41,8 @@ pub enum Method {
     Other,
 }
 
-const METHOD_NAMES: [&str; 10] = ["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "_OTHER"];
+const METHOD_NAMES: [&str; 10] =
+    ["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "_OTHER"];
 
 impl Method {
     /// The method named `name` (case-sensitive), or [`Method::Other`].

@@ -456,7 +456,8 @@ impl<L: RequestLabelSet> RequestMetricsBuilder<L> {
             }
             (None, false) => (None, None),
         };
-        let shared = Shared { duration, active, request_body_size, response_body_size, status_class: self.status_class };
+        let shared =
+            Shared { duration, active, request_body_size, response_body_size, status_class: self.status_class };
         Ok((RequestMetrics { shared: Arc::new(shared) }, made_main, made_sizes))
     }
 }
