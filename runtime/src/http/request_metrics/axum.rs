@@ -6,17 +6,15 @@
 //! fallback, so the route is known and a request no route matched is
 //! recorded under [`Route::UNMATCHED`].
 //!
-//! ```no_run
+//! ```
 //! use axum::{routing::get, Router};
 //! use promdecl_runtime::http::request_metrics::{axum as request_metrics, RequestMetrics};
 //!
-//! # async fn run() {
 //! let app: Router = Router::new()
 //!     .route("/users/{id}", get(|| async { "a user" }))
-//!     .layer(request_metrics::layer(RequestMetrics::new().unwrap()));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
-//! axum::serve(listener, app).await.unwrap();
-//! # }
+//!     .layer(request_metrics::layer(RequestMetrics::builder().build().unwrap()));
+//! // then axum::serve(listener, app)
+//! # let _ = app;
 //! ```
 
 use axum::extract::MatchedPath;

@@ -141,11 +141,14 @@ impl<S, R: ExtractRoute, L: RequestLabelSet> tower_layer::Layer<S> for RequestMe
 /// use promdecl_runtime::http::MetricsService;
 /// use tower_layer::Layer;
 /// use tower_service::Service;
+/// use std::future::Future;
 ///
 /// let metrics = RequestMetrics::builder().build().unwrap();
 /// let mut service = RequestMetricsLayer::new(metrics.clone()).layer(MetricsService::default());
-/// let future = service.call(hyper::Request::get("/metrics").body(()).unwrap());
-/// tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future).unwrap();
+/// let future = std::pin::pin!(service.call(hyper::Request::get("/metrics").body(()).unwrap()));
+/// // A scrape answers at once: one poll completes it.
+/// let waker = std::task::Waker::noop();
+/// assert!(future.poll(&mut std::task::Context::from_waker(waker)).is_ready());
 /// assert_eq!(metrics.duration().labels(&labels("GET", 200, "_UNKNOWN")).count(), 1);
 /// # fn labels(m: &str, s: u16, r: &'static str) -> promdecl_runtime::http::request_metrics::RequestLabels {
 /// #     use promdecl_runtime::http::request_metrics::*;
