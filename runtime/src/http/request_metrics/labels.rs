@@ -103,6 +103,7 @@ impl LabelValue for Method {
 /// assert_eq!(Status::code(404).with_str(str::to_owned), "404");
 /// assert_eq!(Status::class_of(404).with_str(str::to_owned), "4xx");
 /// assert_eq!(Status::class_of(404), Status::class_of(418));
+/// assert_eq!(Status::class_of(1234).with_str(str::to_owned), "12xx");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Status(StatusRepr);
@@ -145,12 +146,17 @@ impl Status {
     }
 }
 
+/// The classes of the codes `http` allows (100 to 999), without an
+/// allocation per request.
+const CLASSES: [&str; 10] = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx", "7xx", "8xx", "9xx"];
+
 impl LabelValue for Status {
     fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match self.0 {
             StatusRepr::Code(code) => f(itoa::Buffer::new().format(code)),
+            StatusRepr::Class(class) if usize::from(class) < CLASSES.len() => f(CLASSES[usize::from(class)]),
             StatusRepr::Class(class) => {
-                let mut text = String::with_capacity(4);
+                let mut text = String::with_capacity(5);
                 text.push_str(itoa::Buffer::new().format(class));
                 text.push_str("xx");
                 f(&text)

@@ -31,17 +31,31 @@
 //! | tower / hyper | `RequestMetricsLayer::new(metrics).route_with(extract)` | `http` |
 //!
 //! ```
-//! use promdecl_runtime::http::request_metrics::{Method, RequestMetrics, RequestLabels, Route, Status};
+//! use std::future::Future;
+//! use std::task::{Context, Waker};
+//! use promdecl_runtime::http::request_metrics::{RequestMetrics, RequestMetricsLayer, Route};
+//! use promdecl_runtime::http::{MetricsHandler, MetricsService};
 //! use promdecl_runtime::Registry;
+//! use tower_layer::Layer;
+//! use tower_service::Service;
 //!
-//! let registry = Registry::new();
+//! let registry = std::sync::Arc::new(Registry::new());
 //! let metrics = RequestMetrics::builder()
 //!     .namespace("myapp")
 //!     .buckets([0.01, 0.1, 1.0])
 //!     .register(&registry)
 //!     .unwrap();
-//! # let _ = metrics;
-//! assert!(registry.get_sample_value("myapp_http_server_active_requests", &[("http_request_method", "GET")]).is_none());
+//! // A scrape endpoint stands in for an application here.
+//! let app = MetricsService::new(MetricsHandler::new(registry.clone()));
+//! let mut service = RequestMetricsLayer::new(metrics)
+//!     .route_with(|_: &hyper::Uri, _: &hyper::http::Extensions| Route::from_static("/metrics"))
+//!     .layer(app);
+//! let answer = std::pin::pin!(service.call(hyper::Request::get("/metrics").body(()).unwrap()));
+//! assert!(answer.poll(&mut Context::from_waker(Waker::noop())).is_ready());
+//!
+//! let labels = [("http_request_method", "GET"), ("http_response_status_code", "200"), ("http_route", "/metrics")];
+//! assert_eq!(registry.get_sample_value("myapp_http_server_request_duration_seconds_count", &labels), Some(1.0));
+//! assert_eq!(registry.get_sample_value("myapp_http_server_active_requests", &[("http_request_method", "GET")]), Some(0.0));
 //! ```
 
 #[cfg(feature = "actix-web")]
@@ -141,6 +155,7 @@ impl RequestMetrics {
             size_buckets: DEFAULT_SIZE_BUCKETS.to_vec(),
             body_sizes: false,
             status_class: false,
+            max_series: None,
             own: None,
             own_sizes: None,
         }
@@ -216,6 +231,7 @@ pub struct RequestMetricsBuilder<L: RequestLabelSet = RequestLabels> {
     size_buckets: Vec<f64>,
     body_sizes: bool,
     status_class: bool,
+    max_series: Option<usize>,
     own: Option<(Histogram<L>, Gauge<ActiveLabels>)>,
     own_sizes: Option<(Histogram<L>, Histogram<L>)>,
 }
@@ -296,6 +312,26 @@ impl<L: RequestLabelSet> RequestMetricsBuilder<L> {
         self
     }
 
+    /// At most `max` label sets per histogram; past it, new ones are counted
+    /// in one `__overflow__` series (see
+    /// [`Builder::max_children`](crate::Builder::max_children)). The labels
+    /// are bounded already when routes are templates; this bounds them also
+    /// when a route extractor returns something else.
+    ///
+    /// ```
+    /// use promdecl_runtime::http::request_metrics::{Method, RequestLabels, RequestMetrics, Route};
+    /// let m = RequestMetrics::builder().max_series(2).build().unwrap();
+    /// for route in ["/a", "/b", "/c", "/d"] {
+    ///     let labels = RequestLabels { http_request_method: Method::Get, http_response_status_code: m.status(200), http_route: Route::from_static(route) };
+    ///     m.duration().labels(&labels).observe(0.1);
+    /// }
+    /// assert_eq!(m.duration().len(), 2);
+    /// ```
+    pub fn max_series(mut self, max: usize) -> Self {
+        self.max_series = Some(max);
+        self
+    }
+
     /// Record into metrics declared elsewhere (with `promdecl::metrics!` or
     /// the builders) instead of building them: their names, help texts and
     /// buckets are the declaration's; [`namespace`](Self::namespace) and
@@ -350,6 +386,7 @@ impl<L: RequestLabelSet> RequestMetricsBuilder<L> {
             size_buckets: self.size_buckets,
             body_sizes: self.body_sizes,
             status_class: self.status_class,
+            max_series: self.max_series,
             own: None,
             own_sizes: None,
         }
@@ -427,11 +464,14 @@ impl<L: RequestLabelSet> RequestMetricsBuilder<L> {
         let (duration, active) = match self.own {
             Some(own) => own,
             None => (
-                Histogram::builder("http_server_request_duration_seconds", "Duration of HTTP server requests.")
-                    .namespace(ns)
-                    .label_set::<L>()
-                    .buckets(self.buckets)
-                    .build()?,
+                limit(
+                    Histogram::builder("http_server_request_duration_seconds", "Duration of HTTP server requests.")
+                        .namespace(ns)
+                        .label_set::<L>()
+                        .buckets(self.buckets),
+                    self.max_series,
+                )
+                .build()?,
                 Gauge::builder("http_server_active_requests", "Number of active HTTP server requests.")
                     .namespace(ns)
                     .label_set::<ActiveLabels>()
@@ -443,11 +483,11 @@ impl<L: RequestLabelSet> RequestMetricsBuilder<L> {
             (Some((request, response)), _) => (Some(request), Some(response)),
             (None, true) => {
                 let size = |name: &str, help: &str| {
-                    Histogram::builder(name, help)
+                    let builder = Histogram::builder(name, help)
                         .namespace(ns)
                         .label_set::<L>()
-                        .buckets(self.size_buckets.iter().copied())
-                        .build()
+                        .buckets(self.size_buckets.iter().copied());
+                    limit(builder, self.max_series).build()
                 };
                 (
                     Some(size("http_server_request_body_size_bytes", "Size of HTTP server request bodies.")?),
@@ -459,5 +499,15 @@ impl<L: RequestLabelSet> RequestMetricsBuilder<L> {
         let shared =
             Shared { duration, active, request_body_size, response_body_size, status_class: self.status_class };
         Ok((RequestMetrics { shared: Arc::new(shared) }, made_main, made_sizes))
+    }
+}
+
+fn limit<L: RequestLabelSet>(
+    builder: crate::Builder<Histogram<L>>,
+    max_series: Option<usize>,
+) -> crate::Builder<Histogram<L>> {
+    match max_series {
+        Some(max) => builder.max_children(max),
+        None => builder,
     }
 }
