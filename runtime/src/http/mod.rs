@@ -43,6 +43,7 @@ mod deadline;
 mod gzip;
 mod handler;
 mod hyper;
+pub mod request_metrics;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "tls")]
