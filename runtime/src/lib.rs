@@ -40,6 +40,8 @@ pub mod graphite;
 pub mod http;
 pub mod label;
 pub mod metric;
+#[cfg(feature = "metrics-facade")]
+pub mod metrics_facade;
 pub mod model;
 #[cfg(feature = "multiprocess")]
 pub mod multiprocess;
@@ -47,6 +49,8 @@ pub mod name;
 pub mod parse;
 #[cfg(feature = "push")]
 pub mod push;
+#[cfg(feature = "remote-write")]
+pub mod remote_write;
 pub mod registry;
 #[cfg(feature = "textfile")]
 pub mod textfile;
