@@ -48,7 +48,6 @@ fn golden_exposition() {
          # HELP pool_size_bytes Pool size.\n\
          # TYPE pool_size_bytes gauge\n\
          pool_size_bytes 1024.0\n\
-         # HELP work_time work.time\n\
          # TYPE work_time histogram\n\
          work_time_bucket{step=\"a\",le=\"0.1\"} 0\n\
          work_time_bucket{step=\"a\",le=\"1.0\"} 1\n\

@@ -31,8 +31,8 @@
 //!   the name ends with it already; `Unit::Count` adds nothing). A
 //!   description that arrives after the metric was first used still takes
 //!   effect at the next scrape; if its unit changes the name, the family is
-//!   re-registered under the new name. Without a description, the HELP text
-//!   is the name as recorded.
+//!   re-registered under the new name. Without a description, the family
+//!   has no HELP line.
 //! * **Labels** become labels. Their names are made valid as metric names
 //!   are (`.` and `-` become `_`); a name Prometheus reserves (`le` on a
 //!   histogram, a `__` prefix) is prefixed with `label_`. A series is the
@@ -323,7 +323,7 @@ impl Shared {
 
     fn exported(&self, raw: &str, kind: MetricType) -> Exported {
         let descriptions = self.descriptions.read().unwrap_or_else(|p| p.into_inner());
-        let (help, unit) = descriptions.get(raw).map_or((raw, ""), |(h, u)| (h.as_str(), u.unwrap_or("")));
+        let (help, unit) = descriptions.get(raw).map_or(("", ""), |(h, u)| (h.as_str(), u.unwrap_or("")));
         Exported { name: names::family_name(raw, kind, unit), help: help.to_owned(), unit: unit.to_owned() }
     }
 
