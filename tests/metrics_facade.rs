@@ -28,11 +28,7 @@ fn text(registry: &Registry) -> String {
 #[test]
 fn golden_exposition() {
     let registry = Arc::new(Registry::new());
-    let recorder = FacadeRecorder::builder()
-        .registry(Arc::clone(&registry))
-        .buckets([0.1, 1.0])
-        .build()
-        .unwrap();
+    let recorder = FacadeRecorder::builder().registry(Arc::clone(&registry)).buckets([0.1, 1.0]).build().unwrap();
     metrics::with_local_recorder(&recorder, || {
         describe_counter!("http.requests", "Requests served.");
         counter!("http.requests", "method" => "GET", "path" => "/").increment(2);
@@ -149,7 +145,8 @@ fn the_same_name_with_different_label_names() {
     assert_eq!(registry.get_sample_value("tasks_total", &[("host", "web1")]), Some(2.0));
     assert_eq!(registry.get_sample_value("tasks_total", &[]), Some(4.0));
     for format in [Format::TEXT, Format::OPENMETRICS] {
-        let Some(v) = common::validate("the_same_name_with_different_label_names", &encode_to_string(&*registry, format))
+        let Some(v) =
+            common::validate("the_same_name_with_different_label_names", &encode_to_string(&*registry, format))
         else {
             return;
         };

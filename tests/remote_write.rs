@@ -229,7 +229,14 @@ fn what_goes_on_the_wire() {
     jobs.with_label_values(&["sms", "own"]).unwrap().inc();
     Gauge::builder("temp_celsius", "Temperature.").register(registry).unwrap().set(21.5);
     let before = common::now() * 1000.0;
-    fast(&receiver.url, registry).job("batch").instance("host-1").bearer_token("t0k3n").build().unwrap().send().unwrap();
+    fast(&receiver.url, registry)
+        .job("batch")
+        .instance("host-1")
+        .bearer_token("t0k3n")
+        .build()
+        .unwrap()
+        .send()
+        .unwrap();
 
     let received = receiver.received();
     assert_eq!(received.len(), 1);
@@ -321,7 +328,7 @@ fn background_retries_keep_timestamp_order() {
     receiver.script(&[(503, ""), (500, ""), (429, ""), (503, ""), (502, ""), (503, "")]);
     let registry = leak(Registry::new());
     let gauge = Gauge::builder("g", "G.").register(registry).unwrap();
-    gauge.set_function(|| common::now());
+    gauge.set_function(common::now);
     let running = fast(&receiver.url, registry)
         .backoff(Duration::from_millis(20), Duration::from_millis(40))
         .build()
@@ -499,10 +506,9 @@ fn tls_with_a_ca_file_and_a_client_certificate() {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(CertificateDer::from_pem_file(pki.path("ca.crt")).unwrap()).unwrap();
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-            .build()
-            .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+        .build()
+        .unwrap();
     let chain: Vec<_> =
         CertificateDer::pem_file_iter(pki.path("server.crt")).unwrap().collect::<Result<_, _>>().unwrap();
     let key = PrivateKeyDer::from_pem_file(pki.path("server.key")).unwrap();

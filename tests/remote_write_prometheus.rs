@@ -47,7 +47,8 @@ fn query(prom_url: &str, auth: Option<(&str, &str)>, expr: &str) -> (Value, f64)
         let value = json::parse(&body).unwrap_or_else(|e| panic!("{expr}: bad JSON ({e}): {body}"));
         let first = value.get("data").and_then(|d| d.get("result")).and_then(|r| r.items().first().cloned());
         if let Some(series) = first {
-            let v = series.get("value").and_then(|v| v.items().get(1)).and_then(Value::as_str).unwrap().parse().unwrap();
+            let v =
+                series.get("value").and_then(|v| v.items().get(1)).and_then(Value::as_str).unwrap().parse().unwrap();
             return (series.get("metric").cloned().unwrap(), v);
         }
         assert!(Instant::now() < deadline, "{expr} returned nothing: {body}");
@@ -66,7 +67,12 @@ fn run_example(test: &str, args: &[&str]) -> Option<Output> {
 }
 
 fn describe(out: &Output) -> String {
-    format!("{}\nstdout: {}\nstderr: {}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// The example's one write is stored with its `job` label; a wrong URL
@@ -98,7 +104,10 @@ fn basic_auth_against_prometheus() {
     }
     let auth = common::TempDir::new("remote_write_auth");
     let hash = Command::new("/usr/bin/python3")
-        .args(["-c", "import bcrypt, sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(rounds=4)).decode())"])
+        .args([
+            "-c",
+            "import bcrypt, sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(rounds=4)).decode())",
+        ])
         .arg("s3cret")
         .output();
     let hash = match hash {
@@ -132,10 +141,12 @@ fn basic_auth_against_prometheus() {
     let args = ["--url", url.as_str(), "--job", "authorized", "--user", "writer", "--password", "s3cret"];
     let out = run_example(test, &args).unwrap();
     assert!(out.status.success(), "{}", describe(&out));
-    let (metric, value) = query(prom.var("PROM_URL"), Some(("writer", "s3cret")), "promdecl_example_remote_writes_total");
+    let (metric, value) =
+        query(prom.var("PROM_URL"), Some(("writer", "s3cret")), "promdecl_example_remote_writes_total");
     assert_eq!(value, 1.0);
     assert_eq!(label(&metric, "job"), Some("authorized"));
-    let refused = query(prom.var("PROM_URL"), Some(("writer", "s3cret")), "count(promdecl_example_remote_writes_total)");
+    let refused =
+        query(prom.var("PROM_URL"), Some(("writer", "s3cret")), "count(promdecl_example_remote_writes_total)");
     assert_eq!(refused.1, 1.0, "only the authorized write is stored");
 }
 

@@ -49,9 +49,9 @@ pub mod name;
 pub mod parse;
 #[cfg(feature = "push")]
 pub mod push;
+pub mod registry;
 #[cfg(feature = "remote-write")]
 pub mod remote_write;
-pub mod registry;
 #[cfg(feature = "textfile")]
 pub mod textfile;
 #[cfg(any(feature = "push", feature = "tls"))]

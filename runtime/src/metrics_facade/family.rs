@@ -11,6 +11,9 @@ use crate::registry::FamilyDesc;
 use crate::{Collector, CollectorId, Counter, CounterCell, DynLabels, Error, Gauge, GaugeCell, Histogram};
 use crate::{HistogramCell, MetricType, Registry};
 
+/// A series: its label names and values.
+type SeriesKey = (Vec<String>, Vec<String>);
+
 /// What a family is exposed as; changes when a description arrives.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Exported {
@@ -58,7 +61,7 @@ pub(crate) struct FacadeFamily {
     parts: RwLock<Vec<(Vec<String>, Part)>>,
     /// The highest `absolute` value each counter series was given, so that
     /// `absolute` adds only what it raises the series by.
-    absolutes: Mutex<HashMap<(Vec<String>, Vec<String>), Arc<AtomicU64>>>,
+    absolutes: Mutex<HashMap<SeriesKey, Arc<AtomicU64>>>,
     config: PartConfig,
 }
 
@@ -202,12 +205,7 @@ impl Collector for FamilyCollector {
     fn collect(&self, enc: &mut dyn MetricEncoder) {
         let family = &*self.0;
         let exported = family.exported();
-        enc.family(&Descriptor {
-            name: &exported.name,
-            help: &exported.help,
-            unit: &exported.unit,
-            kind: family.kind,
-        });
+        enc.family(&Descriptor { name: &exported.name, help: &exported.help, unit: &exported.unit, kind: family.kind });
         let parts = family.parts.read().unwrap_or_else(|p| p.into_inner());
         for (_, part) in parts.iter() {
             part.collector().collect(&mut Body(enc));

@@ -296,7 +296,7 @@ impl FacadeRecorderBuilder {
             Histogram::builder("facade", "").buckets(bounds.iter().copied()).build()?;
         }
         let mut prefix_buckets = self.prefix_buckets;
-        prefix_buckets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        prefix_buckets.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         let registry = self.registry.unwrap_or_else(|| Box::new(crate::default_registry()));
         Ok(FacadeRecorder {
             shared: Arc::new(Shared {

@@ -124,9 +124,10 @@ impl MetricEncoder for Series<'_> {
         }
         labels.sort_by(|a, b| a.name.cmp(&b.name));
         let timestamp = sample.timestamp.filter(|t| t.is_finite()).map_or(self.now_ms, |t| (t * 1000.0).round() as i64);
-        self.request
-            .timeseries
-            .push(proto::TimeSeries { labels, samples: vec![proto::Sample { value: sample.value.as_f64(), timestamp }] });
+        self.request.timeseries.push(proto::TimeSeries {
+            labels,
+            samples: vec![proto::Sample { value: sample.value.as_f64(), timestamp }],
+        });
     }
 }
 

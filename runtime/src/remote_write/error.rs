@@ -59,7 +59,9 @@ pub enum RemoteWriteError {
     Encode(String),
     /// No connection could be made: nothing listens there, or the name
     /// does not resolve. Retried.
-    #[error("cannot connect to the remote-write receiver at {url}: {source} (is it running, and is the address right?)")]
+    #[error(
+        "cannot connect to the remote-write receiver at {url}: {source} (is it running, and is the address right?)"
+    )]
     Connect {
         /// The URL.
         url: String,
@@ -68,7 +70,9 @@ pub enum RemoteWriteError {
         source: Box<dyn StdError + Send + Sync>,
     },
     /// The request did not complete within the timeout. Retried.
-    #[error("the remote write to {url} did not complete within {timeout:?} (raise the timeout, or check the receiver)")]
+    #[error(
+        "the remote write to {url} did not complete within {timeout:?} (raise the timeout, or check the receiver)"
+    )]
     Timeout {
         /// The URL.
         url: String,
@@ -153,9 +157,9 @@ impl RemoteWriteError {
     pub fn is_retryable(&self) -> bool {
         match self {
             RemoteWriteError::Status { status, .. } => *status >= 500 || *status == 429,
-            RemoteWriteError::Connect { .. } | RemoteWriteError::Timeout { .. } | RemoteWriteError::Transport { .. } => {
-                true
-            }
+            RemoteWriteError::Connect { .. }
+            | RemoteWriteError::Timeout { .. }
+            | RemoteWriteError::Transport { .. } => true,
             _ => false,
         }
     }
