@@ -55,7 +55,7 @@
 //! * **Histograms** get the buckets of the longest matching prefix given to
 //!   [`FacadeRecorderBuilder::buckets_for`], else
 //!   [`FacadeRecorderBuilder::buckets`] (default
-//!   [`DEFAULT_BUCKETS`](crate::DEFAULT_BUCKETS)).
+//!   [`DEFAULT_BUCKETS`]).
 //! * **Cardinality**: with [`FacadeRecorderBuilder::max_children`], each
 //!   set of label names of a metric holds at most that many series; further
 //!   label values are counted in the series whose labels are all
@@ -229,7 +229,7 @@ impl FacadeRecorderBuilder {
     }
 
     /// The buckets of histograms no [`buckets_for`](Self::buckets_for)
-    /// prefix matches (default [`DEFAULT_BUCKETS`](crate::DEFAULT_BUCKETS)).
+    /// prefix matches (default [`DEFAULT_BUCKETS`]).
     ///
     /// ```
     /// use promdecl_runtime::metrics_facade::FacadeRecorder;
