@@ -43,6 +43,8 @@ pub mod graphite;
 pub mod http;
 pub mod label;
 pub mod metric;
+#[cfg(feature = "metrics-facade")]
+pub mod metrics_facade;
 pub mod model;
 #[cfg(all(feature = "multiprocess", unix))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "multiprocess", unix))))]
@@ -53,6 +55,8 @@ pub mod parse;
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub mod push;
 pub mod registry;
+#[cfg(feature = "remote-write")]
+pub mod remote_write;
 #[cfg(feature = "textfile")]
 #[cfg_attr(docsrs, doc(cfg(feature = "textfile")))]
 pub mod textfile;

@@ -39,7 +39,7 @@
 mod error;
 mod grouping;
 mod handler;
-mod tls;
+pub(crate) mod tls;
 
 use std::fmt;
 use std::path::PathBuf;
