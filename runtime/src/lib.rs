@@ -48,6 +48,7 @@ pub mod parse;
 #[cfg(feature = "push")]
 pub mod push;
 pub mod registry;
+mod sync;
 #[cfg(feature = "textfile")]
 pub mod textfile;
 #[cfg(any(feature = "push", feature = "tls"))]

@@ -3,7 +3,7 @@
 
 use std::ffi::c_void;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use triomphe::ThinArc;
@@ -13,7 +13,8 @@ use super::key::{self, KeyRef, Values};
 pub(crate) struct Header<C> {
     /// [`TOUCHED`], set by every lookup and cleared by every scrape; in
     /// [`HANDLES`], how many handles hold the child; in [`SECONDS`], when a
-    /// scrape first found the child untouched (seconds since the epoch), or 0.
+    /// scrape first found the child untouched (seconds on the family's
+    /// monotonic expiry clock, which starts at 1), or 0.
     idle: AtomicU64,
     cell: C,
 }
@@ -23,7 +24,7 @@ const HANDLE_ONE: u64 = 1 << 40;
 /// 23 bits of handle count; a count that reaches the top stays there (the
 /// child is then pinned for good), rather than wrapping into `TOUCHED`.
 const HANDLES: u64 = TOUCHED - HANDLE_ONE;
-/// 40 bits of seconds: until the year 36812.
+/// 40 bits of seconds: 34,800 years of a family's life.
 const SECONDS: u64 = HANDLE_ONE - 1;
 
 /// A shared reference to a map child. Equal children have equal label
