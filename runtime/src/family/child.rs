@@ -57,7 +57,10 @@ impl<C> Child<C> {
     ///
     /// The store is sequentially consistent so that it pairs with the
     /// family's epoch bump before an expiry check: either that check sees
-    /// the mark, or this lookup sees the new epoch (and looks again).
+    /// the mark, or this lookup sees the new epoch (and looks again). That
+    /// only makes it likelier that a child in use as a scrape expires it is
+    /// kept; no increment made after the scrape depends on it, since every
+    /// removal also takes a new epoch after it (see the loom models).
     #[inline]
     pub(crate) fn touch(&self) -> &C {
         let header = &self.0.header.header;
@@ -112,6 +115,7 @@ impl<C> Child<C> {
     /// Asks the CPU to fetch the child (the first two cache lines: its
     /// cell and, after it, its label values) ahead of use.
     #[inline]
+    #[cfg_attr(promdecl_loom, allow(dead_code))]
     pub(crate) fn prefetch(&self) {
         #[cfg(target_arch = "x86_64")]
         {

@@ -14,14 +14,17 @@ use std::hash::{BuildHasher, Hasher};
 use dashmap::{DashMap, SharedValue};
 
 use super::child::Child;
+#[cfg(not(promdecl_loom))]
 use super::key::Values;
 
 /// Hashes a [`Child`] as it hashes itself: the child writes the hash of its
 /// values, and this hasher passes it through, so a lookup that hashed the
 /// values itself finds the same shard and bucket.
 #[derive(Clone, Copy, Default)]
+#[cfg_attr(promdecl_loom, allow(dead_code))]
 pub(crate) struct PassThrough;
 
+#[cfg_attr(promdecl_loom, allow(dead_code))]
 pub(crate) struct PassThroughHasher(u64);
 
 impl BuildHasher for PassThrough {

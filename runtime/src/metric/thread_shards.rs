@@ -285,7 +285,7 @@ pub(crate) fn add_u64_owned(word: &AtomicU64, n: u64) {
 #[cfg(all(test, promdecl_loom))]
 mod loom_models;
 
-#[cfg(test)]
+#[cfg(all(test, not(promdecl_loom)))]
 mod tests {
     use super::*;
 
