@@ -1,9 +1,9 @@
 //! A child of a family with open label values: its cell, its expiry state
 //! and its label values, in one reference-counted allocation.
 
+use crate::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::c_void;
 use std::hash::{Hash, Hasher};
-use crate::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use triomphe::ThinArc;

@@ -122,9 +122,8 @@ fn plain() -> (Counter<DynLabels>, Option<ManualClock>) {
 
 fn expiring() -> (Counter<DynLabels>, Option<ManualClock>) {
     let clock = ManualClock::new();
-    let c = with_expiry_clock(&clock, || {
-        Counter::builder("x", "X.").labels(["k"]).expire_after(EXPIRY).build().unwrap()
-    });
+    let c =
+        with_expiry_clock(&clock, || Counter::builder("x", "X.").labels(["k"]).expire_after(EXPIRY).build().unwrap());
     (c, Some(clock))
 }
 

@@ -23,8 +23,8 @@ use self::key::{NamedValues, SetValues, Values};
 use self::map::ChildMap;
 use crate::encode::{Descriptor, EncodeLabels, EscapingScheme, LabelSink, MetricEncoder};
 use crate::label::DynLabels;
-use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::metric::{MetricCell, MetricType};
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::{Collector, Error, LabelSet};
 
 /// Label sets with more combinations than this go to the map even if closed,

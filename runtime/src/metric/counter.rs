@@ -1,6 +1,5 @@
 //! Counter: a total that only goes up.
 
-
 use super::exemplar::{ExemplarLabels, ExemplarSlots};
 use super::guard::ExceptionGuard;
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
