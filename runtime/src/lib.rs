@@ -56,7 +56,9 @@ pub mod parse;
 pub mod push;
 pub mod registry;
 #[cfg(feature = "remote-write")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-write")))]
 pub mod remote_write;
+mod sync;
 #[cfg(feature = "textfile")]
 #[cfg_attr(docsrs, doc(cfg(feature = "textfile")))]
 pub mod textfile;

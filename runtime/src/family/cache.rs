@@ -13,7 +13,9 @@
 
 use std::cell::RefCell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64 as IdCounter;
+
+use crate::sync::atomic::{AtomicU64, Ordering};
 
 use super::child::Child;
 use super::key::Values;
@@ -36,13 +38,14 @@ const LAST_EPOCH: u64 = (1 << EPOCH_BITS) - 1;
 /// Where the next epoch comes from. 0 is no epoch: the tag of an empty
 /// entry, and what a family gets once the 2^48 epochs are used up (after
 /// which its lookups skip the cache).
-static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
+static NEXT_EPOCH: IdCounter = IdCounter::new(1);
 
 /// A process-unique epoch, or 0 once they are used up.
 pub(crate) fn new_epoch() -> u64 {
-    let epoch = NEXT_EPOCH.fetch_add(1, Ordering::Relaxed);
+    use std::sync::atomic::Ordering::Relaxed;
+    let epoch = NEXT_EPOCH.fetch_add(1, Relaxed);
     if epoch > LAST_EPOCH {
-        NEXT_EPOCH.store(LAST_EPOCH + 1, Ordering::Relaxed);
+        NEXT_EPOCH.store(LAST_EPOCH + 1, Relaxed);
         return 0;
     }
     epoch
@@ -101,7 +104,7 @@ impl Drop for Cache {
     }
 }
 
-thread_local! {
+crate::sync::thread_locals! {
     static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
 }
 

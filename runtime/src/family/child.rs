@@ -1,9 +1,9 @@
 //! A child of a family with open label values: its cell, its expiry state
 //! and its label values, in one reference-counted allocation.
 
+use crate::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::c_void;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use triomphe::ThinArc;
@@ -13,7 +13,8 @@ use super::key::{self, KeyRef, Values};
 pub(crate) struct Header<C> {
     /// [`TOUCHED`], set by every lookup and cleared by every scrape; in
     /// [`HANDLES`], how many handles hold the child; in [`SECONDS`], when a
-    /// scrape first found the child untouched (seconds since the epoch), or 0.
+    /// scrape first found the child untouched (seconds on the family's
+    /// monotonic expiry clock, which starts at 1), or 0.
     idle: AtomicU64,
     cell: C,
 }
@@ -23,7 +24,7 @@ const HANDLE_ONE: u64 = 1 << 40;
 /// 23 bits of handle count; a count that reaches the top stays there (the
 /// child is then pinned for good), rather than wrapping into `TOUCHED`.
 const HANDLES: u64 = TOUCHED - HANDLE_ONE;
-/// 40 bits of seconds: until the year 36812.
+/// 40 bits of seconds: 34,800 years of a family's life.
 const SECONDS: u64 = HANDLE_ONE - 1;
 
 /// A shared reference to a map child. Equal children have equal label
@@ -56,7 +57,10 @@ impl<C> Child<C> {
     ///
     /// The store is sequentially consistent so that it pairs with the
     /// family's epoch bump before an expiry check: either that check sees
-    /// the mark, or this lookup sees the new epoch (and looks again).
+    /// the mark, or this lookup sees the new epoch (and looks again). That
+    /// only makes it likelier that a child in use as a scrape expires it is
+    /// kept; no increment made after the scrape depends on it, since every
+    /// removal also takes a new epoch after it (see the loom models).
     #[inline]
     pub(crate) fn touch(&self) -> &C {
         let header = &self.0.header.header;
@@ -111,6 +115,7 @@ impl<C> Child<C> {
     /// Asks the CPU to fetch the child (the first two cache lines: its
     /// cell and, after it, its label values) ahead of use.
     #[inline]
+    #[cfg_attr(promdecl_loom, allow(dead_code))]
     pub(crate) fn prefetch(&self) {
         #[cfg(target_arch = "x86_64")]
         {

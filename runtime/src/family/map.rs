@@ -1,19 +1,30 @@
 //! The children of a family with open label values: a sharded concurrent
 //! map (dashmap) of [`Child`]ren, found by the values they hold.
+//!
+//! Under the model checker (`--cfg promdecl_loom`) the map is a list behind
+//! one loom `Mutex` with the same interface: dashmap's locks park real
+//! threads, which loom cannot schedule. The protocols around the map
+//! (epochs, touch, remove-then-renew, pins) only rely on each operation
+//! being atomic with respect to the others on the same child, which both
+//! give.
 
 use std::hash::{BuildHasher, Hasher};
 
+#[cfg(not(promdecl_loom))]
 use dashmap::{DashMap, SharedValue};
 
 use super::child::Child;
+#[cfg(not(promdecl_loom))]
 use super::key::Values;
 
 /// Hashes a [`Child`] as it hashes itself: the child writes the hash of its
 /// values, and this hasher passes it through, so a lookup that hashed the
 /// values itself finds the same shard and bucket.
 #[derive(Clone, Copy, Default)]
+#[cfg_attr(promdecl_loom, allow(dead_code))]
 pub(crate) struct PassThrough;
 
+#[cfg_attr(promdecl_loom, allow(dead_code))]
 pub(crate) struct PassThroughHasher(u64);
 
 impl BuildHasher for PassThrough {
@@ -38,16 +49,22 @@ impl Hasher for PassThroughHasher {
     }
 }
 
+#[cfg(promdecl_loom)]
+pub(crate) use self::model::ChildMap;
+
+#[cfg(not(promdecl_loom))]
 pub(crate) struct ChildMap<C> {
     map: DashMap<Child<C>, (), PassThrough>,
 }
 
+#[cfg(not(promdecl_loom))]
 impl<C> Default for ChildMap<C> {
     fn default() -> Self {
         ChildMap { map: DashMap::with_hasher(PassThrough) }
     }
 }
 
+#[cfg(not(promdecl_loom))]
 impl<C> ChildMap<C> {
     /// Runs `f` on the child holding `values` (hashing to `hash`), with its
     /// shard read-locked; `None` if there is none. `f` is crate code only.
@@ -155,6 +172,112 @@ impl<C> ChildMap<C> {
                     f(&bucket.as_ref().0);
                 }
             }
+        }
+    }
+}
+
+/// The map under the model checker: children in a list behind one loom
+/// mutex, with the interface of the dashmap-based one.
+#[cfg(promdecl_loom)]
+mod model {
+    use super::super::key::Values;
+    use super::Child;
+    use crate::sync::{Mutex, MutexGuard};
+
+    pub(crate) struct ChildMap<C> {
+        children: Mutex<Vec<Child<C>>>,
+    }
+
+    impl<C> Default for ChildMap<C> {
+        fn default() -> Self {
+            ChildMap { children: Mutex::new(Vec::new()) }
+        }
+    }
+
+    impl<C> ChildMap<C> {
+        fn lock(&self) -> MutexGuard<'_, Vec<Child<C>>> {
+            self.children.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+
+        pub(crate) fn with_found<V: Values + ?Sized, R>(
+            &self,
+            _hash: u64,
+            values: &V,
+            f: impl FnOnce(&Child<C>) -> R,
+        ) -> Option<R> {
+            self.lock().iter().find(|c| values.equals(c.key())).map(f)
+        }
+
+        pub(crate) fn holds<V: Values + ?Sized>(&self, hash: u64, values: &V, child: &Child<C>) -> bool {
+            self.with_found(hash, values, |found| found.same(child)).unwrap_or(false)
+        }
+
+        pub(crate) fn get_or_insert<V: Values + ?Sized>(
+            &self,
+            hash: u64,
+            values: &V,
+            room: impl FnOnce(usize) -> bool,
+            make: impl FnOnce() -> C,
+        ) -> Option<Child<C>> {
+            // Two critical sections, as the dashmap version has (a read
+            // lock, then a write lock only to insert).
+            if let Some(child) = self.with_found(hash, values, Child::clone) {
+                return Some(child);
+            }
+            if !room(self.len()) {
+                return None;
+            }
+            let mut children = self.lock();
+            if let Some(child) = children.iter().find(|c| values.equals(c.key())) {
+                return Some(child.clone());
+            }
+            let child = Child::new(make(), values);
+            children.push(child.clone());
+            Some(child)
+        }
+
+        pub(crate) fn remove<V: Values + ?Sized>(&self, _hash: u64, values: &V) -> bool {
+            let mut children = self.lock();
+            let removed = children.iter().position(|c| values.equals(c.key())).map(|i| children.swap_remove(i));
+            drop(children);
+            removed.is_some()
+        }
+
+        pub(crate) fn remove_if(&self, child: &Child<C>, pred: impl FnOnce(&Child<C>) -> bool) {
+            let mut children = self.lock();
+            let removed = match children.iter().position(|c| c == child) {
+                Some(i) if pred(&children[i]) => Some(children.swap_remove(i)),
+                _ => None,
+            };
+            drop(children);
+            drop(removed);
+        }
+
+        pub(crate) fn retain(&self, mut keep: impl FnMut(&Child<C>) -> bool) {
+            let mut removed = Vec::new();
+            let mut children = self.lock();
+            children.retain(|c| {
+                let kept = keep(c);
+                if !kept {
+                    removed.push(c.clone());
+                }
+                kept
+            });
+            drop(children);
+            drop(removed);
+        }
+
+        pub(crate) fn clear(&self) {
+            let taken = std::mem::take(&mut *self.lock());
+            drop(taken);
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.lock().len()
+        }
+
+        pub(crate) fn for_each(&self, f: impl FnMut(&Child<C>)) {
+            self.lock().iter().for_each(f);
         }
     }
 }

@@ -7,10 +7,11 @@
 pub mod cache;
 mod child;
 mod key;
+#[cfg(all(test, promdecl_loom))]
+mod loom_models;
 mod map;
 
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use self::map::ChildMap;
 use crate::encode::{Descriptor, EncodeLabels, EscapingScheme, LabelSink, MetricEncoder};
 use crate::label::DynLabels;
 use crate::metric::{MetricCell, MetricType};
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::{Collector, Error, LabelSet};
 
 /// Label sets with more combinations than this go to the map even if closed,
@@ -81,8 +83,58 @@ pub(crate) struct Inner<L, C: MetricCell> {
     max_children: Option<usize>,
     /// Children idle this long are dropped at scrape.
     expire_after: Option<Duration>,
+    /// What expiry measures idleness with.
+    clock: ExpiryClock,
     overflow: OnceLock<Child<C>>,
     _labels: std::marker::PhantomData<fn(&L)>,
+}
+
+/// The clock expiry reads: monotonic, so that a step of the wall clock (an
+/// NTP correction, a suspended VM resuming) neither expires every child at
+/// once nor keeps idle ones forever.
+#[derive(Debug)]
+enum ExpiryClock {
+    Monotonic(crate::clock::Instant),
+    #[cfg(test)]
+    Manual(crate::clock::ManualClock),
+}
+
+#[cfg(test)]
+std::thread_local! {
+    /// The clock that families built on this thread read for expiry, in
+    /// tests (see [`with_expiry_clock`]).
+    static TEST_CLOCK: std::cell::RefCell<Option<crate::clock::ManualClock>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f`, in which the families built on this thread measure idleness
+/// on `clock` instead of the monotonic clock.
+#[cfg(test)]
+pub(crate) fn with_expiry_clock<R>(clock: &crate::clock::ManualClock, f: impl FnOnce() -> R) -> R {
+    TEST_CLOCK.with(|c| *c.borrow_mut() = Some(clock.clone()));
+    let r = f();
+    TEST_CLOCK.with(|c| *c.borrow_mut() = None);
+    r
+}
+
+impl ExpiryClock {
+    fn new() -> Self {
+        #[cfg(test)]
+        if let Some(clock) = TEST_CLOCK.with(|c| c.borrow().clone()) {
+            return ExpiryClock::Manual(clock);
+        }
+        ExpiryClock::Monotonic(crate::clock::now())
+    }
+
+    /// Whole seconds since the family was made, plus one: [`Child`] keeps
+    /// 0 for "never checked".
+    fn seconds(&self) -> u64 {
+        let elapsed = match self {
+            ExpiryClock::Monotonic(start) => crate::clock::now().saturating_duration_since(*start),
+            #[cfg(test)]
+            ExpiryClock::Manual(clock) => clock.elapsed(),
+        };
+        elapsed.as_secs().saturating_add(1)
+    }
 }
 
 /// Bounds on a family's children; see
@@ -161,6 +213,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             seed: key::seed(),
             max_children: limits.max_children,
             expire_after: limits.expire_after,
+            clock: ExpiryClock::new(),
             overflow: OnceLock::new(),
             _labels: std::marker::PhantomData,
         };
@@ -813,7 +866,7 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                 }
             }
             Some(map) => {
-                let now = crate::metric::unix_now() as u64;
+                let now = inner.clock.seconds();
                 let mut expired = Vec::new();
                 let mut visible = |child: &Child<C>| match inner.expire_after {
                     Some(expire) if child.expired(now, expire) => {
@@ -845,14 +898,19 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                     });
                 }
                 if !expired.is_empty() {
-                    // Before the checks below: a lookup that touches one of
-                    // these children now either is seen by its check or sees
-                    // the new epoch.
-                    inner.invalidate();
-                }
-                for child in expired {
-                    // Unless it was used again, or a handle took it, since the check.
-                    map.remove_if(&child, |c| !c.touched() && !c.pinned());
+                    // Between two new epochs, as every removal: the first
+                    // makes a lookup that touches one of these children from
+                    // now on either be seen by the checks below or see a new
+                    // epoch; the second forgets a child that a lookup found
+                    // in the map, just before its removal, and cached under
+                    // the first.
+                    inner.removing(|| {
+                        for child in expired {
+                            // Unless it was used again, or a handle took it,
+                            // since the check.
+                            map.remove_if(&child, |c| !c.touched() && !c.pinned());
+                        }
+                    });
                 }
                 if let Some(overflow) = inner.overflow.get() {
                     overflow.cell().collect(&inner.config, &ChildLabels { names, prefixes, key: overflow.key() }, enc);
@@ -863,5 +921,41 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
 
     fn describe(&self) -> Vec<crate::registry::FamilyDesc> {
         vec![crate::registry::FamilyDesc::new(&self.inner.meta.name, self.inner.meta.kind)]
+    }
+}
+
+#[cfg(all(test, not(promdecl_loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use super::with_expiry_clock;
+    use crate::clock::ManualClock;
+    use crate::{Counter, DynLabels, Registry};
+
+    /// Expiry measures idleness on the family's monotonic clock: here a
+    /// manual one, which moves a minute while the wall clock does not.
+    /// Reading the wall clock instead, the idle child would never expire in
+    /// this test (and any step of the wall clock, such as an NTP
+    /// correction, would expire every idle child at once or none for as
+    /// long as the step).
+    #[test]
+    fn idle_children_expire_by_the_monotonic_clock() {
+        let clock = ManualClock::new();
+        let registry = Registry::new();
+        let c: Counter<DynLabels> = with_expiry_clock(&clock, || {
+            Counter::builder("sessions", "S.")
+                .labels(["session"])
+                .expire_after(Duration::from_secs(60))
+                .register(&registry)
+                .unwrap()
+        });
+        c.with_label_values(&["idle"]).unwrap().inc();
+        let lookup = || registry.get_sample_value("sessions_total", &[("session", "idle")]);
+        assert_eq!(lookup(), Some(1.0), "used since the last scrape: idle from now on");
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(lookup(), Some(1.0), "idle for 59 s of 60");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(lookup(), None, "idle for 60 s: expired");
+        assert_eq!(c.len(), 0);
     }
 }

@@ -1,12 +1,11 @@
 //! Counter: a total that only goes up.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use super::exemplar::{ExemplarLabels, ExemplarSlots};
 use super::guard::ExceptionGuard;
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
 use crate::family::Labeled;
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::{Error, LabelSet};
 
 metric_type! {

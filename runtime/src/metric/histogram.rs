@@ -1,6 +1,5 @@
 //! Histogram: observations counted in cumulative buckets.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -11,6 +10,7 @@ use super::thread_shards::{add_f64_owned, add_u64_owned, ThreadShards};
 use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, Exemplar, Extra, MetricEncoder, NativeHistogram, Number, Sample};
 use crate::family::{Handle, Labeled};
+use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::{Error, LabelSet};
 
 /// The Python client's default buckets (the `+Inf` bucket is implicit).

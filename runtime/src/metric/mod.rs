@@ -35,7 +35,7 @@ pub use sharded::{ShardedCounter, ShardedCounterCell};
 pub use summary::{Summary, SummaryCell, SummaryConfig};
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::encode::{EncodeLabels, MetricEncoder};
@@ -434,11 +434,11 @@ pub(crate) fn unix_now() -> f64 {
 
 /// An `f64` stored in an `AtomicU64`.
 #[derive(Debug, Default)]
-pub(crate) struct AtomicF64(AtomicU64);
+pub(crate) struct AtomicF64(crate::sync::atomic::AtomicU64);
 
 impl AtomicF64 {
     pub(crate) fn new(v: f64) -> Self {
-        AtomicF64(AtomicU64::new(v.to_bits()))
+        AtomicF64(crate::sync::atomic::AtomicU64::new(v.to_bits()))
     }
     #[inline]
     pub(crate) fn get(&self) -> f64 {

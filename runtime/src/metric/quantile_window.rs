@@ -10,7 +10,9 @@
 //! a second lock that observers never wait for. A scrape flushes the buffer
 //! and queries the head. No lock is ever held while user code runs.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
+
+use crate::sync::{Mutex, MutexGuard};
 
 use super::ckms::{QuantileStream, Scratch};
 use super::quantiles::{QuantileConfig, BUFFER_CAPACITY};
@@ -257,6 +259,13 @@ impl QuantileWindow {
         cold.streams.iter_mut().for_each(QuantileStream::reset);
     }
 
+    /// How many observations the stream covering the whole window holds
+    /// (not those still in the hot buffer).
+    #[cfg(all(test, promdecl_loom))]
+    fn head_count(&self) -> u64 {
+        lock(&self.cold).head().count()
+    }
+
     /// The number of values each stream keeps, and the bytes the window's
     /// buffers and streams have allocated.
     pub(crate) fn footprint(&self) -> (Vec<usize>, usize) {
@@ -272,3 +281,6 @@ impl QuantileWindow {
         (lens, bytes)
     }
 }
+
+#[cfg(all(test, promdecl_loom))]
+mod loom_models;

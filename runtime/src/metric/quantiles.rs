@@ -28,7 +28,12 @@ pub const DEFAULT_AGE_BUCKETS: u32 = 5;
 
 /// How many observations a summary with quantiles buffers before it sorts
 /// them into its streams (the Go client's `DefBufCap`).
+#[cfg(not(promdecl_loom))]
 pub(crate) const BUFFER_CAPACITY: usize = 500;
+/// Two under the model checker, so that a model fills the buffer and
+/// flushes it in a few observations.
+#[cfg(promdecl_loom)]
+pub(crate) const BUFFER_CAPACITY: usize = 2;
 
 /// The quantile options of a summary: objectives and the sliding window.
 /// Set through [`Builder::quantiles`](crate::Builder::quantiles) and its

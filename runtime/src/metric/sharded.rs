@@ -1,7 +1,9 @@
 //! A counter split into per-thread cells, for counters so hot that threads
 //! contend on one atomic.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
+
+use crate::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_utils::CachePadded;
 
@@ -61,7 +63,7 @@ impl<L: LabelSet> FromOpts for ShardedCounter<L> {
 
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
 
-thread_local! {
+crate::sync::thread_locals! {
     /// This thread's shard, assigned round-robin on first use.
     static THREAD_SHARD: usize = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
 }

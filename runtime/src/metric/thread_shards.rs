@@ -16,8 +16,11 @@
 //! out of every sum, and their owner zeroes them before it writes again.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicU64 as IdCounter;
+use std::sync::Arc;
+
+use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::Mutex;
 
 /// Cells a thread can hold a shard of at once.
 const SLOTS: usize = 256;
@@ -25,7 +28,7 @@ const SLOTS: usize = 256;
 /// How many lookups a thread makes between checks of its miss rate.
 const WINDOW: u32 = 4096;
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_ID: IdCounter = IdCounter::new(1);
 
 /// One thread's words of one cell.
 struct Shard {
@@ -141,8 +144,10 @@ impl Last {
     const NONE: Last = Last { id: 0, epoch: 0, words: std::ptr::null() };
 }
 
-thread_local! {
+crate::sync::thread_locals! {
     static TABLE: RefCell<Option<Table>> = const { RefCell::new(None) };
+}
+crate::sync::thread_locals! {
     // No destructor: readable even while the thread's other locals are torn down.
     static LAST: Cell<Last> = const { Cell::new(Last::NONE) };
 }
@@ -277,7 +282,10 @@ pub(crate) fn add_u64_owned(word: &AtomicU64, n: u64) {
     word.store(word.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
 
-#[cfg(test)]
+#[cfg(all(test, promdecl_loom))]
+mod loom_models;
+
+#[cfg(all(test, not(promdecl_loom)))]
 mod tests {
     use super::*;
 
