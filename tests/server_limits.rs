@@ -381,6 +381,7 @@ fn invalid_scrape_settings_are_refused() {
 /// The child half of [`connections_are_capped_by_the_open_file_limit`]:
 /// serves with the default connection cap, under the `ulimit -n` the parent
 /// gave it, until its standard input closes.
+#[cfg(unix)]
 #[test]
 fn fd_limit_child() {
     if std::env::var_os("PROMDECL_FD_LIMIT_CHILD").is_none() {
@@ -393,6 +394,7 @@ fn fd_limit_child() {
     server.shutdown();
 }
 
+#[cfg(unix)]
 #[test]
 fn connections_are_capped_by_the_open_file_limit() {
     use std::io::BufRead;
