@@ -66,3 +66,30 @@ fn dot_segment_values_cannot_retarget_another_group() {
         assert_eq!(line, &format!("PUT {path} HTTP/1.1"), "job {job:?}, key {key:?}");
     }
 }
+
+/// A collector that reports it could not read its source.
+struct Unreadable;
+
+impl promdecl::Collector for Unreadable {
+    fn collect(&self, enc: &mut dyn promdecl::encode::MetricEncoder) {
+        enc.fail(promdecl::encode::CollectError::new("cannot read /run/jobs.db: permission denied"));
+    }
+}
+
+#[test]
+fn a_collector_failure_pushes_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let registry = Registry::new();
+    Gauge::builder("promdecl_push_partial", "G.").register(&registry).unwrap().set(1.0);
+    registry.register(Unreadable).unwrap();
+    let err = Pushgateway::new(&url).unwrap().push("nightly", GroupingKey::new(), &registry).unwrap_err();
+    assert!(matches!(&err, promdecl::push::PushError::Collect(e) if e.message().contains("/run/jobs.db")), "{err:?}");
+    assert!(err.to_string().starts_with("nothing pushed: "), "{err}");
+    let accepted = listener.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a push that would replace the group with part of it is not sent: {accepted:?}"
+    );
+}

@@ -44,6 +44,7 @@ pub mod http;
 pub mod label;
 pub mod metric;
 #[cfg(feature = "metrics-facade")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics-facade")))]
 pub mod metrics_facade;
 pub mod model;
 #[cfg(all(feature = "multiprocess", unix))]

@@ -32,6 +32,10 @@ pub enum PushError {
     /// The job name was empty; the Pushgateway needs one.
     #[error("the job name is empty; give the job a name")]
     EmptyJob,
+    /// A collector could not give a complete answer, so nothing was pushed:
+    /// a push replaces the group, and a partial one would drop series.
+    #[error("nothing pushed: {0}")]
+    Collect(crate::encode::CollectError),
     /// A grouping key label name is not usable.
     #[error("invalid grouping key label {name:?}: {reason}")]
     InvalidGroupingKey {

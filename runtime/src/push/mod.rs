@@ -52,7 +52,7 @@ pub use error::PushError;
 pub use grouping::{instance_ip_grouping_key, GroupingKey};
 pub use handler::{Handler, Method, PushRequest, PushResponse, Transport};
 
-use crate::encode::{encode, Format};
+use crate::encode::{try_encode, Format};
 use crate::Collector;
 
 /// The timeout when none is set: the Python client's.
@@ -197,7 +197,7 @@ impl Pushgateway {
         let url = format!("{}{}", self.base, grouping_key.path(job)?);
         let mut body = Vec::new();
         if let Some(collector) = collector {
-            encode(collector, Format::TEXT, &mut body);
+            try_encode(collector, Format::TEXT, &mut body).map_err(PushError::Collect)?;
         }
         let mut request = PushRequest::new(method, url.clone(), body);
         request.set_header("Content-Type", Format::TEXT.content_type());
