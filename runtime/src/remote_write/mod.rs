@@ -62,6 +62,7 @@ mod running;
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -96,6 +97,10 @@ pub struct RemoteWrite {
     min_backoff: Duration,
     max_backoff: Duration,
     max_pending: usize,
+    /// The timestamp of the last round collected, in milliseconds: rounds
+    /// get strictly increasing timestamps, since a receiver refuses a
+    /// second sample of a series at the same millisecond with another value.
+    last_ms: AtomicI64,
 }
 
 impl fmt::Debug for RemoteWrite {
@@ -212,8 +217,12 @@ impl RemoteWrite {
     }
 
     pub(crate) fn collect(&self) -> Result<batch::Batch, RemoteWriteError> {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        batch::collect(&*self.collector, &self.external, now_ms)
+        let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let previous = self
+            .last_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| Some(wall_ms.max(last + 1)))
+            .expect("the update always succeeds");
+        batch::collect(&*self.collector, &self.external, wall_ms.max(previous + 1))
     }
 
     /// How long to wait before the next try.
@@ -501,6 +510,7 @@ impl RemoteWriteBuilder {
             min_backoff: self.min_backoff,
             max_backoff: self.max_backoff,
             max_pending: self.max_pending,
+            last_ms: AtomicI64::new(0),
         })
     }
 }
@@ -566,5 +576,24 @@ mod tests {
         assert_eq!(w.wait(Duration::from_millis(10), Some(Duration::from_millis(50))), Duration::from_millis(50));
         assert_eq!(w.wait(Duration::from_millis(400), None), Duration::from_millis(100));
         assert_eq!(w.wait(Duration::from_millis(10), Some(Duration::from_secs(60))), Duration::from_millis(100));
+    }
+
+    /// Rounds collected within one millisecond still get distinct,
+    /// increasing timestamps: a receiver refuses a second sample of a
+    /// series at the same timestamp with another value.
+    #[test]
+    fn rounds_get_strictly_increasing_timestamps() {
+        use prost::Message as _;
+        let registry = crate::Registry::new();
+        crate::Gauge::builder("g", "G.").register(&registry).unwrap().set(1.0);
+        let w = RemoteWrite::builder("http://p/w").collector(registry).build().unwrap();
+        let stamps: Vec<i64> = (0..50)
+            .map(|_| {
+                let batch = w.collect().unwrap();
+                let raw = snap::raw::Decoder::new().decompress_vec(&batch.body).unwrap();
+                proto::WriteRequest::decode(raw.as_slice()).unwrap().timeseries[0].samples[0].timestamp
+            })
+            .collect();
+        assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
     }
 }
