@@ -26,12 +26,13 @@ fn handler() -> &'static MetricsHandler {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    // Three fields split by NUL: query, Accept, Accept-Encoding.
-    let mut parts = text.splitn(3, '\0');
-    let (query, accept, accept_encoding) =
-        (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    // Four fields split by NUL: query, Accept, Accept-Encoding and
+    // X-Prometheus-Scrape-Timeout-Seconds.
+    let mut parts = text.splitn(4, '\0');
+    let mut next = || parts.next().unwrap_or("");
+    let (query, accept, accept_encoding, scrape_timeout) = (next(), next(), next(), next());
     let format = negotiate(accept);
-    let resp = handler().respond(&ScrapeRequest { method: "GET", query, accept, accept_encoding });
+    let resp = handler().respond(&ScrapeRequest { method: "GET", query, accept, accept_encoding, scrape_timeout });
     assert_eq!(resp.status, 200);
     assert_eq!(resp.content_type, format.content_type());
     let body = String::from_utf8(resp.body).expect("text formats are UTF-8");
