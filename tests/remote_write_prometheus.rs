@@ -1,5 +1,5 @@
 //! Remote write against the real Prometheus, started with its remote-write
-//! receiver by `../shared/peers/start-prometheus.sh`: the example's write
+//! receiver by `scripts/peers/start-prometheus.sh`: the example's write
 //! is stored with its `job` label, a wrong path and wrong credentials fail
 //! the example, and the background thread's rounds arrive.
 #![cfg(feature = "remote-write")]
@@ -113,7 +113,7 @@ fn basic_auth_against_prometheus() {
     let hash = match hash {
         Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap().trim().to_owned(),
         _ => {
-            let why = "python3-bcrypt is missing; run ../shared/peers/install.sh";
+            let why = "python3-bcrypt is missing; run scripts/peers/install.sh";
             assert!(std::env::var_os("CI").is_none(), "{test}: {why}");
             eprintln!("SKIPPED {test}: {why}");
             return;
