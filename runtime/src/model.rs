@@ -68,7 +68,7 @@ impl MetricFamily {
     ///
     /// A histogram bucket needs an `le` label and a summary quantile a
     /// `quantile` label, each a number: a sample without one is left out
-    /// and reported to `enc` as a [`CollectError`](crate::encode::CollectError)
+    /// and reported to `enc` as a [`CollectError`]
     /// (so [`try_encode`](crate::encode::try_encode) fails). The encoders
     /// check the rest: a suffix or a unit that would break the line is
     /// refused the same way.
