@@ -254,10 +254,23 @@ pub(crate) fn is_name_tail(s: &str) -> bool {
 }
 
 /// Whether `s` is a number as both text formats read one: a real number
-/// (`[+-]? (digits [. digits*] | . digits) [e [+-]? digits]`), an infinity
-/// (`[+-]Inf`, `[+-]Infinity`) or `NaN`, in any case. A scan, no parse:
-/// bucket bounds are checked on every scrape.
+/// (see [`is_real_text`]), an infinity (`[+-]Inf`, `[+-]Infinity`) or
+/// `NaN`, in any case. A scan, no parse: bucket bounds are checked on every
+/// scrape.
 pub(crate) fn is_number_text(s: &str) -> bool {
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    is_real_text(s)
+        || unsigned.eq_ignore_ascii_case("inf")
+        || unsigned.eq_ignore_ascii_case("infinity")
+        || s.eq_ignore_ascii_case("nan")
+}
+
+/// Whether `s` is a real number in the grammar both text formats share:
+/// `[+-]? (digits [. digits*] | . digits) [e [+-]? digits]`, no
+/// hexadecimal, no `_` separators, no infinities. The parser reads values
+/// through it too, so what the encoders accept and what the parser reads
+/// back cannot drift apart.
+pub(crate) fn is_real_text(s: &str) -> bool {
     let b = s.as_bytes();
     let digits = |mut i: usize| {
         while b.get(i).is_some_and(u8::is_ascii_digit) {
@@ -266,13 +279,6 @@ pub(crate) fn is_number_text(s: &str) -> bool {
         i
     };
     let signed = usize::from(matches!(b.first(), Some(b'+' | b'-')));
-    let unsigned = &s[signed..];
-    if unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity") {
-        return true;
-    }
-    if signed == 0 && s.eq_ignore_ascii_case("nan") {
-        return true;
-    }
     let int_end = digits(signed);
     let mut mantissa = int_end - signed;
     let mut i = int_end;

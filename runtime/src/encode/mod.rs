@@ -39,7 +39,7 @@ pub use openmetrics::OpenMetricsEncoder;
 pub use protobuf::ProtobufEncoder;
 pub use text::TextEncoder;
 
-pub(crate) use escape::{is_number_text, put, write_f64 as write_float, write_label_value, LabelWriter};
+pub(crate) use escape::{is_number_text, is_real_text, put, write_f64 as write_float, write_label_value, LabelWriter};
 
 use crate::{Collector, MetricType};
 

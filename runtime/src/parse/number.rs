@@ -5,37 +5,7 @@ use crate::encode::Number;
 /// A real number: `[+-]? (digits [. digits*] | . digits) [e [+-]? digits]`,
 /// no hexadecimal, no `_` separators, no infinities.
 pub(super) fn parse_real(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    let digits = |mut i: usize| {
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        i
-    };
-    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
-    let int_end = digits(i);
-    let mut mantissa = int_end - i;
-    i = int_end;
-    if b.get(i) == Some(&b'.') {
-        let frac_end = digits(i + 1);
-        mantissa += frac_end - (i + 1);
-        i = frac_end;
-    }
-    if mantissa == 0 {
-        return None;
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        let exp_end = digits(i);
-        if exp_end == i {
-            return None;
-        }
-        i = exp_end;
-    }
-    if i != b.len() {
+    if !crate::encode::is_real_text(s) {
         return None;
     }
     s.parse().ok()
