@@ -11,7 +11,7 @@
 //! use promdecl_runtime::{collector::{PlatformCollector, ProcessCollector}, Registry};
 //!
 //! let registry = Registry::new();
-//! registry.register(ProcessCollector::new().namespace("mydaemon").unwrap()).unwrap();
+//! registry.register(ProcessCollector::new().namespace("mydaemon")).unwrap();
 //! registry.register(PlatformCollector::new()).unwrap();
 //! # #[cfg(target_os = "linux")]
 //! assert!(registry.get_sample_value("mydaemon_process_threads", &[]).unwrap() >= 1.0);

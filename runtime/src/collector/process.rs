@@ -29,7 +29,7 @@ use once_cell::sync::OnceCell;
 
 use crate::encode::{Descriptor, MetricEncoder, Number, Sample};
 use crate::registry::FamilyDesc;
-use crate::{Collector, CollectorId, Error, MetricType};
+use crate::{Collector, CollectorId, MetricType};
 
 /// Family names (after the `process_` prefix), help texts and types, in
 /// exposition order. The help texts are the Python client's; `threads` is
@@ -91,7 +91,6 @@ type PidSource = Arc<dyn Fn() -> Option<u32> + Send + Sync>;
 /// std::fs::write(&pidfile, std::process::id().to_string()).unwrap();
 /// let collector = ProcessCollector::new()
 ///     .namespace("mydaemon")
-///     .unwrap()
 ///     .pid_fn(move || std::fs::read_to_string(&pidfile).ok()?.trim().parse().ok());
 /// let text = encode_to_string(&collector, Format::TEXT);
 /// if cfg!(target_os = "linux") {
@@ -147,28 +146,27 @@ impl ProcessCollector {
     /// Prefixes every name with `namespace_`: `mydaemon_process_cpu_seconds_total`.
     /// An empty namespace means no prefix.
     ///
-    /// Fails if the namespace is not a valid metric name.
+    /// Like every setter, it does not fail: a namespace that is not a valid
+    /// metric name is refused when the collector is registered.
     ///
     /// ```
-    /// use promdecl_runtime::{collector::ProcessCollector, registry::FamilyDesc, Collector, MetricType};
-    /// let c = ProcessCollector::new().namespace("mydaemon").unwrap();
+    /// use promdecl_runtime::{collector::ProcessCollector, registry::FamilyDesc, Collector, MetricType, Registry};
+    /// let c = ProcessCollector::new().namespace("mydaemon");
     /// assert!(c.describe().contains(&FamilyDesc::new("mydaemon_process_cpu_seconds", MetricType::Counter)));
-    /// assert!(ProcessCollector::new().namespace("my daemon").is_err());
+    /// assert!(Registry::new().register(ProcessCollector::new().namespace("my daemon")).is_err());
     /// ```
-    pub fn namespace(mut self, namespace: &str) -> Result<Self, Error> {
-        if !namespace.is_empty() {
-            crate::name::validate_metric_name(namespace)?;
-        }
-        self.names = family_names(namespace);
-        self.namespace = namespace.to_owned();
-        Ok(self)
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        let namespace = namespace.into();
+        self.names = family_names(&namespace);
+        self.namespace = namespace;
+        self
     }
 
     /// The namespace set with [`namespace`](Self::namespace), or `""`.
     ///
     /// ```
     /// use promdecl_runtime::collector::ProcessCollector;
-    /// assert_eq!(ProcessCollector::new().namespace("app").unwrap().namespace_str(), "app");
+    /// assert_eq!(ProcessCollector::new().namespace("app").namespace_str(), "app");
     /// ```
     pub fn namespace_str(&self) -> &str {
         &self.namespace
