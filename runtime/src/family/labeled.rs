@@ -44,7 +44,7 @@ impl Values for Overflowing {
 /// for _ in 0..3 { child.inc(); }
 /// assert_eq!(child.get(), 3.0);
 /// ```
-#[must_use = "a labelled child does nothing until an operation such as inc() or observe() runs on it"]
+#[must_use = "a labelled child records nothing until an operation such as inc() or observe() runs on it"]
 pub struct Labeled<'a, L: LabelSet, C: MetricCell> {
     pub(super) target: Target<'a, L, C>,
 }

@@ -1,8 +1,9 @@
 //! A metric family: the children of one metric, one per label set.
 //!
 //! Label sets of fixed cardinality live in a dense array, indexed without
-//! hashing or locking; the others in a sharded concurrent map keyed by the
-//! label set itself (never by its hash alone).
+//! hashing or locking; the others in a sharded concurrent map whose keys are
+//! the label values, encoded in one byte string (see `key`) and compared in
+//! full on every lookup (never matched by their hash alone).
 
 pub mod cache;
 mod child;
