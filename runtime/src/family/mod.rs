@@ -23,8 +23,6 @@ use std::time::Duration;
 use crossbeam_utils::CachePadded;
 
 use self::child::Child;
-#[cfg(test)]
-pub(crate) use self::collect::with_expiry_clock;
 use self::collect::{render_dense, ExpiryClock};
 use self::key::SetValues;
 use self::labeled::Target;
