@@ -61,7 +61,7 @@ use std::time::Duration;
 
 use loom::thread;
 
-use super::with_expiry_clock;
+use super::collect::with_expiry_clock;
 use crate::clock::ManualClock;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::models::{check, wait_for, Scrape};

@@ -1,0 +1,151 @@
+//! The lookup of a family's map children: through the per-thread cache
+//! first, then the map, under the family's epoch (see [`super::cache`]).
+
+use super::cache;
+use super::child::Child;
+use super::key::Values;
+use super::map::ChildMap;
+use super::{Inner, OVERFLOW_LABEL_VALUE};
+use crate::metric::MetricCell;
+use crate::sync::atomic::Ordering;
+use crate::{Error, LabelSet};
+
+impl<L: LabelSet, C: MetricCell> Inner<L, C> {
+    #[inline]
+    pub(super) fn mark_present(&self, index: usize) {
+        let slot = &self.dense[index];
+        if !slot.present.load(Ordering::Relaxed) {
+            slot.present.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn map(&self) -> &ChildMap<C> {
+        self.map.as_ref().expect("open label sets use the map")
+    }
+
+    /// Resets a dense child and hides it until its labels are used again;
+    /// whether it was shown. The only child of a family without labels is
+    /// reset but stays shown: it is used through `Deref`, which never marks
+    /// it present again.
+    pub(super) fn clear_slot(&self, index: usize) -> bool {
+        let slot = &self.dense[index];
+        let was = if self.meta.labels.is_empty() {
+            slot.present.load(Ordering::Relaxed)
+        } else {
+            slot.present.swap(false, Ordering::Relaxed)
+        };
+        slot.cell.reset(&self.config);
+        was
+    }
+
+    /// Takes a new epoch, so no thread uses a cached child any more: done
+    /// before every removal (and after those of [`Inner::removing`]).
+    pub(super) fn invalidate(&self) {
+        self.epoch.store(cache::new_epoch(), Ordering::SeqCst);
+    }
+
+    /// Runs `f` on the map child holding `values`, created if needed (or the
+    /// overflow child if the family is full).
+    ///
+    /// The per-thread cache answers first. On a miss, the child is looked up
+    /// under its shard's read lock and, unless this thread's working set is
+    /// too large for its cache, remembered there. The epoch is read before
+    /// the lookup, so a child removed meanwhile is remembered under an epoch
+    /// that is already over.
+    #[inline(always)]
+    pub(super) fn with_values<V: Values + ?Sized, R>(&self, values: &V, f: impl FnOnce(&C) -> R) -> R {
+        let hash = values.hash(self.seed);
+        let f = match cache::with_cached(self.id, &self.epoch, hash, values, f) {
+            Ok(r) => return r,
+            Err(f) => f,
+        };
+        self.with_values_slow(hash, values, f)
+    }
+
+    #[inline(never)]
+    fn with_values_slow<V: Values + ?Sized, R>(&self, hash: u64, values: &V, f: impl FnOnce(&C) -> R) -> R {
+        if values.is_overflow() {
+            return f(self.overflow().touch());
+        }
+        let map = self.map();
+        loop {
+            let epoch = self.epoch.load(Ordering::SeqCst);
+            let Some(child) = map.get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)) else {
+                return f(self.overflow().touch());
+            };
+            let cell = child.touch();
+            // As in the cache: an expiry check that started meanwhile may
+            // have missed the mark; look again (the child may be gone).
+            if self.epoch.load(Ordering::SeqCst) == epoch {
+                cache::insert(self.id, epoch, hash, &child);
+                return f(cell);
+            }
+        }
+    }
+
+    fn has_room(&self, len: usize) -> bool {
+        self.max_children.is_none_or(|max| len < max)
+    }
+
+    /// The child holding `values`, created if the family has room, else the
+    /// overflow child.
+    fn get_or_insert<V: Values + ?Sized>(&self, values: &V) -> Child<C> {
+        self.try_insert(values).unwrap_or_else(|_| self.overflow().clone())
+    }
+
+    /// The child holding `values`, created if the family has room. The bound
+    /// is checked against the current size, so threads inserting at the same
+    /// moment may pass it by one each.
+    pub(super) fn try_insert<V: Values + ?Sized>(&self, values: &V) -> Result<Child<C>, Error> {
+        if values.is_overflow() {
+            // One series with these labels, whoever sent them first.
+            return Ok(self.overflow().clone());
+        }
+        let hash = values.hash(self.seed);
+        self.map().get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)).ok_or_else(|| {
+            Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: self.max_children.unwrap_or_default() }
+        })
+    }
+
+    /// The child holding `values` (or the overflow child), pinned for a
+    /// handle. An expiry check may remove the child between the lookup and
+    /// the pin; the child is then looked up again, so that a handle never
+    /// holds a child the family no longer shows.
+    pub(super) fn pinned<V: Values + ?Sized>(&self, values: &V) -> Child<C> {
+        loop {
+            let child = self.get_or_insert(values);
+            child.pin();
+            child.touch();
+            // Expiry removes a child only under its shard's write lock, and
+            // only if it is not pinned: once the pin is in, a child still in
+            // the map stays there.
+            let overflow = self.overflow.get().is_some_and(|o| o.same(&child));
+            if overflow || self.map().holds(values.hash(self.seed), values, &child) {
+                return child;
+            }
+            child.unpin();
+        }
+    }
+
+    pub(super) fn remove_values<V: Values + ?Sized>(&self, values: &V) -> bool {
+        self.removing(|| self.map().remove(values.hash(self.seed), values))
+    }
+
+    /// Runs `remove`, which takes children out of the map, between two new
+    /// epochs: the first stops cached children from being used while it
+    /// runs, the second forgets a child that a lookup found in the map and
+    /// cached under the first, just before `remove` took it out.
+    pub(super) fn removing<R>(&self, remove: impl FnOnce() -> R) -> R {
+        self.invalidate();
+        let r = remove();
+        self.invalidate();
+        r
+    }
+
+    fn overflow(&self) -> &Child<C> {
+        self.overflow.get_or_init(|| {
+            let names: Vec<&str> = vec![OVERFLOW_LABEL_VALUE; self.meta.labels.len()];
+            Child::new(C::new(&self.config), &names[..])
+        })
+    }
+}
