@@ -3,9 +3,7 @@
 //! up, and following their labels when removed meanwhile.
 
 use promdecl::encode::{encode_to_string, Format};
-use promdecl::{
-    Counter, DynLabels, Error, Gauge, Histogram, Info, LabelSet, Registry, ShardedCounter, Summary,
-};
+use promdecl::{Counter, DynLabels, Error, Gauge, Histogram, Info, LabelSet, Registry, ShardedCounter, Summary};
 
 /// A label set of open (string) values: map storage.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]

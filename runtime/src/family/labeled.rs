@@ -1,4 +1,4 @@
-//! [`Labeled`], a child looked up when an operation runs, and [`Handle`], a
+//! [`Labeled`], a child looked up when it is asked for, and [`Handle`], a
 //! child resolved once.
 
 use std::ops::Deref;

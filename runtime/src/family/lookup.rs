@@ -96,12 +96,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     /// and the epoch it was found under, once touched; remembers it in the
     /// cache.
     #[inline(never)]
-    fn with_values_slow<V: Values + ?Sized, R>(
-        &self,
-        hash: u64,
-        values: &V,
-        f: impl FnOnce(&Child<C>, u64) -> R,
-    ) -> R {
+    fn with_values_slow<V: Values + ?Sized, R>(&self, hash: u64, values: &V, f: impl FnOnce(&Child<C>, u64) -> R) -> R {
         let map = self.map();
         loop {
             let epoch = self.epoch.load(Ordering::SeqCst);

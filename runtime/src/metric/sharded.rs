@@ -8,8 +8,8 @@ use crate::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 
 use super::exemplar::{ExemplarLabels, ExemplarSlots};
-use super::thread_shards::{add_u64_owned, ThreadShards};
 use super::guard::ExceptionGuard;
+use super::thread_shards::{add_u64_owned, ThreadShards};
 use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
 use crate::{Error, LabelSet};
