@@ -186,7 +186,10 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             Some(n) => {
                 let unlabelled = meta.labels.is_empty();
                 let dense = (0..n)
-                    .map(|_| CachePadded::new(Slot { cell: C::new(&config), present: AtomicBool::new(unlabelled) }))
+                    .map(|i| {
+                        let cell = C::new_child(&config, &|f| L::visit_dense(i, f));
+                        CachePadded::new(Slot { cell, present: AtomicBool::new(unlabelled) })
+                    })
                     .collect();
                 let rendered = if meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)) {
                     (0..n).map(|i| render_dense::<L>(&meta.labels, i).into_boxed_str()).collect()
@@ -576,7 +579,8 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
         let map = self.map();
         loop {
             let epoch = self.epoch.load(Ordering::SeqCst);
-            let Some(child) = map.get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)) else {
+            let Some(child) = map.get_or_insert(hash, values, |len| self.has_room(len), || self.new_cell(values))
+            else {
                 return f(self.overflow().touch());
             };
             let cell = child.touch();
@@ -587,6 +591,11 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
                 return f(cell);
             }
         }
+    }
+
+    /// A new cell for the child holding `values`.
+    fn new_cell<V: Values + ?Sized>(&self, values: &V) -> C {
+        C::new_child(&self.config, &|f| values.each(f))
     }
 
     fn has_room(&self, len: usize) -> bool {
@@ -608,7 +617,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
             return Ok(self.overflow().clone());
         }
         let hash = values.hash(self.seed);
-        self.map().get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)).ok_or_else(|| {
+        self.map().get_or_insert(hash, values, |len| self.has_room(len), || self.new_cell(values)).ok_or_else(|| {
             Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: self.max_children.unwrap_or_default() }
         })
     }
@@ -651,7 +660,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     fn overflow(&self) -> &Child<C> {
         self.overflow.get_or_init(|| {
             let names: Vec<&str> = vec![OVERFLOW_LABEL_VALUE; self.meta.labels.len()];
-            Child::new(C::new(&self.config), &names[..])
+            Child::new(self.new_cell(&names[..]), &names[..])
         })
     }
 }

@@ -120,10 +120,16 @@
 //! same mode in every process; one series key may take at most 4 MiB.
 
 mod collector;
+mod declared;
 mod format;
 mod writer;
 
 pub use collector::{Merged, MultiProcessCollector, SkippedFile};
+pub use declared::{
+    build_multiprocess, MultiProcessCounter, MultiProcessCounterCell, MultiProcessGauge, MultiProcessGaugeCell,
+    MultiProcessHistogram, MultiProcessHistogramCell, MultiProcessMetric, MultiProcessSummary, MultiProcessSummaryCell,
+    Spec,
+};
 pub use writer::{
     CounterFamily, CounterHandle, GaugeFamily, GaugeHandle, HistogramFamily, HistogramHandle, MultiProcessWriter,
     MultiProcessWriterBuilder, SummaryFamily, SummaryHandle,
@@ -284,6 +290,15 @@ pub enum MultiProcessError {
         /// The directory.
         dir: PathBuf,
         /// The process id its files are named after.
+        process_id: u32,
+    },
+    /// [`install`](MultiProcessWriterBuilder::install) was called twice in
+    /// one process.
+    #[error("this process installed a MultiProcessWriter already (process id {process_id}, directory {dir}): install one per process")]
+    AlreadyInstalled {
+        /// The installed writer's directory.
+        dir: PathBuf,
+        /// The installed writer's process id.
         process_id: u32,
     },
     /// The writer was inherited through `fork()`.
