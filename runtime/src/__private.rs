@@ -395,33 +395,29 @@ pub fn start_trace_timer_labeled<'a, M: TraceTimeable>(
     Timer::new(metric.timed_family().labels(labels), crate::clock::now())
 }
 
-/// What an unlabelled `#[count_exceptions]` counts into.
+/// What an unlabelled `#[count_exceptions]` counts into. A trait object:
+/// it counts only on an error, and a type that names no cell keeps a misused
+/// attribute at one error.
 #[inline]
-pub fn exception_target<M: Countable<Labels = ()>>(metric: &M) -> &M::Cell {
-    metric.counted_family()
+pub fn exception_target<M: Countable<Labels = ()>>(metric: &M) -> &dyn Increment {
+    &**metric.counted_family()
 }
 
 /// What a labelled `#[count_exceptions]` counts into.
 #[inline]
-pub fn exception_target_labeled<'a, M: Countable>(
-    metric: &'a M,
-    labels: &'a M::Labels,
-) -> Labeled<'a, M::Labels, M::Cell> {
+pub fn exception_target_labeled<'a, M: Countable>(metric: &'a M, labels: &'a M::Labels) -> impl Increment + 'a {
     metric.counted_family().labels(labels)
 }
 
 /// Starts tracking on an unlabelled gauge.
 #[inline]
-pub fn track<M: Trackable<Labels = ()>>(metric: &M) -> InProgressGuard<&M::Cell> {
+pub fn track<M: Trackable<Labels = ()>>(metric: &M) -> InProgressGuard<impl Track + '_> {
     InProgressGuard::new(&**metric.tracked_family())
 }
 
 /// Starts tracking on a labelled gauge's child.
 #[inline]
-pub fn track_labeled<'a, M: Trackable>(
-    metric: &'a M,
-    labels: &'a M::Labels,
-) -> InProgressGuard<Labeled<'a, M::Labels, M::Cell>> {
+pub fn track_labeled<'a, M: Trackable>(metric: &'a M, labels: &'a M::Labels) -> InProgressGuard<impl Track + 'a> {
     InProgressGuard::new(metric.tracked_family().labels(labels))
 }
 

@@ -843,6 +843,9 @@ pub fn build_multiprocess<M: MultiProcessMetric>(opts: &Opts, mode: GaugeMode) -
 
 macro_rules! attr_impls {
     ($metric:ident, $cell:ident, $trait:ident, $method:ident) => {
+        // Left out of the "other types implement" hints of a misused
+        // attribute, which then read the same with or without this feature.
+        #[diagnostic::do_not_recommend]
         impl<L: LabelSet> crate::__private::$trait for $metric<L> {
             type Labels = L;
             type Cell = $cell;
