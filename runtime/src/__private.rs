@@ -399,7 +399,7 @@ pub fn start_trace_timer_labeled<'a, M: TraceTimeable>(
 /// it counts only on an error, and a type that names no cell keeps a misused
 /// attribute at one error.
 #[inline]
-pub fn exception_target<M: Countable<Labels = ()>>(metric: &M) -> &dyn Increment {
+pub fn exception_target<M: Countable<Labels = ()>>(metric: &M) -> &(dyn Increment + Sync) {
     &**metric.counted_family()
 }
 
