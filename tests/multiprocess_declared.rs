@@ -160,7 +160,9 @@ fn before_install() {
     assert!(MultiProcessWriter::installed().is_none());
 
     let dir = std::env::var(DIR_VAR).unwrap();
-    MultiProcessWriter::builder().dir(dir).install().unwrap();
+    // With the default registry as its snapshot collector, which holds the
+    // declared metrics too: they must reach the files once, not twice.
+    MultiProcessWriter::builder().dir(dir).collector(promdecl::default_registry()).install().unwrap();
     // Moved into the files: the process's registry no longer shows them.
     let text = encode_to_string(promdecl::default_registry(), Format::TEXT);
     assert!(!text.contains("mpd_requests_total{"), "{text}");
@@ -350,7 +352,8 @@ fn function_attributes_write_through() {
 }
 
 /// Updates made before the writer is installed are kept in memory and
-/// moved into the files at installation: none is lost, none counted twice.
+/// moved into the files at installation: none is lost, none counted twice
+/// (not even by the first snapshot of a default registry that holds them).
 #[test]
 fn updates_before_the_writer_is_installed_are_not_lost() {
     let dir = TempDir::new("declared-before");

@@ -25,6 +25,10 @@ use crate::{Collector, Error, FromOpts, LabelSet, Opts};
 static WRITER: AtomicPtr<MultiProcessWriter> = AtomicPtr::new(ptr::null_mut());
 /// Installs are one at a time.
 static INSTALLING: Mutex<()> = Mutex::new(());
+/// Whether an install is building its writer: a first snapshot of its
+/// collector then leaves out what declared metrics keep in memory, which
+/// the install moves into the files itself (written twice otherwise).
+static BUILDING: AtomicBool = AtomicBool::new(false);
 /// The one attempt to install a writer from `PROMETHEUS_MULTIPROC_DIR` when
 /// a declared metric is first updated with none installed.
 static FROM_ENV: Once = Once::new();
@@ -72,7 +76,10 @@ impl MultiProcessWriterBuilder {
                 });
             }
         }
-        let writer: &'static MultiProcessWriter = Box::leak(Box::new(self.build()?));
+        BUILDING.store(true, Ordering::SeqCst);
+        let built = self.build();
+        BUILDING.store(false, Ordering::SeqCst);
+        let writer: &'static MultiProcessWriter = Box::leak(Box::new(built?));
         // A writer inherited through fork() is left as it is (leaked): its
         // drop does nothing in a child anyway.
         WRITER.store(ptr::from_ref(writer).cast_mut(), Ordering::SeqCst);
@@ -127,7 +134,7 @@ fn move_to_files() {
 }
 
 fn report_no_writer(name: &str) {
-    if !NO_WRITER_REPORTED.swap(true, Ordering::Relaxed) {
+    if !NO_WRITER_REPORTED.load(Ordering::Relaxed) && !NO_WRITER_REPORTED.swap(true, Ordering::Relaxed) {
         tracing::error!(
             metric = name,
             "promdecl: a multiprocess metric was updated with no MultiProcessWriter installed in this process: \
@@ -138,7 +145,7 @@ fn report_no_writer(name: &str) {
 }
 
 fn report_failure(name: &str, error: &MultiProcessError) {
-    if !FAILURE_REPORTED.swap(true, Ordering::Relaxed) {
+    if !FAILURE_REPORTED.load(Ordering::Relaxed) && !FAILURE_REPORTED.swap(true, Ordering::Relaxed) {
         tracing::error!(
             metric = name,
             error = %error,
@@ -282,6 +289,7 @@ impl<H: Through> Child<H> {
             Some(writer) => {
                 self.take_cells(Some(writer));
             }
+            None if BUILDING.load(Ordering::SeqCst) => {}
             None => H::collect_local(&self.spec, &self.local, labels, enc),
         }
     }
