@@ -101,6 +101,10 @@ impl MetricType {
     }
 }
 
+/// Calls its argument with each label value of a new child, in label-name
+/// order; see [`MetricCell::new_child`].
+pub type ChildValues<'a> = dyn Fn(&mut dyn FnMut(&str)) + 'a;
+
 /// The storage of one child of a metric: its atomics and how it encodes.
 ///
 /// Implemented by the cell of every metric type; not meant to be implemented
@@ -120,7 +124,7 @@ pub trait MetricCell: Send + Sync + 'static {
     /// (multiprocess mode's cells, which find their records in a shared
     /// file by them) take them here; the others are [`MetricCell::new`].
     #[inline]
-    fn new_child(config: &Self::Config, values: &dyn Fn(&mut dyn FnMut(&str))) -> Self
+    fn new_child(config: &Self::Config, values: &ChildValues<'_>) -> Self
     where
         Self: Sized,
     {

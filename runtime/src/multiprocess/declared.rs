@@ -17,7 +17,7 @@ use super::writer::{lock, CounterHandle, GaugeHandle, HistogramHandle, SummaryHa
 use super::{dir_from_env, GaugeMode, MultiProcessError, MultiProcessWriter, MultiProcessWriterBuilder};
 use crate::encode::{Descriptor, EncodeLabels, Extra, MetricEncoder, Number, Sample};
 use crate::family::{Family, Inner, Labeled};
-use crate::metric::{metric_type, Increment, MetricCell, MetricType, Observe, Track, DEFAULT_BUCKETS};
+use crate::metric::{metric_type, ChildValues, Increment, MetricCell, MetricType, Observe, Track, DEFAULT_BUCKETS};
 use crate::{Collector, Error, FromOpts, LabelSet, Opts};
 
 /// The writer installed for this process; leaked, so that cells can hold
@@ -220,7 +220,7 @@ struct Child<H: Through> {
 }
 
 impl<H: Through> Child<H> {
-    fn new(spec: &Arc<Spec>, values: &dyn Fn(&mut dyn FnMut(&str))) -> Self {
+    fn new(spec: &Arc<Spec>, values: &ChildValues<'_>) -> Self {
         let mut all = Vec::with_capacity(spec.labels.len());
         values(&mut |v| all.push(v.into()));
         Child { local: H::local(spec), spec: Arc::clone(spec), values: all.into(), file: OnceLock::new() }
@@ -365,7 +365,7 @@ macro_rules! cell_type {
                 $cell(Child::new(spec, &|_| {}))
             }
 
-            fn new_child(spec: &Arc<Spec>, values: &dyn Fn(&mut dyn FnMut(&str))) -> Self {
+            fn new_child(spec: &Arc<Spec>, values: &ChildValues<'_>) -> Self {
                 $cell(Child::new(spec, values))
             }
 
