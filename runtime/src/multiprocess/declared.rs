@@ -156,7 +156,8 @@ fn report_failure(name: &str, error: &MultiProcessError) {
 }
 
 /// What a declared family's children share: the family's name, help,
-/// labels and type.
+/// labels and type (the [`MetricCell::Config`] of the multiprocess cells;
+/// made by [`build_multiprocess`]).
 #[derive(Debug)]
 pub struct Spec {
     name: Box<str>,
@@ -520,19 +521,20 @@ fn number(v: f64) -> Number {
 }
 
 cell_type! {
-    /// One child of a [`MultiProcessCounter`].
+    /// One child of a [`MultiProcessCounter`], reached through its
+    /// `labels(&...)` (or by dereferencing an unlabelled one).
     MultiProcessCounterCell, CounterHandle, MetricType::Counter
 }
 cell_type! {
-    /// One child of a [`MultiProcessGauge`].
+    /// One child of a [`MultiProcessGauge`]; see there for an example.
     MultiProcessGaugeCell, GaugeHandle, MetricType::Gauge
 }
 cell_type! {
-    /// One child of a [`MultiProcessHistogram`].
+    /// One child of a [`MultiProcessHistogram`]; see there for an example.
     MultiProcessHistogramCell, HistogramHandle, MetricType::Histogram
 }
 cell_type! {
-    /// One child of a [`MultiProcessSummary`].
+    /// One child of a [`MultiProcessSummary`]; see there for an example.
     MultiProcessSummaryCell, SummaryHandle, MetricType::Summary
 }
 
@@ -738,20 +740,52 @@ metric_type! {
     /// A gauge declared in a `#[metrics(multiprocess)]` module, combined
     /// across processes per its `#[multiprocess(mode = "...")]`
     /// ([`GaugeMode::All`] by default, as in the Python client).
+    ///
+    /// ```
+    /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessGauge};
+    /// use promdecl_runtime::Opts;
+    /// # if std::env::var_os("PROMETHEUS_MULTIPROC_DIR").is_none() {
+    /// let busy: MultiProcessGauge = build_multiprocess(&Opts::new("busy", "Busy workers."), GaugeMode::LiveSum);
+    /// busy.inc();
+    /// busy.set(3.0);
+    /// assert_eq!(busy.get(), 3.0); // in memory: no writer is installed here
+    /// # }
+    /// ```
     MultiProcessGauge [], MultiProcessGaugeCell
 }
 metric_type! {
     /// A histogram declared in a `#[metrics(multiprocess)]` module.
+    ///
+    /// ```
+    /// use promdecl_runtime::multiprocess::MultiProcessHistogram;
+    /// use promdecl_runtime::{Builder, Opts};
+    /// let latency: MultiProcessHistogram =
+    ///     Builder::from_opts(Opts::new("latency_seconds", "Latency.")).build().unwrap();
+    /// latency.observe(0.25);
+    /// ```
     MultiProcessHistogram [], MultiProcessHistogramCell
 }
 metric_type! {
     /// A summary declared in a `#[metrics(multiprocess)]` module: count and
     /// sum, no quantiles, as in the Python client's multiprocess mode.
+    ///
+    /// ```
+    /// use promdecl_runtime::multiprocess::MultiProcessSummary;
+    /// use promdecl_runtime::{Builder, Opts};
+    /// let payload: MultiProcessSummary = Builder::from_opts(Opts::new("payload_bytes", "Payload.")).build().unwrap();
+    /// payload.observe(512.0);
+    /// ```
     MultiProcessSummary [], MultiProcessSummaryCell
 }
 
 /// The declared metrics of multiprocess mode; what generated code builds
 /// with [`build_multiprocess`].
+///
+/// ```
+/// use promdecl_runtime::multiprocess::{GaugeMode, MultiProcessCounter, MultiProcessMetric};
+/// let jobs = MultiProcessCounter::<()>::from_opts_mode(&promdecl_runtime::Opts::new("jobs", "Jobs."), GaugeMode::All);
+/// assert!(jobs.is_ok());
+/// ```
 pub trait MultiProcessMetric: Collector + Clone + Sized + 'static {
     /// Builds the family; `mode` matters to gauges only.
     fn from_opts_mode(opts: &Opts, mode: GaugeMode) -> Result<Self, Error>;
@@ -840,8 +874,14 @@ metric_impls!(MultiProcessSummary, MultiProcessSummaryCell, |opts, _mode| {
     SpecKind::Summary
 });
 
-/// Builds a metric of a `#[metrics(multiprocess)]` module. Its names,
-/// buckets and gauge mode were checked at compile time.
+/// Builds a metric of a `#[metrics(multiprocess)]` module (what generated
+/// code calls). Its names, buckets and gauge mode were checked at compile
+/// time, so this cannot fail unless the program switched name validation.
+///
+/// ```
+/// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessCounter};
+/// let jobs: MultiProcessCounter = build_multiprocess(&promdecl_runtime::Opts::new("jobs", "Jobs."), GaugeMode::All);
+/// ```
 pub fn build_multiprocess<M: MultiProcessMetric>(opts: &Opts, mode: GaugeMode) -> M {
     match M::from_opts_mode(opts, mode) {
         Ok(m) => m,
