@@ -107,15 +107,17 @@ fn multiprocess_checks(statics: &[StaticDecl], multiprocess: bool, errors: &mut 
     for s in statics {
         let kind = ast::parse_type(&s.ty).ok().map(|(kind, _, _)| kind);
         if let Some(kind @ (Kind::Info | Kind::Enum | Kind::ShardedCounter)) = kind.filter(|_| multiprocess) {
-            let instead = match kind {
-                Kind::ShardedCounter => "declare it as a `Counter`",
-                _ => "declare it in a module without `multiprocess`, exposed by the process that serves the scrape",
+            let (what, instead) = match kind {
+                Kind::ShardedCounter => ("a ShardedCounter", "declare it as a `Counter`"),
+                Kind::Info => {
+                    ("an Info", "declare it in a module without `multiprocess`, exposed where the scrape is served")
+                }
+                _ => ("an Enum", "declare it in a module without `multiprocess`, exposed where the scrape is served"),
             };
             errors.at(
                 &s.ty,
                 format_args!(
-                    "a {} has no multiprocess form (the Python client's multiprocess mode has none either); {instead}",
-                    kind.type_name()
+                    "{what} has no multiprocess form (the Python client's multiprocess mode has none either); {instead}"
                 ),
             );
         }
