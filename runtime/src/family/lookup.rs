@@ -103,7 +103,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
             let child = if values.is_overflow() {
                 None
             } else {
-                map.get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config))
+                map.get_or_insert(hash, values, |len| self.has_room(len), || self.new_cell(values))
             };
             let Some(child) = child else {
                 // The overflow child is never removed: any epoch will do.
@@ -119,6 +119,11 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
                 return f(&child, epoch);
             }
         }
+    }
+
+    /// A new cell for the child holding `values`.
+    fn new_cell<V: Values + ?Sized>(&self, values: &V) -> C {
+        C::new_child(&self.config, &|f| values.each(f))
     }
 
     fn has_room(&self, len: usize) -> bool {
@@ -140,7 +145,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
             return Ok(self.overflow().clone());
         }
         let hash = values.hash(self.seed);
-        self.map().get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)).ok_or_else(|| {
+        self.map().get_or_insert(hash, values, |len| self.has_room(len), || self.new_cell(values)).ok_or_else(|| {
             Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: self.max_children.unwrap_or_default() }
         })
     }
@@ -183,7 +188,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     fn overflow(&self) -> &Child<C> {
         self.overflow.get_or_init(|| {
             let names: Vec<&str> = vec![OVERFLOW_LABEL_VALUE; self.meta.labels.len()];
-            Child::new(C::new(&self.config), &names[..])
+            Child::new(self.new_cell(&names[..]), &names[..])
         })
     }
 }

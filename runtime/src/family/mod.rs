@@ -145,7 +145,10 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             Some(n) => {
                 let unlabelled = meta.labels.is_empty();
                 let dense = (0..n)
-                    .map(|_| CachePadded::new(Slot { cell: C::new(&config), present: AtomicBool::new(unlabelled) }))
+                    .map(|i| {
+                        let cell = C::new_child(&config, &|f| L::visit_dense(i, f));
+                        CachePadded::new(Slot { cell, present: AtomicBool::new(unlabelled) })
+                    })
                     .collect();
                 let rendered = if meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)) {
                     (0..n).map(|i| render_dense::<L>(&meta.labels, i).into_boxed_str()).collect()
