@@ -3,14 +3,17 @@
 # Rust Prometheus crates, one after another: seconds and crate count.
 #
 #   scripts/build-cost.sh [PROMDECL_DIR] [RUNS]
+#   PROGRAMS="promdecl-minimal prometheus-defaults" scripts/build-cost.sh   # some only
 #
 # PROMDECL_DIR is the checkout to measure (default: this repository); RUNS
-# builds per program (default 2; the median is printed). Each program is a
+# builds per program (default 2; the medians are printed). Each program is a
 # crate of its own under $WORK (default /tmp/promdecl-build-cost) with its own
 # target directory, deleted after every build, so each build is cold; the
-# registry downloads are fetched before the clock starts. The load average is
-# printed with each build: on a shared machine, compare runs only at a
-# similar load.
+# registry downloads are fetched before the clock starts. Two times are
+# printed: wall-clock seconds, and the CPU seconds (user + system) of cargo
+# and every compiler it ran, which depend much less on what else the machine
+# is doing. The load average is printed with each build: on a shared
+# machine, compare wall-clock times only at a similar load.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -92,25 +95,29 @@ fn main() {
     print!("{}", String::from_utf8_lossy(&enc.finish()));
 }'
 
-programs=(promdecl-defaults promdecl-minimal prometheus-defaults prometheus-client-defaults measured-defaults)
+median() {
+    printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
+}
+
+programs=(${PROGRAMS:-promdecl-defaults promdecl-minimal prometheus-defaults prometheus-client-defaults measured-defaults})
 for p in "${programs[@]}"; do
     (cd "$work/$p" && cargo fetch -q)
 done
 
-printf '%-28s %8s %7s  %s\n' program seconds crates "load average (1/5/15 min) at start"
+printf '%-28s %8s %8s %7s  %s\n' program wall-s cpu-s crates "load average (1/5/15 min) at start"
 for p in "${programs[@]}"; do
-    times=()
+    walls=()
+    cpus=()
     for _ in $(seq "$runs"); do
         load="$(cut -d' ' -f1-3 /proc/loadavg)"
-        start="$(date +%s.%N)"
-        (cd "$work/$p" && CARGO_TARGET_DIR="$work/$p/target" cargo build -q --offline)
-        end="$(date +%s.%N)"
-        secs="$(echo "$end - $start" | bc)"
-        times+=("$secs")
+        (cd "$work/$p" && CARGO_TARGET_DIR="$work/$p/target" /usr/bin/time -o "$work/time" -f '%e %U %S' cargo build -q --offline)
+        read -r wall user sys <"$work/time"
+        cpu="$(echo "$user + $sys" | bc)"
+        walls+=("$wall")
+        cpus+=("$cpu")
         crates="$(cd "$work/$p" && cargo tree -q --offline --prefix none -e normal,build | sort -u | wc -l)"
-        printf '%-28s %8.2f %7s  %s\n' "$p" "$secs" "$crates" "$load"
+        printf '%-28s %8.2f %8.2f %7s  %s\n' "$p" "$wall" "$cpu" "$crates" "$load"
         rm -rf "$work/$p/target"
     done
-    median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')"
-    printf '%-28s %8.2f  median of %s\n' "$p" "$median" "$runs"
+    printf '%-28s %8.2f %8.2f  median of %s\n' "$p" "$(median "${walls[@]}")" "$(median "${cpus[@]}")" "$runs"
 done
