@@ -11,7 +11,8 @@
 # dependencies are built first, untimed. Each timed build recompiles only
 # the program's own crate (its source is touched; no incremental cache), in
 # debug, RUNS times
-# (default 3); the median is printed, with the load average at the start.
+# (default 3); the medians of wall-clock and CPU seconds (user + system, which
+# a busy machine disturbs less) are printed, with the load average.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -109,20 +110,25 @@ for p in declared handwritten; do
     [ "$out" = 1 ] || { echo "$p printed $out, not 1" >&2; exit 1; }
 done
 
-printf '%-12s %8s  %s\n' program seconds "load average at start"
+median() {
+    printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
+}
+
+printf '%-12s %8s %8s  %s\n' program wall-s cpu-s "load average at start"
 for p in declared handwritten; do
-    times=()
+    walls=()
+    cpus=()
     for _ in $(seq "$runs"); do
         touch "$work/$p/src/main.rs"
         load="$(cut -d' ' -f1-3 /proc/loadavg)"
-        start="$(date +%s.%N)"
-        (cd "$work" && cargo build -q -p "$p")
-        end="$(date +%s.%N)"
-        secs="$(echo "$end - $start" | bc)"
-        times+=("$secs")
-        printf '%-12s %8.2f  %s\n' "$p" "$secs" "$load"
+        (cd "$work" && /usr/bin/time -o "$work/time" -f '%e %U %S' cargo build -q -p "$p")
+        read -r wall user sys <"$work/time"
+        cpu="$(echo "$user + $sys" | bc)"
+        walls+=("$wall")
+        cpus+=("$cpu")
+        printf '%-12s %8.2f %8.2f  %s\n' "$p" "$wall" "$cpu" "$load"
     done
-    median="$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')"
-    printf '%-12s %8.2f  median of %s; %s lines of source\n' "$p" "$median" "$runs" "$(wc -l <"$work/$p/src/main.rs")"
+    printf '%-12s %8.2f %8.2f  median of %s; %s lines of source\n' "$p" "$(median "${walls[@]}")" "$(median "${cpus[@]}")" \
+        "$runs" "$(wc -l <"$work/$p/src/main.rs")"
 done
 rm -rf "$work"
