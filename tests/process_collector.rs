@@ -6,7 +6,7 @@
 //! tests on several threads: every test here takes [`serial`], and the
 //! counting tests retry a few times in case a harness thread came or went
 //! between two reads.
-#![cfg(target_os = "linux")]
+#![cfg(all(feature = "process", target_os = "linux"))]
 
 mod common;
 

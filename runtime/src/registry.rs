@@ -497,7 +497,7 @@ static REGISTRATION_ERRORS: std::sync::Mutex<Vec<Error>> = std::sync::Mutex::new
 /// Its first use registers every `metrics!` block of the program, so a scrape
 /// shows all declared metrics, touched or not.
 /// It also holds, as the Python client's `REGISTRY` does, a
-/// [`ProcessCollector`](crate::ProcessCollector) (`process_*`, on Linux) and a
+/// [`ProcessCollector`](crate::ProcessCollector) (`process_*`, on Linux with the `process` feature) and a
 /// [`PlatformCollector`](crate::PlatformCollector) (`rust_info`).
 ///
 /// ```

@@ -3,7 +3,7 @@
 //! `ProcessCollector`, `PlatformCollector` and the usual `build_info`).
 //!
 //! The [`default_registry`](crate::default_registry) holds a
-//! [`ProcessCollector`] (on Linux) and a [`PlatformCollector`] from its first
+//! [`ProcessCollector`] (on Linux, with the `process` feature) and a [`PlatformCollector`] from its first
 //! use, as the Python client's `REGISTRY` does; [`build_info!`](crate::build_info)
 //! adds `build_info` when a program asks for it.
 //!
@@ -13,7 +13,7 @@
 //! let registry = Registry::new();
 //! registry.register(ProcessCollector::new().namespace("mydaemon")).unwrap();
 //! registry.register(PlatformCollector::new()).unwrap();
-//! # #[cfg(target_os = "linux")]
+//! # #[cfg(all(feature = "process", target_os = "linux"))]
 //! assert!(registry.get_sample_value("mydaemon_process_threads", &[]).unwrap() >= 1.0);
 //! ```
 
@@ -30,7 +30,7 @@ pub use process::ProcessCollector;
 /// a `process_*` name of its own keeps it, and the clash is reported by
 /// [`registration_errors`](crate::registration_errors)).
 pub(crate) fn register_defaults() {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(feature = "process", target_os = "linux"))]
     process::register_default();
     platform::register_default();
 }
