@@ -30,6 +30,14 @@
 //! makes it likelier that a child in use as a scrape expires it is kept; no
 //! invariant rests on it, so no fence is added for loom's sake.
 //!
+//! # Kept children
+//!
+//! A `Labeled` child is looked up once and may be kept in a variable; each
+//! operation on it marks the child touched, then compares the family's
+//! epoch with the one it was looked up under, and looks its labels up again
+//! when they differ. Invariant: **an operation on a kept child that starts
+//! after a removal (or an expiry) has returned is exposed**.
+//!
 //! # Handles and pins
 //!
 //! A handle pins its child, then checks under the map's lock that the child
@@ -169,6 +177,68 @@ fn lookup_vs_remove_by_labels() {
 #[test]
 fn lookup_vs_expiry() {
     increments_after_a_racing_removal_are_exposed(expiring, |c| {
+        Scrape::of(c);
+    });
+}
+
+/// A thread looks child `a` up once and keeps the `Labeled` it got; it
+/// increments through it while the main thread runs `remove`, and once more
+/// after `remove` has returned: that increment must be exposed, since the
+/// kept child is no longer the family's.
+fn kept_children_follow_a_racing_removal(
+    make: fn() -> (Counter<DynLabels>, Option<ManualClock>),
+    remove: fn(&Counter<DynLabels>),
+) {
+    check(move || {
+        let (c, clock) = make();
+        c.with_label_values(&["a"]).unwrap().inc();
+        if let Some(clock) = &clock {
+            Scrape::of(&c);
+            clock.advance(EXPIRY + Duration::from_secs(1));
+        }
+        let removed = Arc::new(AtomicBool::new(false));
+        let t = {
+            let (c, removed) = (c.clone(), Arc::clone(&removed));
+            thread::spawn(move || {
+                // Kept past the life of its label values.
+                let value = String::from("a");
+                let kept = c.with_label_values(&[value.as_str()]).unwrap();
+                drop(value);
+                kept.inc();
+                wait_for(&removed);
+                kept.inc();
+            })
+        };
+        remove(&c);
+        removed.store(true, Ordering::Release);
+        t.join().unwrap();
+        let shown = exposed(&c, "a");
+        // At least the increment made after the removal; at most all three.
+        assert!((1.0..=3.0).contains(&shown), "the increment through the kept child is lost: {shown}");
+    });
+}
+
+/// A kept child vs `remove`.
+///
+/// Guards: an operation on a kept `Labeled` compares the family's epoch
+/// with the one it was looked up under, after marking the child touched,
+/// and looks its labels up again when they differ (`Labeled::with`).
+/// Watched failing without the comparison: the increment after the removal
+/// goes to the removed child (shown: 0).
+#[test]
+fn kept_child_vs_remove() {
+    kept_children_follow_a_racing_removal(plain, |c| {
+        assert!(c.remove(&DynLabels::new(["a"])));
+    });
+}
+
+/// A kept child vs expiry during a scrape.
+///
+/// Guards: as [`kept_child_vs_remove`], with the sweep's two epochs.
+/// Watched failing the same way without the comparison (shown: 0).
+#[test]
+fn kept_child_vs_expiry() {
+    kept_children_follow_a_racing_removal(expiring, |c| {
         Scrape::of(c);
     });
 }

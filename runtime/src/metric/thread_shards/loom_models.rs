@@ -57,12 +57,12 @@ fn shard_enter_vs_reset_vs_claim() {
         let c = sharded();
         let early = {
             let c = Arc::clone(&c);
-            thread::spawn(move || c.add(1))
+            thread::spawn(move || c.inc_by_u64(1))
         };
-        c.reset(&2);
+        c.reset();
         let late = {
             let c = Arc::clone(&c);
-            thread::spawn(move || c.add(1))
+            thread::spawn(move || c.inc_by_u64(1))
         };
         late.join().unwrap();
         early.join().unwrap();
@@ -79,8 +79,8 @@ fn sharded_inc_vs_scrape() {
         let t = {
             let c = Arc::clone(&c);
             thread::spawn(move || {
-                c.add(1);
-                c.add(1);
+                c.inc_by_u64(1);
+                c.inc_by_u64(1);
             })
         };
         let first = c.get();
@@ -101,12 +101,12 @@ fn sharded_inc_vs_reset() {
         let t = {
             let (c, reset) = (Arc::clone(&c), Arc::clone(&reset));
             thread::spawn(move || {
-                c.add(1);
+                c.inc_by_u64(1);
                 wait_for(&reset);
-                c.add(1);
+                c.inc_by_u64(1);
             })
         };
-        c.reset(&2);
+        c.reset();
         reset.store(true, Ordering::Release);
         t.join().unwrap();
         let got = c.get();
