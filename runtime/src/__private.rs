@@ -18,11 +18,9 @@ pub use crate::{
     LabelSet, LabelValue, Labeled, MetricCell, MetricType, Opts, Summary, SummaryCell,
 };
 
-use crate::metric::{ExemplarTimer, Observe, Track};
+use crate::metric::{ExemplarTimer, Observe};
 
-/// Functions that register each `metrics!` block in the default registry.
-#[linkme::distributed_slice]
-pub static METRIC_GROUPS: [fn()];
+pub use crate::registry::METRIC_GROUPS;
 
 /// Registers a `metrics!` block's group in the default registry.
 pub fn register_group(group: impl Collector + 'static) {
@@ -420,12 +418,6 @@ pub trait ProbeOther {
 
 impl<T> ProbeOther for &ErrProbe<'_, T> {}
 
-/// Accepts every error.
-#[inline]
-pub fn any_error<E>(_: &E) -> bool {
-    true
-}
-
 pin_project_lite::pin_project! {
     /// A future that counts one on `target` if polling it panics, then lets
     /// the panic go on.
@@ -459,7 +451,3 @@ impl<F: Future, T: Increment> Future for CountPanics<F, T> {
         }
     }
 }
-
-/// Keeps an in-progress guard's target alive for `Track` bounds in
-/// generated code.
-pub fn assert_track<T: Track>(_: &T) {}

@@ -9,7 +9,7 @@ use crossbeam_utils::CachePadded;
 use super::child::Child;
 use super::key::{NamedValues, SetValues, Values};
 use super::{Inner, Slot, OVERFLOW_LABEL_VALUE};
-use crate::metric::MetricCell;
+use crate::collect::MetricCell;
 use crate::LabelSet;
 
 pub(super) enum Target<'a, L: LabelSet, C: MetricCell> {
