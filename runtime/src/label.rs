@@ -5,7 +5,8 @@
 //! possible values (fieldless enums, `bool`), the set has a fixed
 //! [`LabelSet::CARDINALITY`] and its family stores children in a dense array
 //! indexed by [`LabelSet::dense_index`]: no hashing, no locks. Any other set is
-//! stored in a sharded concurrent map keyed by the label set itself.
+//! stored in a sharded concurrent map whose keys are its label values,
+//! encoded in one byte string and compared in full.
 //!
 //! The derive macros in `promdecl` implement both traits; hand-written
 //! implementations look like this:

@@ -18,8 +18,8 @@
 //! );
 //! ```
 
+use crate::collect::FamilyDesc;
 use crate::encode::{is_number_text, CollectError, Descriptor, Exemplar, MetricEncoder, Number, Sample};
-use crate::registry::FamilyDesc;
 use crate::{Collector, MetricType};
 
 /// One sample of a [`MetricFamily`].
