@@ -144,6 +144,7 @@ impl<'a> KeyRef<'a> {
 
     /// The encoded bytes, for comparing two keys.
     #[inline]
+    #[cfg_attr(promdecl_loom, allow(dead_code))]
     pub(crate) fn bytes(self) -> &'a [u8] {
         self.0
     }
