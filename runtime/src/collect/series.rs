@@ -40,7 +40,8 @@ pub fn join(namespace: &str, subsystem: &str, name: &str, unit: &str, counter: b
             full.truncate(stripped.len());
         }
     }
-    if !unit.is_empty() && !(full.ends_with(unit) && full[..full.len() - unit.len()].ends_with('_')) {
+    let has_unit = full.ends_with(unit) && full[..full.len() - unit.len()].ends_with('_');
+    if !unit.is_empty() && !has_unit {
         full.push('_');
         full.push_str(unit);
     }
@@ -55,7 +56,7 @@ pub fn series_names(family: &str, suffixes: &[&str]) -> Vec<String> {
 
 /// The first of `series` that is already exposed, with what `exposed_by`
 /// says exposes it: two families clash when they share any series name.
-pub fn first_clash<'s, O>(series: &'s [String], mut exposed_by: impl FnMut(&str) -> Option<O>) -> Option<(&'s str, O)> {
+pub fn first_clash<O>(series: &[String], mut exposed_by: impl FnMut(&str) -> Option<O>) -> Option<(&str, O)> {
     series.iter().find_map(|s| exposed_by(s).map(|owner| (s.as_str(), owner)))
 }
 

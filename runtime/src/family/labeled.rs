@@ -33,7 +33,7 @@ impl Values for Overflowing {
 
 /// One child of a family, looked up when an operation runs.
 ///
-/// Returned by [`Family::labels`]; the metric types add their operations
+/// Returned by [`Family::labels`](super::Family::labels); the metric types add their operations
 /// (`inc`, `observe`, `set`, ...) to it. For a hot loop, resolve the child
 /// once with [`Labeled::handle`].
 ///
