@@ -1,6 +1,11 @@
 //! Heap bytes retained per dynamic-label counter series (labels method and
-//! path), measured with a counting global allocator. Prints a table; not a
+//! path), measured with a counting global allocator. Prints tables; not a
 //! criterion benchmark.
+//!
+//! The neutral case: 100,000 series of (route `String`, code `String`), each
+//! incremented once, in promdecl, `prometheus`, `prometheus-client`,
+//! `measured` and `metrics` (with `metrics-exporter-prometheus` as its
+//! recorder); and what promdecl's per-thread histogram shards cost.
 //!
 //! `requested` counts the sizes asked of the allocator; `usable` counts what
 //! malloc actually reserved for them (`malloc_usable_size`), still without
@@ -158,10 +163,187 @@ fn meas(n: usize, labels: &Labels) -> Usage {
     )
 }
 
+mod neutral {
+    use super::*;
+    use measured::LabelGroup;
+    use prometheus_client::encoding::EncodeLabelSet;
+
+    pub const SERIES: usize = 100_000;
+    type Series = fn(&Labels) -> Usage;
+    const CODES: [&str; 5] = ["200", "201", "404", "500", "503"];
+
+    /// 20,000 routes x 5 codes: every pair distinct.
+    pub fn labels() -> Vec<(String, String)> {
+        (0..SERIES).map(|i| (format!("/api/v1/route/{}", i / 5), CODES[i % 5].to_owned())).collect()
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    struct PcRouteCode {
+        route: String,
+        code: String,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, LabelGroup)]
+    #[label(set = MeasRouteCodeSet)]
+    struct MeasRouteCode<'a> {
+        #[label(dynamic_with = meas::DynStr)]
+        route: &'a str,
+        #[label(dynamic_with = meas::DynStr)]
+        code: &'a str,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    struct OursRouteCode {
+        route: String,
+        code: String,
+    }
+
+    impl promdecl::LabelSet for OursRouteCode {
+        const NAMES: &'static [&'static str] = &["route", "code"];
+        fn visit(&self, f: &mut dyn FnMut(&str)) {
+            f(&self.route);
+            f(&self.code);
+        }
+    }
+
+    fn ours_dyn(labels: &Labels) -> Usage {
+        measure(
+            labels.len(),
+            labels,
+            || promdecl::Counter::builder("requests", "help").labels(["route", "code"]).build().unwrap(),
+            |c, r, k| c.with_label_values(&[r, k]).unwrap().inc(),
+        )
+    }
+
+    fn ours_struct(labels: &Labels) -> Usage {
+        measure(
+            labels.len(),
+            labels,
+            || promdecl::Counter::builder("requests", "help").label_set::<OursRouteCode>().build().unwrap(),
+            |c, r, k| c.labels(&OursRouteCode { route: r.to_owned(), code: k.to_owned() }).inc(),
+        )
+    }
+
+    fn prom(labels: &Labels) -> Usage {
+        measure(
+            labels.len(),
+            labels,
+            || {
+                prometheus::IntCounterVec::new(prometheus::Opts::new("requests_total", "help"), &["route", "code"])
+                    .unwrap()
+            },
+            |c, r, k| c.with_label_values(&[r, k]).inc(),
+        )
+    }
+
+    fn pc(labels: &Labels) -> Usage {
+        measure(
+            labels.len(),
+            labels,
+            prometheus_client::metrics::family::Family::<PcRouteCode, prometheus_client::metrics::counter::Counter>::default,
+            |c, r, k| {
+                c.get_or_create(&PcRouteCode { route: r.to_owned(), code: k.to_owned() }).inc();
+            },
+        )
+    }
+
+    fn meas(labels: &Labels) -> Usage {
+        measure(
+            labels.len(),
+            labels,
+            || {
+                measured::CounterVec::with_label_set(MeasRouteCodeSet {
+                    route: meas::DynStr::with_hasher(meas::Hasher::new()),
+                    code: meas::DynStr::with_hasher(meas::Hasher::new()),
+                })
+            },
+            |c, r, k| c.inc(MeasRouteCode { route: r, code: k }),
+        )
+    }
+
+    fn metrics(labels: &Labels) -> Usage {
+        measure(
+            labels.len(),
+            labels,
+            || metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder(),
+            |recorder, r, k| {
+                metrics::with_local_recorder(recorder, || {
+                    metrics::counter!("requests_total", "route" => r.to_owned(), "code" => k.to_owned()).increment(1)
+                })
+            },
+        )
+    }
+
+    pub fn series() {
+        let labels = labels();
+        let crates: [(&str, Series); 6] = [
+            ("promdecl (with_label_values)", ours_dyn),
+            ("promdecl (struct of String)", ours_struct),
+            ("prometheus", prom),
+            ("prometheus-client", pc),
+            ("measured", meas),
+            ("metrics", metrics),
+        ];
+        println!("Live heap per string-labelled counter series: {SERIES} series of (route String, code String), each incremented once");
+        println!();
+        println!("| crate | requested B/series | usable B/series | live allocations/series |");
+        println!("|---|---:|---:|---:|");
+        for (name, f) in crates {
+            let u = f(&labels);
+            let per = |v: isize| v as f64 / SERIES as f64;
+            println!("| {name} | {:.1} | {:.1} | {:.2} |", per(u.requested), per(u.usable), per(u.live));
+        }
+        println!();
+    }
+
+    /// What a histogram (the 11 Go buckets) holds on the heap as threads
+    /// record into it: each recording thread gets a shard of its own (kept
+    /// by the histogram after the thread ends, for the next thread), and a
+    /// thread's first shard also brings its table of shards.
+    pub fn histogram_shards() {
+        println!("promdecl histogram (11 buckets): heap as threads record into it");
+        println!();
+        println!("| threads that observed | requested B, histogram alone | requested B while they run | requested B after they ended | per thread after they ended |");
+        println!("|---:|---:|---:|---:|---:|");
+        for threads in [1usize, 2, 4, 8] {
+            let before = usage();
+            let h = promdecl::Histogram::builder("latency_seconds", "help").buckets(GO_BUCKETS).build().unwrap();
+            let built = usage() - before;
+            let observed = std::sync::Barrier::new(threads + 1);
+            let done = std::sync::Barrier::new(threads + 1);
+            let running = std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(|| {
+                        h.observe(0.3);
+                        observed.wait();
+                        done.wait();
+                    });
+                }
+                observed.wait();
+                let running = usage() - before;
+                done.wait();
+                running
+            });
+            let after = usage() - before;
+            println!(
+                "| {threads} | {} | {} | {} | {:.0} |",
+                built.requested,
+                running.requested,
+                after.requested,
+                (after.requested - built.requested) as f64 / threads as f64
+            );
+            drop(h);
+        }
+        println!();
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    neutral::series();
+    neutral::histogram_shards();
     let crates: [(&str, Measure); 5] = [
         ("promdecl (with_label_values)", ours_dyn),
         ("promdecl (struct of String)", ours_struct),

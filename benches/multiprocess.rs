@@ -8,6 +8,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use promdecl::multiprocess::{GaugeMode, MultiProcessWriter};
+use promdecl::prelude::*;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, LabelValue)]
+enum Method {
+    Get,
+    Post,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, LabelSet)]
+struct Route {
+    method: Method,
+}
+
+promdecl::metrics! {
+    /// In memory.
+    #[metrics(namespace = "bench_memory")]
+    pub mod in_memory {
+        /// Requests.
+        pub static REQUESTS_TOTAL: Counter;
+        /// Requests by method.
+        pub static BY_METHOD_TOTAL: Counter<Route>;
+    }
+
+    /// Written through to the multiprocess files.
+    #[metrics(namespace = "bench_mp", multiprocess)]
+    pub mod written_through {
+        /// Requests.
+        pub static REQUESTS_TOTAL: Counter;
+        /// Requests by method.
+        pub static BY_METHOD_TOTAL: Counter<Route>;
+    }
+}
 
 /// A writer in a fresh directory, removed when the bench ends.
 fn writer(name: &str) -> (MultiProcessWriter, std::path::PathBuf) {
@@ -86,9 +118,41 @@ fn gauge_and_histogram(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A counter declared in a `#[metrics(multiprocess)]` module against the
+/// same declaration in memory: the static's accessor, the family lookup
+/// (dense for a closed label set), then the cell.
+fn declared_counter(c: &mut Criterion) {
+    let mut g = c.benchmark_group("multiprocess_declared_counter");
+    let dir = std::env::temp_dir().join(format!("promdecl-bench-mp-declared-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    MultiProcessWriter::builder().dir(&dir).manual_flush().install().unwrap();
+
+    g.bench_function("inc/in_memory", |b| b.iter(|| in_memory::REQUESTS_TOTAL.inc()));
+    g.bench_function("inc/multiprocess", |b| b.iter(|| written_through::REQUESTS_TOTAL.inc()));
+    let routes = [Route { method: Method::Get }, Route { method: Method::Post }];
+    let mut i = 0usize;
+    g.bench_function("labels_inc/in_memory", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            in_memory::BY_METHOD_TOTAL.labels(black_box(&routes[i & 1])).inc()
+        })
+    });
+    let mut i = 0usize;
+    g.bench_function("labels_inc/multiprocess", |b| {
+        b.iter(|| {
+            i = i.wrapping_add(1);
+            written_through::BY_METHOD_TOTAL.labels(black_box(&routes[i & 1])).inc()
+        })
+    });
+    g.finish();
+    // The installed writer lives as long as the process; its files go now.
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 criterion_group! {
     name = benches;
     config = common::criterion();
-    targets = counter_inc, gauge_and_histogram
+    targets = counter_inc, gauge_and_histogram, declared_counter
 }
 criterion_main!(benches);

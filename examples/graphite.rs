@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         .expect("a valid, unique metric name");
     pushes.with_label_values(&["example"]).expect("one label value").inc();
 
-    let mut bridge = GraphiteBridge::new(args.addr).collector(registry).tags(args.tags);
+    let mut bridge = GraphiteBridge::new(args.addr).registry(registry).tags(args.tags);
     if let Some(prefix) = args.prefix {
         bridge = bridge.prefix(prefix);
     }

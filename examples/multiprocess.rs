@@ -16,8 +16,7 @@ use std::process::{Command, ExitCode};
 
 use promdecl::encode::{encode_to_string, Format};
 use promdecl::multiprocess::{
-    mark_process_dead, CounterHandle, GaugeHandle, GaugeMode, MultiProcessCollector, MultiProcessError,
-    MultiProcessWriter, DIR_ENV,
+    mark_process_dead, MultiProcessCollector, MultiProcessError, MultiProcessWriter, DIR_ENV,
 };
 use promdecl::Registry;
 
@@ -35,21 +34,17 @@ options:
                    missing, its .db files removed first
   -h, --help       print this help";
 
-/// The example's metrics, kept in the multiprocess files themselves: every
-/// update writes through to the shared mapping, so a worker killed outright
-/// loses nothing it counted.
-struct Metrics {
-    jobs: CounterHandle,
-    busy: GaugeHandle,
-}
-
-impl Metrics {
-    fn new(writer: &MultiProcessWriter) -> Result<Metrics, MultiProcessError> {
-        let jobs = writer.counter("promdecl_example_jobs_total", "Jobs done by the workers.", &[])?.labels(&[])?;
-        let busy = writer
-            .gauge("promdecl_example_workers_busy", "Workers running right now.", &[], GaugeMode::LiveSum)?
-            .labels(&[])?;
-        Ok(Metrics { jobs, busy })
+promdecl::metrics! {
+    /// The example's metrics, kept in the multiprocess files themselves:
+    /// every update writes through to the shared mapping, so a worker
+    /// killed outright loses nothing it counted.
+    #[metrics(namespace = "promdecl_example", multiprocess)]
+    pub mod example {
+        /// Jobs done by the workers.
+        pub static JOBS_TOTAL: Counter;
+        /// Workers running right now.
+        #[multiprocess(mode = "livesum")]
+        pub static WORKERS_BUSY: Gauge;
     }
 }
 
@@ -84,14 +79,13 @@ fn parse_args() -> Result<Args, String> {
 /// A worker: counts its jobs, with the busy gauge at 1 meanwhile.
 fn worker(increments: u64) -> Result<(), MultiProcessError> {
     // The directory comes from PROMETHEUS_MULTIPROC_DIR, set by the parent.
-    let writer = MultiProcessWriter::builder().build()?;
-    let metrics = Metrics::new(&writer)?;
-    metrics.busy.set(1.0);
+    MultiProcessWriter::builder().install()?;
+    example::WORKERS_BUSY.set(1.0);
     for _ in 0..increments {
         // An atomic add in the shared file: nothing to flush.
-        metrics.jobs.inc();
+        example::JOBS_TOTAL.inc();
     }
-    metrics.busy.set(0.0);
+    example::WORKERS_BUSY.set(0.0);
     Ok(())
 }
 
@@ -112,8 +106,9 @@ fn parent(args: &Args) -> Result<String, String> {
 
     // The parent is a process with these metrics too (all zero), so the
     // live gauge stays exposed once every worker is gone.
-    let writer = MultiProcessWriter::builder().dir(&dir).build().map_err(|e| e.to_string())?;
-    Metrics::new(&writer).map_err(|e| e.to_string())?;
+    MultiProcessWriter::builder().dir(&dir).install().map_err(|e| e.to_string())?;
+    example::JOBS_TOTAL.inc_by(0.0).map_err(|e| e.to_string())?;
+    example::WORKERS_BUSY.set(0.0);
 
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let mut children = Vec::new();
@@ -137,7 +132,6 @@ fn parent(args: &Args) -> Result<String, String> {
     let registry = Registry::new();
     registry.register(MultiProcessCollector::new(&dir).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let text = encode_to_string(&registry, Format::TEXT);
-    drop(writer);
     if args.dir.is_none() && promdecl::multiprocess::dir_from_env().is_err() {
         let _ = std::fs::remove_dir_all(&dir);
     }

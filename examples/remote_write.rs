@@ -72,7 +72,7 @@ fn main() -> ExitCode {
     writes.inc();
 
     let mut builder = RemoteWrite::builder(args.url)
-        .collector(registry)
+        .registry(registry)
         .job(args.job)
         .timeout(Duration::from_secs(5))
         .retry_for(Duration::from_secs(10));

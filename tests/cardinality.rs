@@ -44,7 +44,7 @@ fn expired_children_leave_the_exposition_and_come_back_at_zero() {
         .expire_after(Duration::from_secs(1))
         .register(&registry)
         .unwrap();
-    c.with_label_values(&["old"]).unwrap().add(5);
+    c.with_label_values(&["old"]).unwrap().inc_by_u64(5);
     c.with_label_values(&["live"]).unwrap().inc();
     let lookup = |s: &str| registry.get_sample_value("sessions_total", &[("session", s)]);
     assert_eq!(lookup("old"), Some(5.0)); // scrape 1: used since the last scrape

@@ -14,9 +14,9 @@ fn a_huge_add_does_not_wrap() {
     let registry = Registry::new();
     let c = Counter::builder("big", "B.").register(&registry).unwrap();
     c.inc();
-    c.add(u64::MAX);
+    c.inc_by_u64(u64::MAX);
     assert!(c.get() >= u64::MAX as f64, "{}", c.get());
-    c.add(5);
+    c.inc_by_u64(5);
     c.inc();
     assert!(c.get() >= u64::MAX as f64, "{}", c.get());
     assert!(exposed(&registry) >= u64::MAX as f64);

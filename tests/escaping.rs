@@ -31,7 +31,7 @@ fn registry() -> Registry {
     let r = Registry::new();
     let c: Counter<DynLabels> = Counter::builder("esc", HELP).labels(["v"]).register(&r).unwrap();
     for (i, v) in VALUES.iter().enumerate() {
-        c.with_label_values(&[v]).unwrap().add(i as u64 + 1);
+        c.with_label_values(&[v]).unwrap().inc_by_u64(i as u64 + 1);
     }
     let g: Gauge<DynLabels> = Gauge::builder("pair", "P.").labels(["a", "b"]).register(&r).unwrap();
     g.with_label_values(&[VALUES[1], VALUES[0]]).unwrap().set(1.0);

@@ -73,7 +73,7 @@ fn counter_unlabelled() {
     let r = Registry::new();
     let c = Counter::builder("requests", "Total requests.").register(&r).unwrap();
     c.inc();
-    c.add(2);
+    c.inc_by_u64(2);
     check(
         &r,
         "# HELP requests_total Total requests.\n\
@@ -118,7 +118,7 @@ fn counter_labelled_dyn() {
     let r = Registry::new();
     let c: Counter<DynLabels> =
         Counter::builder("requests", "Total requests.").labels(["method", "code"]).register(&r).unwrap();
-    c.with_label_values(&["get", "200"]).unwrap().add(3);
+    c.with_label_values(&["get", "200"]).unwrap().inc_by_u64(3);
     check(
         &r,
         "# HELP requests_total Total requests.\n\
@@ -137,7 +137,7 @@ fn counter_labelled_dense_in_value_order() {
     let r = Registry::new();
     let c = Counter::builder("calls", "Calls.").label_set::<ByMethod>().register(&r).unwrap();
     c.labels(&ByMethod { method: Method::Post }).inc();
-    c.labels(&ByMethod { method: Method::Get }).add(4);
+    c.labels(&ByMethod { method: Method::Get }).inc_by_u64(4);
     check(
         &r,
         "# HELP calls_total Calls.\n\
@@ -215,7 +215,7 @@ fn gauge_integer_values_are_written_as_floats() {
     let r = Registry::new();
     let g = Gauge::builder("workers", "Workers.").register(&r).unwrap();
     g.inc();
-    g.add(2.0);
+    g.inc_by(2.0);
     check(
         &r,
         "# HELP workers Workers.\n# TYPE workers gauge\nworkers 3.0\n",
@@ -698,7 +698,7 @@ fn full_registry() -> Registry {
     r.set_target_info(Some(&[("env", "prod")])).unwrap();
     let c: Counter<DynLabels> =
         Counter::builder("requests", "Total requests.").labels(["method", "code"]).register(&r).unwrap();
-    c.with_label_values(&["get", "200"]).unwrap().add(3);
+    c.with_label_values(&["get", "200"]).unwrap().inc_by_u64(3);
     Gauge::builder("temp", "Temperature.").unit("celsius").register(&r).unwrap().set(-3.5);
     let h = Histogram::builder("latency_seconds", "Latency.").buckets([0.1, 0.5, 1.0]).register(&r).unwrap();
     for v in [0.05, 0.3, 2.0] {

@@ -47,7 +47,7 @@ fn point(carbon: &Peer, metric: &str) -> f64 {
 #[test]
 fn plain_mode_folds_labels_into_the_path() {
     let Some(carbon) = carbon("plain_mode_folds_labels_into_the_path") else { return };
-    let bridge = GraphiteBridge::new(addr(&carbon)).collector(registry()).prefix("promdecl.plain");
+    let bridge = GraphiteBridge::new(addr(&carbon)).registry(registry()).prefix("promdecl.plain");
     bridge.push().unwrap();
     assert_eq!(point(&carbon, "promdecl.plain.promdecl_graphite_test_jobs_total.queue.mail_out_bound"), 3.0);
     assert_eq!(point(&carbon, "promdecl.plain.promdecl_graphite_test_temp"), 21.5);
@@ -59,7 +59,7 @@ fn plain_mode_folds_labels_into_the_path() {
 #[test]
 fn tags_mode_sends_graphite_tags() {
     let Some(carbon) = carbon("tags_mode_sends_graphite_tags") else { return };
-    let bridge = GraphiteBridge::new(addr(&carbon)).collector(registry()).tags(true);
+    let bridge = GraphiteBridge::new(addr(&carbon)).registry(registry()).tags(true);
     bridge.push().unwrap();
     assert_eq!(point(&carbon, "promdecl_graphite_test_jobs_total;queue=mail_out_bound"), 3.0);
     assert_eq!(point(&carbon, "promdecl_graphite_test_size_bucket;le=0_5"), 1.0);
@@ -74,7 +74,7 @@ fn free_port() -> u16 {
 #[test]
 fn a_push_to_a_carbon_that_is_down_fails() {
     let addr = format!("127.0.0.1:{}", free_port());
-    let err = GraphiteBridge::new(addr.clone()).collector(registry()).push().unwrap_err();
+    let err = GraphiteBridge::new(addr.clone()).registry(registry()).push().unwrap_err();
     assert!(
         matches!(&err, GraphiteError::Connect { addr: a, source } if a == &addr
         && source.kind() == io::ErrorKind::ConnectionRefused),
@@ -102,7 +102,7 @@ fn a_collector_failure_sends_nothing() {
     let addr = listener.local_addr().unwrap().to_string();
     let registry = registry();
     registry.register(Unreadable).unwrap();
-    let err = GraphiteBridge::new(addr).collector(registry).push().unwrap_err();
+    let err = GraphiteBridge::new(addr).registry(registry).push().unwrap_err();
     assert!(matches!(&err, GraphiteError::Collect(e) if e.message().contains("/run/jobs.db")), "{err:?}");
     assert!(err.to_string().contains("nothing sent to carbon"), "{err}");
     let accepted = listener.accept();
@@ -137,7 +137,7 @@ fn the_periodic_bridge_keeps_going_until_carbon_is_back() {
     }
     let port = free_port();
     let running = GraphiteBridge::new(format!("127.0.0.1:{port}"))
-        .collector(registry())
+        .registry(registry())
         .prefix("promdecl.periodic")
         .timeout(Duration::from_secs(2))
         .start(Duration::from_millis(200))
@@ -178,7 +178,7 @@ fn the_periodic_bridge_keeps_going_until_carbon_is_back() {
 fn stopping_or_dropping_ends_the_thread_between_pushes() {
     let hour = Duration::from_secs(3600);
     let port = free_port();
-    let running = GraphiteBridge::new(format!("127.0.0.1:{port}")).collector(registry()).start(hour).unwrap();
+    let running = GraphiteBridge::new(format!("127.0.0.1:{port}")).registry(registry()).start(hour).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while running.failures() == 0 {
         assert!(Instant::now() < deadline, "the first push (right at start) never happened");

@@ -45,7 +45,7 @@ fn the_push_thread_survives_a_panicking_collector() {
         }
     });
     let flaky = Arc::new(Flaky { calls: AtomicU32::new(0) });
-    let running = GraphiteBridge::new(addr).collector(Arc::clone(&flaky)).start(Duration::from_millis(20)).unwrap();
+    let running = GraphiteBridge::new(addr).registry(Arc::clone(&flaky)).start(Duration::from_millis(20)).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while running.successes() < 2 {
         assert!(

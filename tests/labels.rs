@@ -85,7 +85,7 @@ fn dense_label_set_exposes_touched_children_in_index_order() {
     let c = Counter::builder("calls", "Calls.").label_set::<Call>().register(&r).unwrap();
     assert_eq!(c.len(), 0);
     c.labels(&Call { method: Method::Delete, ok: true }).inc();
-    c.labels(&Call { method: Method::Get, ok: false }).add(2);
+    c.labels(&Call { method: Method::Get, ok: false }).inc_by_u64(2);
     c.labels(&Call { method: Method::Get, ok: false }).inc();
     assert_eq!(c.len(), 2);
     assert_eq!(c.labels(&Call { method: Method::Get, ok: false }).get(), 3.0);
@@ -329,8 +329,8 @@ fn values_that_concatenate_alike_stay_distinct() {
     let r = Registry::new();
     let c: Counter<DynLabels> = Counter::builder("x", "X.").labels(["a", "b"]).register(&r).unwrap();
     c.with_label_values(&["ab", "c"]).unwrap().inc();
-    c.with_label_values(&["a", "bc"]).unwrap().add(2);
-    c.labels(&DynLabels::new(["", "abc"])).add(3);
+    c.with_label_values(&["a", "bc"]).unwrap().inc_by_u64(2);
+    c.labels(&DynLabels::new(["", "abc"])).inc_by_u64(3);
     assert_eq!(c.len(), 3);
     assert_eq!(r.get_sample_value("x_total", &[("a", "ab"), ("b", "c")]), Some(1.0));
     assert_eq!(r.get_sample_value("x_total", &[("a", "a"), ("b", "bc")]), Some(2.0));

@@ -136,7 +136,7 @@ fn declared_metrics_record() {
     http::REQUEST_DURATION_SECONDS.labels(&route).observe(0.07);
     http::STATE.state(WorkerState::ShuttingDown);
     http::BUILD.info(&[("version", "1.2.3")]).unwrap();
-    http::OUTCOMES_TOTAL.labels(&Outcome { method: Method::Get, result: Status::Error, cached: true }).add(2);
+    http::OUTCOMES_TOTAL.labels(&Outcome { method: Method::Get, result: Status::Error, cached: true }).inc_by_u64(2);
     std::thread::scope(|s| {
         for _ in 0..3 {
             s.spawn(|| (0..100).for_each(|_| http::PACKETS_TOTAL.inc()));

@@ -147,9 +147,9 @@ fn reuse() {
     let c = Counter::builder("mp_reused", "R.").register(&registry).unwrap();
     let late = Counter::builder("mp_reused_late", "R.").labels(["x"]).register(&registry).unwrap();
     let writer = MultiProcessWriter::builder().collector(registry).process_id(env("PROMDECL_MP_ID")).build().unwrap();
-    c.add(k);
+    c.inc_by_u64(k);
     // A child first seen by a later snapshot than the first.
-    late.with_label_values(&["y"]).unwrap().add(k);
+    late.with_label_values(&["y"]).unwrap().inc_by_u64(k);
     writer.counter("mp_reused_through", "R.", &[]).unwrap().labels(&[]).unwrap().inc_by(k as f64).unwrap();
     drop(writer);
 }
@@ -528,7 +528,7 @@ fn a_writer_made_again_in_the_same_process_does_not_count_twice() {
     let dir = TempDir::new("again");
     let registry = std::sync::Arc::new(Registry::new());
     let c = Counter::builder("again", "A.").register(&registry).unwrap();
-    c.add(3);
+    c.inc_by_u64(3);
     let build = || MultiProcessWriter::builder().dir(&dir.0).collector(registry.clone()).process_id(77).manual_flush();
     let first = build().build().unwrap();
     assert!(matches!(build().build(), Err(MultiProcessError::WriterExists { process_id: 77, .. })));
@@ -715,7 +715,7 @@ fn the_flush_thread_survives_a_panicking_collector() {
                 panic!("callback gauge failed (call {call})");
             }
             let registry = Registry::new();
-            Counter::builder("flaky", "F.").register(&registry).unwrap().add(u64::from(call));
+            Counter::builder("flaky", "F.").register(&registry).unwrap().inc_by_u64(u64::from(call));
             registry.collect(enc);
         }
         fn describe(&self) -> Vec<promdecl::registry::FamilyDesc> {

@@ -30,7 +30,7 @@ fn registry() -> Registry {
     Counter::builder("jobs", "Jobs run.").register(&r).unwrap().inc_by(3.0).unwrap();
     let requests = Counter::builder("requests", HELP).labels(["method", "path"]).register(&r).unwrap();
     requests.with_label_values(&["GET", "/a\"b\\c\nd"]).unwrap().inc();
-    requests.with_label_values(&["POST", "/日本"]).unwrap().add(5);
+    requests.with_label_values(&["POST", "/日本"]).unwrap().inc_by_u64(5);
     Counter::builder("idle", "No children yet.").labels(["x"]).register(&r).unwrap();
     Gauge::builder("temperature", "Temperature.").unit("celsius").register(&r).unwrap().set(-3.5);
     Gauge::builder("ratio", "Not a number.").register(&r).unwrap().set(f64::NAN);

@@ -99,7 +99,7 @@ fn default_registry_exposes_rust_info_and_build_info() {
     for format in [Format::TEXT, Format::OPENMETRICS] {
         let text = encode_to_string(registry, format);
         assert!(text.contains("build_info{name=\"promdecl\",version=\""), "{text}");
-        if cfg!(target_os = "linux") {
+        if cfg!(all(feature = "process", target_os = "linux")) {
             assert!(text.contains("process_threads "), "{text}");
         }
         let Some(v) = common::validate("default_registry_platform", &text) else { continue };

@@ -6,7 +6,7 @@
 //! tests on several threads: every test here takes [`serial`], and the
 //! counting tests retry a few times in case a harness thread came or went
 //! between two reads.
-#![cfg(target_os = "linux")]
+#![cfg(all(feature = "process", target_os = "linux"))]
 
 mod common;
 
@@ -305,7 +305,6 @@ fn a_pid_source_is_asked_on_every_scrape() {
     let path = pidfile.clone();
     let c = ProcessCollector::new()
         .namespace("mydaemon")
-        .unwrap()
         .pid_fn(move || fs::read_to_string(&path).ok()?.trim().parse().ok());
     assert_eq!(encode_to_string(&c, Format::TEXT), "", "no pid file yet");
     fs::write(&pidfile, format!("{}\n", child.0.id())).unwrap();
@@ -319,7 +318,7 @@ fn a_pid_source_is_asked_on_every_scrape() {
 #[test]
 fn a_namespace_prefixes_every_name() {
     let _serial = serial();
-    let c = ProcessCollector::new().namespace("mydaemon").unwrap();
+    let c = ProcessCollector::new().namespace("mydaemon");
     let text = encode_to_string(&c, Format::TEXT);
     for name in [
         "mydaemon_process_cpu_seconds_total",
@@ -353,8 +352,23 @@ fn a_namespace_prefixes_every_name() {
     registry.register(c).unwrap();
     registry.register(ProcessCollector::new()).unwrap();
     assert!(registry.register(ProcessCollector::new()).is_err());
-    assert!(ProcessCollector::new().namespace("my-daemon").is_err());
-    assert_eq!(ProcessCollector::new().namespace("").unwrap().describe()[0].name, "process_virtual_memory_bytes");
+    assert_eq!(ProcessCollector::new().namespace("").describe()[0].name, "process_virtual_memory_bytes");
+}
+
+/// The namespace setter does not fail, like every other setter: an invalid
+/// namespace is refused where the collector is registered, with the name it
+/// would have made, and nothing of it is exposed.
+#[test]
+fn an_invalid_namespace_is_refused_at_registration() {
+    let _serial = serial();
+    let registry = Registry::new();
+    let err = registry.register(ProcessCollector::new().namespace("my-daemon")).unwrap_err();
+    assert!(
+        matches!(&err, promdecl::Error::InvalidMetricName { name, .. } if name.starts_with("my-daemon_process_")),
+        "{err:?}"
+    );
+    assert_eq!(encode_to_string(&registry, Format::TEXT), "");
+    registry.register(ProcessCollector::new().namespace("my_daemon")).unwrap();
 }
 
 /// The Python client's fixture (tests/proc): pid 26231, a vim.

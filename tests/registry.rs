@@ -146,7 +146,7 @@ fn unregister_leaves_other_collectors_names_alone() {
 fn restricted_fixture() -> Registry {
     let r = Registry::new();
     let c: Counter<DynLabels> = Counter::builder("requests", "R.").labels(["code"]).register(&r).unwrap();
-    c.with_label_values(&["200"]).unwrap().add(2);
+    c.with_label_values(&["200"]).unwrap().inc_by_u64(2);
     let h = Histogram::builder("lat", "L.").buckets([1.0]).register(&r).unwrap();
     h.observe(0.5);
     Gauge::builder("g", "G.").register(&r).unwrap().set(3.0);
@@ -272,7 +272,7 @@ fn target_info_collides_with_metrics() {
 fn get_sample_value_matches_labels_in_any_order_and_exactly() {
     let r = Registry::new();
     let c: Counter<DynLabels> = Counter::builder("requests", "R.").labels(["method", "code"]).register(&r).unwrap();
-    c.with_label_values(&["get", "200"]).unwrap().add(3);
+    c.with_label_values(&["get", "200"]).unwrap().inc_by_u64(3);
     c.with_label_values(&["post", "500"]).unwrap().inc_by(1.5).unwrap();
     let h: Histogram<DynLabels> = Histogram::builder("lat", "L.").labels(["op"]).buckets([1.0]).register(&r).unwrap();
     h.with_label_values(&["read"]).unwrap().observe(0.5);

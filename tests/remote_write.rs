@@ -211,7 +211,7 @@ fn leak(registry: Registry) -> &'static Registry {
 
 fn fast(url: &str, registry: &'static Registry) -> promdecl::remote_write::RemoteWriteBuilder {
     RemoteWrite::builder(url)
-        .collector(registry)
+        .registry(registry)
         .timeout(Duration::from_secs(5))
         .backoff(Duration::from_millis(5), Duration::from_millis(20))
         .retry_for(Duration::from_secs(5))

@@ -162,7 +162,7 @@ fn the_background_thread_writes_to_prometheus() {
     stage.set(1.0);
     rows.with_label_values(&["users"]).unwrap().inc_by(10.0).unwrap();
     let running = RemoteWrite::builder(format!("{}/api/v1/write", prom.var("PROM_URL")))
-        .collector(registry)
+        .registry(registry)
         .job("worker")
         .instance("host-7")
         .build()

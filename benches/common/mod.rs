@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
+pub mod scrape;
+
 /// The Go client's default buckets: the default of `prometheus`, and what the
 /// docs of `prometheus-client` and `measured` (which have no default) show.
 pub const GO_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];

@@ -18,7 +18,36 @@ pub use crate::{
     LabelSet, LabelValue, Labeled, MetricCell, MetricType, Opts, Summary, SummaryCell,
 };
 
-use crate::metric::{ExemplarTimer, Observe};
+use crate::metric::{ExemplarTimer, Observe, Track};
+
+#[cfg(all(feature = "multiprocess", unix))]
+pub use crate::multiprocess::{
+    build_multiprocess, GaugeMode, MultiProcessCounter, MultiProcessGauge, MultiProcessHistogram, MultiProcessSummary,
+};
+
+/// Refuses a `#[metrics(multiprocess)]` module when the `multiprocess`
+/// feature is off.
+#[cfg(all(feature = "multiprocess", unix))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __promdecl_require_multiprocess {
+    () => {};
+}
+
+/// Refuses a `#[metrics(multiprocess)]` module when the `multiprocess`
+/// feature is off.
+#[cfg(not(all(feature = "multiprocess", unix)))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __promdecl_require_multiprocess {
+    () => {
+        ::core::compile_error!(
+            "a `#[metrics(multiprocess)]` module needs promdecl's `multiprocess` feature (on Unix): `promdecl = { version = \"..\", features = [\"multiprocess\"] }`"
+        );
+    };
+}
+
+pub use crate::__promdecl_require_multiprocess as require_multiprocess;
 
 pub use crate::registry::METRIC_GROUPS;
 
@@ -153,8 +182,10 @@ pub trait Timeable {
 pub trait Countable {
     /// The label set.
     type Labels: LabelSet;
+    /// The cell.
+    type Cell: MetricCell + Increment;
     /// The family.
-    fn counted_family(&self) -> &Family<Self::Labels, CounterCell>;
+    fn counted_family(&self) -> &Family<Self::Labels, Self::Cell>;
 }
 
 /// A metric `#[track_inprogress]` can track with.
@@ -166,8 +197,10 @@ pub trait Countable {
 pub trait Trackable {
     /// The label set.
     type Labels: LabelSet;
+    /// The cell.
+    type Cell: MetricCell + Track;
     /// The family.
-    fn tracked_family(&self) -> &Family<Self::Labels, GaugeCell>;
+    fn tracked_family(&self) -> &Family<Self::Labels, Self::Cell>;
 }
 
 impl<L: LabelSet> Timeable for Histogram<L> {
@@ -188,6 +221,7 @@ impl<L: LabelSet> Timeable for Summary<L> {
 
 impl<L: LabelSet> Countable for Counter<L> {
     type Labels = L;
+    type Cell = CounterCell;
     fn counted_family(&self) -> &Family<L, CounterCell> {
         self
     }
@@ -195,6 +229,7 @@ impl<L: LabelSet> Countable for Counter<L> {
 
 impl<L: LabelSet> Trackable for Gauge<L> {
     type Labels = L;
+    type Cell = GaugeCell;
     fn tracked_family(&self) -> &Family<L, GaugeCell> {
         self
     }
@@ -210,14 +245,16 @@ impl<T: Timeable, F: FnOnce() -> T> Timeable for Lazy<T, F> {
 
 impl<T: Countable, F: FnOnce() -> T> Countable for Lazy<T, F> {
     type Labels = T::Labels;
-    fn counted_family(&self) -> &Family<T::Labels, CounterCell> {
+    type Cell = T::Cell;
+    fn counted_family(&self) -> &Family<T::Labels, T::Cell> {
         Lazy::force(self).counted_family()
     }
 }
 
 impl<T: Trackable, F: FnOnce() -> T> Trackable for Lazy<T, F> {
     type Labels = T::Labels;
-    fn tracked_family(&self) -> &Family<T::Labels, GaugeCell> {
+    type Cell = T::Cell;
+    fn tracked_family(&self) -> &Family<T::Labels, T::Cell> {
         Lazy::force(self).tracked_family()
     }
 }
@@ -356,33 +393,29 @@ pub fn start_trace_timer_labeled<'a, M: TraceTimeable>(
     Timer::new(metric.timed_family().labels(labels), crate::clock::now())
 }
 
-/// What an unlabelled `#[count_exceptions]` counts into.
+/// What an unlabelled `#[count_exceptions]` counts into. A trait object:
+/// it counts only on an error, and a type that names no cell keeps a misused
+/// attribute at one error.
 #[inline]
-pub fn exception_target<M: Countable<Labels = ()>>(metric: &M) -> &CounterCell {
-    metric.counted_family()
+pub fn exception_target<M: Countable<Labels = ()>>(metric: &M) -> &(dyn Increment + Sync) {
+    &**metric.counted_family()
 }
 
 /// What a labelled `#[count_exceptions]` counts into.
 #[inline]
-pub fn exception_target_labeled<'a, M: Countable>(
-    metric: &'a M,
-    labels: &'a M::Labels,
-) -> Labeled<'a, M::Labels, CounterCell> {
+pub fn exception_target_labeled<'a, M: Countable>(metric: &'a M, labels: &'a M::Labels) -> impl Increment + 'a {
     metric.counted_family().labels(labels)
 }
 
 /// Starts tracking on an unlabelled gauge.
 #[inline]
-pub fn track<M: Trackable<Labels = ()>>(metric: &M) -> InProgressGuard<&GaugeCell> {
+pub fn track<M: Trackable<Labels = ()>>(metric: &M) -> InProgressGuard<impl Track + '_> {
     InProgressGuard::new(&**metric.tracked_family())
 }
 
 /// Starts tracking on a labelled gauge's child.
 #[inline]
-pub fn track_labeled<'a, M: Trackable>(
-    metric: &'a M,
-    labels: &'a M::Labels,
-) -> InProgressGuard<Labeled<'a, M::Labels, GaugeCell>> {
+pub fn track_labeled<'a, M: Trackable>(metric: &'a M, labels: &'a M::Labels) -> InProgressGuard<impl Track + 'a> {
     InProgressGuard::new(metric.tracked_family().labels(labels))
 }
 

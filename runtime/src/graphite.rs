@@ -22,7 +22,7 @@
 //! let requests = Counter::builder("requests", "Requests.").labels(["method"]).register(&registry).unwrap();
 //! requests.with_label_values(&["GET"]).unwrap().inc();
 //!
-//! let bridge = GraphiteBridge::new("127.0.0.1:2003").collector(&*Box::leak(Box::new(registry))).prefix("web1");
+//! let bridge = GraphiteBridge::new("127.0.0.1:2003").registry(&*Box::leak(Box::new(registry))).prefix("web1");
 //! assert!(bridge.render(1700000000).starts_with("web1.requests_total.method.GET 1.0 1700000000\n"));
 //! let bridge = bridge.tags(true);
 //! assert!(bridge.render(1700000000).starts_with("web1.requests_total;method=GET 1.0 1700000000\n"));
@@ -82,7 +82,7 @@ impl GraphiteBridge {
         }
     }
 
-    /// Pushes what `collector` holds instead of the default registry: a
+    /// Pushes what `registry` (any [`Collector`]) holds instead of the default registry: a
     /// `&'static Registry`, an `Arc<Registry>`, any collector that lives on
     /// its own.
     ///
@@ -91,12 +91,26 @@ impl GraphiteBridge {
     /// use promdecl_runtime::{graphite::GraphiteBridge, Gauge, Registry};
     /// let registry = Arc::new(Registry::new());
     /// Gauge::builder("queue_depth", "Depth.").register(&*registry).unwrap().set(3.0);
-    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").collector(Arc::clone(&registry));
+    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").registry(Arc::clone(&registry));
     /// assert_eq!(bridge.render(10), "queue_depth 3.0 10\n");
     /// ```
-    pub fn collector(mut self, collector: impl Collector + 'static) -> Self {
-        self.collector = Arc::new(collector);
+    pub fn registry(mut self, registry: impl Collector + 'static) -> Self {
+        self.collector = Arc::new(registry);
         self
+    }
+
+    /// Pushes what `collector` holds instead of the default registry.
+    ///
+    /// ```
+    /// # #![allow(deprecated)]
+    /// use std::sync::Arc;
+    /// use promdecl_runtime::{graphite::GraphiteBridge, Registry};
+    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").collector(Arc::new(Registry::new()));
+    /// assert_eq!(bridge.render(10), "");
+    /// ```
+    #[deprecated(note = "renamed to `registry`, the name every way out uses for the source of metrics")]
+    pub fn collector(self, collector: impl Collector + 'static) -> Self {
+        self.registry(collector)
     }
 
     /// Puts `prefix` and a dot before every path (the Python bridge's
@@ -108,7 +122,7 @@ impl GraphiteBridge {
     /// use promdecl_runtime::{graphite::GraphiteBridge, Gauge, Registry};
     /// let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
     /// Gauge::builder("up", "Up.").register(registry).unwrap().set(1.0);
-    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").collector(registry).prefix("dc1.web");
+    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").registry(registry).prefix("dc1.web");
     /// assert_eq!(bridge.render(5), "dc1.web.up 1.0 5\n");
     /// ```
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -125,7 +139,7 @@ impl GraphiteBridge {
     /// let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
     /// let c = Counter::builder("jobs", "Jobs.").labels(["queue"]).register(registry).unwrap();
     /// c.with_label_values(&["mail/out"]).unwrap().inc();
-    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").collector(registry).tags(true);
+    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").registry(registry).tags(true);
     /// assert!(bridge.render(5).starts_with("jobs_total;queue=mail_out 1.0 5\n"));
     /// ```
     pub fn tags(mut self, tags: bool) -> Self {
@@ -165,7 +179,7 @@ impl GraphiteBridge {
     /// let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
     /// let h = Histogram::builder("latency_seconds", "Latency.").buckets([0.5]).register(registry).unwrap();
     /// h.observe(0.25);
-    /// let lines = GraphiteBridge::new("127.0.0.1:2003").collector(registry).render(7);
+    /// let lines = GraphiteBridge::new("127.0.0.1:2003").registry(registry).render(7);
     /// assert!(lines.contains("latency_seconds_bucket.le.0_5 1.0 7\n"));
     /// assert!(lines.contains("latency_seconds_bucket.le._Inf 1.0 7\n"));
     /// assert!(lines.contains("latency_seconds_sum 0.25 7\n"));
@@ -546,7 +560,7 @@ mod tests {
         let registry = leak(Registry::new());
         let c = Counter::builder("http:requests", "R.").labels(["path", "code"]).register(registry).unwrap();
         c.with_label_values(&["/a b.c", "200"]).unwrap().inc_by(2.5).unwrap();
-        let bridge = GraphiteBridge::new("x:1").collector(registry);
+        let bridge = GraphiteBridge::new("x:1").registry(registry);
         let plain = bridge.render(100);
         let tagged = bridge.clone().tags(true).render(100);
         let (plain, plain_created) = plain.split_once('\n').unwrap();
@@ -571,7 +585,7 @@ mod tests {
             }
         }
         registry.register(Stamped).unwrap();
-        let lines = GraphiteBridge::new("x:1").collector(registry).render(99);
+        let lines = GraphiteBridge::new("x:1").registry(registry).render(99);
         assert!(lines.contains("s_count 1.0 99\ns_sum 2.0 99\n"), "{lines}");
         // The empty label is left out; the sample keeps its own timestamp.
         assert!(lines.contains("temp.room.k_che 21.5 1234\n"), "{lines}");

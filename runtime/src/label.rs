@@ -6,7 +6,9 @@
 //! [`LabelSet::CARDINALITY`] and its family stores children in a dense array
 //! indexed by [`LabelSet::dense_index`]: no hashing, no locks. Any other set is
 //! stored in a sharded concurrent map whose keys are its label values,
-//! encoded in one byte string and compared in full.
+//! encoded in one byte string and compared in full: a family never keeps a
+//! label set, so the traits ask nothing of the type but that it can list its
+//! values (no `Clone`, `Eq` or `Hash`).
 //!
 //! The derive macros in `promdecl` implement both traits; hand-written
 //! implementations look like this:
@@ -14,7 +16,6 @@
 //! ```
 //! use promdecl_runtime::{LabelSet, LabelValue};
 //!
-//! #[derive(Clone, PartialEq, Eq, Hash)]
 //! struct Route { method: &'static str, code: u16 }
 //!
 //! impl LabelSet for Route {
@@ -67,7 +68,11 @@ pub trait LabelValue {
 /// The labels of a metric: names fixed by the type, values by the instance.
 ///
 /// See the [module documentation](self) for a hand-written implementation.
-pub trait LabelSet: Clone + Eq + Hash + Send + Sync + 'static {
+///
+/// A family stores the values, never the set, so nothing more is asked of
+/// the type: `'static` only because a metric's type names its label set
+/// and metrics are registered for the life of the program.
+pub trait LabelSet: 'static {
     /// The label names, in the order [`LabelSet::visit`] yields the values.
     /// Empty for [`DynLabels`], whose names are given at run time.
     const NAMES: &'static [&'static str];

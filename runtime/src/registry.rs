@@ -78,7 +78,8 @@ impl Registry {
     }
 
     /// Adds a collector. Fails, naming both families, if any series name it
-    /// exposes is already exposed by a registered collector.
+    /// exposes is already exposed by a registered collector, and fails on a
+    /// family name that is not a valid metric name.
     ///
     /// ```
     /// use promdecl_runtime::{Counter, Registry};
@@ -93,6 +94,11 @@ impl Registry {
         let collector: Arc<dyn Collector> = Arc::new(collector);
         // Describe outside the lock: a default describe() runs collect().
         let families = collector.describe();
+        // Setters do not fail (`ProcessCollector::namespace`, say): a name
+        // they made invalid is refused here, before anything is exposed.
+        for family in &families {
+            crate::name::validate_metric_name(&family.name)?;
+        }
         let mut state = self.write();
         let mut names: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
@@ -412,7 +418,7 @@ static REGISTRATION_ERRORS: std::sync::Mutex<Vec<Error>> = std::sync::Mutex::new
 /// Its first use registers every `metrics!` block of the program, so a scrape
 /// shows all declared metrics, touched or not.
 /// It also holds, as the Python client's `REGISTRY` does, a
-/// [`ProcessCollector`](crate::ProcessCollector) (`process_*`, on Linux) and a
+/// [`ProcessCollector`](crate::ProcessCollector) (`process_*`, on Linux with the `process` feature) and a
 /// [`PlatformCollector`](crate::PlatformCollector) (`rust_info`).
 ///
 /// ```

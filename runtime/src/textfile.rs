@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use crate::encode::{try_encode, Format};
 use crate::Collector;
 
-/// Writes everything `collector` holds to `path` in the Prometheus text
+/// Writes everything `registry` (any [`Collector`]) holds to `path` in the Prometheus text
 /// format 0.0.4, atomically: a temporary file in the same directory is
 /// written, synced, and renamed over `path`, then the directory is synced.
 ///
@@ -52,7 +52,7 @@ use crate::Collector;
 /// assert_eq!(err.path(), std::path::Path::new("/nonexistent-dir"));
 /// assert!(err.to_string().contains("/nonexistent-dir"));
 /// ```
-pub fn write_to_textfile(path: impl AsRef<Path>, collector: &dyn Collector) -> Result<(), TextfileError> {
+pub fn write_to_textfile(path: impl AsRef<Path>, registry: &dyn Collector) -> Result<(), TextfileError> {
     let path = path.as_ref();
     let Some(file_name) = path.file_name() else {
         return Err(TextfileError::new(Stage::InvalidPath, path, io::Error::other("the path names no file")));
@@ -65,7 +65,7 @@ pub fn write_to_textfile(path: impl AsRef<Path>, collector: &dyn Collector) -> R
     // A collector that could not answer in full leaves the old file: a
     // partial one would read as counters dropping to nothing.
     let mut body = Vec::new();
-    try_encode(collector, Format::TEXT, &mut body)
+    try_encode(registry, Format::TEXT, &mut body)
         .map_err(|e| TextfileError::new(Stage::Collect, path, io::Error::other(e)))?;
 
     // A leading dot and a suffix other than `.prom`: the node exporter never

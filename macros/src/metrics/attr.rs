@@ -8,7 +8,7 @@ use syn::{Attribute, Expr, ExprLit, Lit, LitInt, LitStr, Meta, Token};
 use crate::errors::Errors;
 
 /// Keys accepted in `#[metrics(...)]` on a group.
-const GROUP_KEYS: &str = "`namespace = \"...\"`, `subsystem = \"...\"`, `crate = \"...\"`";
+const GROUP_KEYS: &str = "`namespace = \"...\"`, `subsystem = \"...\"`, `crate = \"...\"`, `multiprocess`";
 /// Keys accepted in `#[metric(...)]` on a metric.
 const METRIC_KEYS: &str = "`name = \"...\"`, `unit = \"...\"`, `buckets = [...]`, \
     `quantiles = [(0.5, 0.05), ...]`, `max_age_seconds = 600`, `age_buckets = 5`, \
@@ -37,6 +37,8 @@ pub struct GroupAttrs {
     pub subsystem: Option<LitStr>,
     /// `crate = "..."`: the path of the runtime, when not `::promdecl`.
     pub krate: Option<syn::Path>,
+    /// `multiprocess`: the metrics write through to multiprocess files.
+    pub multiprocess: Option<Span>,
 }
 
 pub fn group(attrs: &[Attribute], errors: &mut Errors) -> GroupAttrs {
@@ -49,6 +51,8 @@ pub fn group(attrs: &[Attribute], errors: &mut Errors) -> GroupAttrs {
                 out.subsystem = Some(meta.value()?.parse()?);
             } else if meta.path.is_ident("crate") {
                 out.krate = Some(crate::krate::parse(meta.value()?)?);
+            } else if meta.path.is_ident("multiprocess") {
+                out.multiprocess = Some(meta.path.get_ident().map_or_else(Span::call_site, |i| i.span()));
             } else {
                 return Err(meta.error(format!("unknown key in #[metrics(...)]; the valid keys are {GROUP_KEYS}")));
             }
@@ -190,6 +194,8 @@ pub fn metric(attrs: &[Attribute], errors: &mut Errors) -> MetricAttrs {
                 }
                 _ => errors.at(attr, "expected `#[quantiles((0.5, 0.05), (0.9, 0.01), (0.99, 0.001))]`"),
             }
+        } else if path.is_ident("multiprocess") {
+            // Read by `multiprocess_mode`, never passed through.
         } else if path.is_ident("metrics") {
             errors.at(
                 attr,
@@ -197,6 +203,56 @@ pub fn metric(attrs: &[Attribute], errors: &mut Errors) -> MetricAttrs {
             );
         } else {
             out.passthrough.push(attr.clone());
+        }
+    }
+    out
+}
+
+/// The gauge modes of multiprocess mode, as the Python client names them,
+/// with the runtime's `GaugeMode` variant of each.
+const GAUGE_MODES: [(&str, &str); 10] = [
+    ("all", "All"),
+    ("liveall", "LiveAll"),
+    ("min", "Min"),
+    ("livemin", "LiveMin"),
+    ("max", "Max"),
+    ("livemax", "LiveMax"),
+    ("sum", "Sum"),
+    ("livesum", "LiveSum"),
+    ("mostrecent", "MostRecent"),
+    ("livemostrecent", "LiveMostRecent"),
+];
+
+/// `#[multiprocess(mode = "livesum")]` on a metric: the attribute (for
+/// errors that point at it) and the runtime's `GaugeMode` variant.
+pub fn multiprocess_mode(attrs: &[Attribute], errors: &mut Errors) -> Option<(Attribute, syn::Ident)> {
+    let mut out = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("multiprocess")) {
+        let mut mode = None;
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("mode") {
+                let lit: LitStr = meta.value()?.parse()?;
+                match GAUGE_MODES.iter().find(|(name, _)| *name == lit.value()) {
+                    Some((_, variant)) => mode = Some(syn::Ident::new(variant, lit.span())),
+                    None => {
+                        let names: Vec<&str> = GAUGE_MODES.iter().map(|(name, _)| *name).collect();
+                        return Err(syn::Error::new(
+                            lit.span(),
+                            format!("unknown gauge mode {:?}; expected one of {}", lit.value(), names.join(", ")),
+                        ));
+                    }
+                }
+                Ok(())
+            } else {
+                Err(meta
+                    .error("unknown key in #[multiprocess(...)]; the valid key is `mode = \"livesum\"` (a gauge mode)"))
+            }
+        });
+        if let Some(()) = errors.check(parsed) {
+            match mode {
+                Some(mode) => out = Some((attr.clone(), mode)),
+                None => errors.at(attr, "expected `#[multiprocess(mode = \"...\")]`"),
+            }
         }
     }
     out

@@ -98,10 +98,40 @@ fn optional(lit: &Option<syn::LitInt>) -> TokenStream {
     }
 }
 
+/// The runtime type of a metric of a `#[metrics(multiprocess)]` module:
+/// `::promdecl::__private::MultiProcessCounter<Route>`, ... (the kinds
+/// without a multiprocess form are refused before expansion).
+pub fn multiprocess_type(krate: &syn::Path, m: &Metric) -> TokenStream {
+    let kind = format_ident!("MultiProcess{}", m.kind.type_name());
+    let labels = m.labels.as_ref().map_or_else(|| quote!(()), |l| quote!(#l));
+    quote!(#krate::__private::#kind<#labels>)
+}
+
 /// The expression that builds one metric.
 fn build(group: &Group, m: &Metric) -> TokenStream {
     let krate = &group.krate;
     let ty = runtime_type(krate, m);
+    let opts = opts(group, m);
+    quote! {
+        #krate::__private::build::<#ty>(&#opts)
+    }
+}
+
+/// The expression that builds one metric of a `#[metrics(multiprocess)]`
+/// module, with its gauge mode (a `GaugeMode` variant).
+fn build_multiprocess(group: &Group, m: &Metric, mode: Option<&Ident>) -> TokenStream {
+    let krate = &group.krate;
+    let ty = multiprocess_type(krate, m);
+    let opts = opts(group, m);
+    let mode = mode.map_or_else(|| quote!(All), |mode| quote!(#mode));
+    quote! {
+        #krate::__private::build_multiprocess::<#ty>(&#opts, #krate::__private::GaugeMode::#mode)
+    }
+}
+
+/// The expression of a metric's `Opts`.
+fn opts(group: &Group, m: &Metric) -> TokenStream {
+    let krate = &group.krate;
     let name = &m.name.0;
     let help = m.help.clone().unwrap_or_default();
     let namespace = group.namespace.as_ref().map(|l| l.value()).unwrap_or_default();
@@ -130,9 +160,7 @@ fn build(group: &Group, m: &Metric) -> TokenStream {
         let (max, expire) = (optional(&m.max_children), optional(&m.expire_after_seconds));
         opts = quote!(#krate::__private::with_limits(#opts, #max, #expire));
     }
-    quote! {
-        #krate::__private::build::<#ty>(&#opts)
-    }
+    opts
 }
 
 /// What a struct whose declaration has errors still gets: the signatures of
@@ -163,9 +191,21 @@ pub fn fallback_impls(krate: &syn::Path, ident: &Ident) -> TokenStream {
 
 /// `new()`, `Default` and `Collector` for a struct of metric fields.
 pub fn struct_impls(ident: &Ident, group: &Group) -> TokenStream {
+    let builds = group.metrics.iter().map(|m| build(group, m)).collect();
+    impls_with(ident, group, builds)
+}
+
+/// [`struct_impls`] for a `#[metrics(multiprocess)]` module, whose
+/// metrics write through to the multiprocess files. `mode` gives the gauge
+/// mode of a metric (a `GaugeMode` variant), if it sets one.
+pub fn multiprocess_struct_impls(ident: &Ident, group: &Group, mode: impl Fn(&Ident) -> Option<Ident>) -> TokenStream {
+    let builds = group.metrics.iter().map(|m| build_multiprocess(group, m, mode(&m.ident).as_ref())).collect();
+    impls_with(ident, group, builds)
+}
+
+fn impls_with(ident: &Ident, group: &Group, builds: Vec<TokenStream>) -> TokenStream {
     let krate = &group.krate;
     let fields: Vec<&Ident> = group.metrics.iter().map(|m| &m.ident).collect();
-    let builds = group.metrics.iter().map(|m| build(group, m));
     let attrs = group.metrics.iter().map(cfg_attrs);
     let attrs2 = group.metrics.iter().map(cfg_attrs);
     let attrs3 = group.metrics.iter().map(cfg_attrs);

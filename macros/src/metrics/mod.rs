@@ -14,7 +14,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::{braced, Attribute, Data, DeriveInput, Fields, Ident, Token, Type, Visibility};
 
 use crate::errors::Errors;
-use ast::{Group, Metric};
+use ast::{Group, Kind, Metric};
 
 /// Builds a metric's model from a field or a static declaration.
 fn metric(attrs: &[syn::Attribute], vis: Visibility, ident: Ident, ty: Type, errors: &mut Errors) -> Option<Metric> {
@@ -66,6 +66,12 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     }
     let mut errors = Errors::default();
     let group_attrs = attr::group(&input.attrs, &mut errors);
+    if let Some(span) = group_attrs.multiprocess {
+        errors.push(syn::Error::new(
+            span,
+            "`multiprocess` applies to a module of a `metrics!` block, whose statics are the process's own",
+        ));
+    }
     let metrics = fields
         .iter()
         .filter_map(|f| metric(&f.attrs, f.vis.clone(), f.ident.clone().expect("named"), f.ty.clone(), &mut errors))
@@ -90,6 +96,41 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let checks = expand::checks(&group);
     let impls = expand::struct_impls(&input.ident, &group);
     Ok(quote!(#checks #impls))
+}
+
+/// The checks of a `#[metrics(multiprocess)]` module (`multiprocess`) or
+/// of a plain one on its statics' types and `#[multiprocess(mode = "...")]`
+/// attributes; returns the gauge mode (a `GaugeMode` variant) each static
+/// sets.
+fn multiprocess_checks(statics: &[StaticDecl], multiprocess: bool, errors: &mut Errors) -> Vec<(Ident, Ident)> {
+    let mut modes = Vec::new();
+    for s in statics {
+        let kind = ast::parse_type(&s.ty).ok().map(|(kind, _, _)| kind);
+        if let Some(kind @ (Kind::Info | Kind::Enum | Kind::ShardedCounter)) = kind.filter(|_| multiprocess) {
+            let (what, instead) = match kind {
+                Kind::ShardedCounter => ("a ShardedCounter", "declare it as a `Counter`"),
+                Kind::Info => {
+                    ("an Info", "declare it in a module without `multiprocess`, exposed where the scrape is served")
+                }
+                _ => ("an Enum", "declare it in a module without `multiprocess`, exposed where the scrape is served"),
+            };
+            errors.at(
+                &s.ty,
+                format_args!(
+                    "{what} has no multiprocess form (the Python client's multiprocess mode has none either); {instead}"
+                ),
+            );
+        }
+        let Some((attr, mode)) = attr::multiprocess_mode(&s.attrs, errors) else { continue };
+        if !multiprocess {
+            errors.at(&attr, "`#[multiprocess(...)]` applies in a module marked `#[metrics(multiprocess)]`");
+        } else if kind.is_some_and(|k| k != Kind::Gauge) {
+            errors.at(&attr, "a gauge mode applies to a `Gauge` only");
+        } else {
+            modes.push((s.ident.clone(), mode));
+        }
+    }
+    modes
 }
 
 /// `static NAME: Type;` inside a `metrics!` module.
@@ -252,9 +293,19 @@ pub fn block(input: TokenStream) -> syn::Result<TokenStream> {
 fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, syn::Result<()>) {
     let mut errors = decl.errors;
     let group_attrs = attr::group(&decl.attrs, &mut errors);
+    let multiprocess = group_attrs.multiprocess.is_some();
+    let modes = multiprocess_checks(&decl.statics, multiprocess, &mut errors);
     let mod_attrs = decl.attrs.iter().filter(|a| !a.path().is_ident("metrics"));
     let metrics: Vec<Metric> =
         decl.statics.into_iter().filter_map(|s| metric(&s.attrs, s.vis, s.ident, s.ty, &mut errors)).collect();
+    if multiprocess {
+        for span in metrics.iter().filter_map(Metric::quantile_span) {
+            errors.push(syn::Error::new(
+                span,
+                "a multiprocess Summary has no quantiles (count and sum only, as in the Python client); remove them",
+            ));
+        }
+    }
     let group = Group {
         krate: group_attrs.krate.unwrap_or_else(crate::krate::default),
         namespace: group_attrs.namespace,
@@ -267,8 +318,15 @@ fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, s
 
     let (vis, ident) = (&decl.vis, &decl.ident);
     let group_ident = format_ident!("__PromdeclGroup");
+    // The type of each metric: a multiprocess one where it has that form.
+    let ty_of = |m: &Metric| match m.kind {
+        Kind::Counter | Kind::Gauge | Kind::Histogram | Kind::Summary if multiprocess => {
+            expand::multiprocess_type(krate, m)
+        }
+        _ => expand::runtime_type(krate, m),
+    };
     let statics = group.metrics.iter().map(|m| {
-        let ty = expand::runtime_type(krate, m);
+        let ty = ty_of(m);
         let (attrs, vis, name) = (&m.attrs, &m.vis, &m.ident);
         let exposed = expand::exposed_doc(&group, m);
         let init = if result.is_ok() { quote!(__PROMDECL_GROUP.#name.clone()) } else { quote!(::core::unreachable!()) };
@@ -284,13 +342,19 @@ fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, s
         expand::checks(&group)
     } else {
         let fields = group.metrics.iter().map(|m| {
-            let ty = expand::runtime_type(krate, m);
+            let ty = ty_of(m);
             let cfgs = m.attrs.iter().filter(|a| a.path().is_ident("cfg"));
             let name = &m.ident;
             quote!(#(#cfgs)* pub #name: #ty,)
         });
         let checks = expand::checks(&group);
-        let impls = expand::struct_impls(&group_ident, &group);
+        let impls = if multiprocess {
+            let mode = |ident: &Ident| modes.iter().find(|(i, _)| i == ident).map(|(_, mode)| mode.clone());
+            let impls = expand::multiprocess_struct_impls(&group_ident, &group, mode);
+            quote!(#krate::__private::require_multiprocess!(); #impls)
+        } else {
+            expand::struct_impls(&group_ident, &group)
+        };
         quote! {
             #checks
 

@@ -73,6 +73,10 @@ impl MetricType {
     }
 }
 
+/// Calls its argument with each label value of a new child, in label-name
+/// order; see [`MetricCell::new_child`].
+pub type ChildValues<'a> = dyn Fn(&mut dyn FnMut(&str)) + 'a;
+
 /// The storage of one child of a metric: its atomics and how it encodes.
 ///
 /// Implemented by the cell of every metric type, and sealed: only this crate
@@ -87,6 +91,18 @@ pub trait MetricCell: sealed::Sealed + Send + Sync + 'static {
     const RUNS_USER_CODE: bool = false;
     /// A fresh child.
     fn new(config: &Self::Config) -> Self;
+    /// A fresh child for the label values `values` calls its argument with
+    /// (in label-name order). Cells that key their storage by the labels
+    /// (multiprocess mode's cells, which find their records in a shared
+    /// file by them) take them here; the others are [`MetricCell::new`].
+    #[inline]
+    fn new_child(config: &Self::Config, values: &ChildValues<'_>) -> Self
+    where
+        Self: Sized,
+    {
+        let _ = values;
+        Self::new(config)
+    }
     /// Back to the state of a fresh child.
     fn reset(&self, config: &Self::Config);
     /// Writes this child's series and samples.

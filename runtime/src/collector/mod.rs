@@ -3,7 +3,7 @@
 //! `ProcessCollector`, `PlatformCollector` and the usual `build_info`).
 //!
 //! The [`default_registry`](crate::default_registry) holds a
-//! [`ProcessCollector`] (on Linux) and a [`PlatformCollector`] from its first
+//! [`ProcessCollector`] (on Linux, with the `process` feature) and a [`PlatformCollector`] from its first
 //! use, as the Python client's `REGISTRY` does; [`build_info!`](crate::build_info)
 //! adds `build_info` when a program asks for it.
 //!
@@ -11,9 +11,9 @@
 //! use promdecl_runtime::{collector::{PlatformCollector, ProcessCollector}, Registry};
 //!
 //! let registry = Registry::new();
-//! registry.register(ProcessCollector::new().namespace("mydaemon").unwrap()).unwrap();
+//! registry.register(ProcessCollector::new().namespace("mydaemon")).unwrap();
 //! registry.register(PlatformCollector::new()).unwrap();
-//! # #[cfg(target_os = "linux")]
+//! # #[cfg(all(feature = "process", target_os = "linux"))]
 //! assert!(registry.get_sample_value("mydaemon_process_threads", &[]).unwrap() >= 1.0);
 //! ```
 
@@ -33,7 +33,7 @@ pub use process::ProcessCollector;
 /// names no collector itself.
 #[linkme::distributed_slice(crate::registry::BUILTIN_COLLECTORS)]
 fn register_defaults() {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(feature = "process", target_os = "linux"))]
     process::register_default();
     platform::register_default();
 }

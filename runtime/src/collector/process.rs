@@ -7,7 +7,7 @@
 //!
 //! let registry = Registry::new();
 //! registry.register(ProcessCollector::new()).unwrap();
-//! if cfg!(target_os = "linux") {
+//! if cfg!(all(feature = "process", target_os = "linux")) {
 //!     assert!(registry.get_sample_value("process_resident_memory_bytes", &[]).unwrap() > 0.0);
 //!     assert!(registry.get_sample_value("process_cpu_seconds_total", &[]).is_some());
 //! }
@@ -29,7 +29,7 @@ use once_cell::sync::OnceCell;
 
 use crate::encode::{Descriptor, MetricEncoder, Number, Sample};
 use crate::registry::FamilyDesc;
-use crate::{Collector, CollectorId, Error, MetricType};
+use crate::{Collector, CollectorId, MetricType};
 
 /// Family names (after the `process_` prefix), help texts and types, in
 /// exposition order. The help texts are the Python client's; `threads` is
@@ -44,19 +44,19 @@ const FAMILIES: [(&str, &str, MetricType); 7] = [
     ("max_fds", "Maximum number of open file descriptors.", MetricType::Gauge),
 ];
 
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 const VIRTUAL_MEMORY: usize = 0;
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 const RESIDENT_MEMORY: usize = 1;
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 const START_TIME: usize = 2;
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 const CPU: usize = 3;
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 const THREADS: usize = 4;
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 const OPEN_FDS: usize = 5;
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 const MAX_FDS: usize = 6;
 
 type PidSource = Arc<dyn Fn() -> Option<u32> + Send + Sync>;
@@ -78,9 +78,9 @@ type PidSource = Arc<dyn Fn() -> Option<u32> + Send + Sync>;
 /// process is gone, it yields nothing (or only what could be read). The
 /// [default registry](crate::default_registry) holds one for this process.
 ///
-/// **Linux only.** On other targets the type exists, so code using it
-/// compiles everywhere, but it collects nothing and the default registry
-/// does not hold one. Its [`describe`](Collector::describe) lists the
+/// **Linux only, with the `process` feature** (on by default in `promdecl`).
+/// Elsewhere the type exists, so code using it compiles everywhere, but it
+/// collects nothing and the default registry does not hold one. Its [`describe`](Collector::describe) lists the
 /// families on every target, so the names are reserved alike.
 ///
 /// ```
@@ -91,10 +91,9 @@ type PidSource = Arc<dyn Fn() -> Option<u32> + Send + Sync>;
 /// std::fs::write(&pidfile, std::process::id().to_string()).unwrap();
 /// let collector = ProcessCollector::new()
 ///     .namespace("mydaemon")
-///     .unwrap()
 ///     .pid_fn(move || std::fs::read_to_string(&pidfile).ok()?.trim().parse().ok());
 /// let text = encode_to_string(&collector, Format::TEXT);
-/// if cfg!(target_os = "linux") {
+/// if cfg!(all(feature = "process", target_os = "linux")) {
 ///     assert!(text.contains("# TYPE mydaemon_process_cpu_seconds_total counter\n"));
 /// }
 /// ```
@@ -147,28 +146,27 @@ impl ProcessCollector {
     /// Prefixes every name with `namespace_`: `mydaemon_process_cpu_seconds_total`.
     /// An empty namespace means no prefix.
     ///
-    /// Fails if the namespace is not a valid metric name.
+    /// Like every setter, it does not fail: a namespace that is not a valid
+    /// metric name is refused when the collector is registered.
     ///
     /// ```
-    /// use promdecl_runtime::{collector::ProcessCollector, registry::FamilyDesc, Collector, MetricType};
-    /// let c = ProcessCollector::new().namespace("mydaemon").unwrap();
+    /// use promdecl_runtime::{collector::ProcessCollector, registry::FamilyDesc, Collector, MetricType, Registry};
+    /// let c = ProcessCollector::new().namespace("mydaemon");
     /// assert!(c.describe().contains(&FamilyDesc::new("mydaemon_process_cpu_seconds", MetricType::Counter)));
-    /// assert!(ProcessCollector::new().namespace("my daemon").is_err());
+    /// assert!(Registry::new().register(ProcessCollector::new().namespace("my daemon")).is_err());
     /// ```
-    pub fn namespace(mut self, namespace: &str) -> Result<Self, Error> {
-        if !namespace.is_empty() {
-            crate::name::validate_metric_name(namespace)?;
-        }
-        self.names = family_names(namespace);
-        self.namespace = namespace.to_owned();
-        Ok(self)
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        let namespace = namespace.into();
+        self.names = family_names(&namespace);
+        self.namespace = namespace;
+        self
     }
 
     /// The namespace set with [`namespace`](Self::namespace), or `""`.
     ///
     /// ```
     /// use promdecl_runtime::collector::ProcessCollector;
-    /// assert_eq!(ProcessCollector::new().namespace("app").unwrap().namespace_str(), "app");
+    /// assert_eq!(ProcessCollector::new().namespace("app").namespace_str(), "app");
     /// ```
     pub fn namespace_str(&self) -> &str {
         &self.namespace
@@ -181,7 +179,7 @@ impl ProcessCollector {
     /// let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
     /// let registry = Registry::new();
     /// registry.register(ProcessCollector::new().pid(child.id())).unwrap();
-    /// if cfg!(target_os = "linux") {
+    /// if cfg!(all(feature = "process", target_os = "linux")) {
     ///     assert_eq!(registry.get_sample_value("process_threads", &[]), Some(1.0));
     /// }
     /// child.kill().unwrap();
@@ -237,7 +235,7 @@ impl ProcessCollector {
         DEFAULT_ID.get().copied()
     }
 
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    #[cfg_attr(not(all(feature = "process", target_os = "linux")), allow(dead_code))]
     fn write(&self, enc: &mut dyn MetricEncoder, family: usize, value: f64) {
         const NO_LABELS: &[(&str, &str)] = &[];
         let (_, help, kind) = FAMILIES[family];
@@ -256,7 +254,7 @@ fn family_names(namespace: &str) -> [String; 7] {
 static DEFAULT_ID: OnceCell<CollectorId> = OnceCell::new();
 
 /// Puts a process collector for this process in the default registry.
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 pub(crate) fn register_default() {
     if let Some(id) = crate::registry::register_builtin(ProcessCollector::new()) {
         let _ = DEFAULT_ID.set(id);
@@ -265,9 +263,9 @@ pub(crate) fn register_default() {
 
 impl Collector for ProcessCollector {
     fn collect(&self, enc: &mut dyn MetricEncoder) {
-        #[cfg(target_os = "linux")]
+        #[cfg(all(feature = "process", target_os = "linux"))]
         self.collect_linux(enc);
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(not(all(feature = "process", target_os = "linux")))]
         let _ = enc;
     }
 
@@ -276,7 +274,7 @@ impl Collector for ProcessCollector {
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(feature = "process", target_os = "linux"))]
 impl ProcessCollector {
     /// Each group of values is read on its own, so what can be read is
     /// exposed even when the rest cannot (another user's process hides its

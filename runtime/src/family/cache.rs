@@ -116,8 +116,8 @@ fn set_of(id: u64, hash: u64) -> usize {
 }
 
 /// Runs `f` on the cached child of family `id` for `values` (whose hash is
-/// `hash`) if the cache holds it under the family's current `epoch`; gives
-/// `f` back otherwise.
+/// `hash`), touched, and the epoch it is valid under, if the cache holds it
+/// under the family's current `epoch`; gives `f` back otherwise.
 ///
 /// `f` runs with the cache borrowed, so that nothing `f` sets off (such as
 /// the drop of a gauge's old callback, which is user code) can displace the
@@ -127,7 +127,7 @@ fn set_of(id: u64, hash: u64) -> usize {
 pub(crate) fn with_cached<C, V, F, R>(id: u64, epoch: &AtomicU64, hash: u64, values: &V, f: F) -> Result<R, F>
 where
     V: Values + ?Sized,
-    F: FnOnce(&C) -> R,
+    F: FnOnce(&Child<C>, u64) -> R,
 {
     let mut f = Some(f);
     let hit = CACHE.try_with(|cache| {
@@ -158,13 +158,13 @@ where
                 // Another child whose hash shares the tag's bits: rare.
                 continue;
             }
-            let cell = child.touch();
+            child.touch();
             // An expiry check may have started since the first load: it
             // bumps the epoch before it looks at the mark `touch` set.
             if epoch.load(Ordering::SeqCst) != current {
                 return None;
             }
-            return f.take().map(|f| f(cell));
+            return f.take().map(|f| f(&child, current));
         }
         None
     });

@@ -1,4 +1,4 @@
-//! [`Labeled`], a child looked up when an operation runs, and [`Handle`], a
+//! [`Labeled`], a child looked up when it is asked for, and [`Handle`], a
 //! child resolved once.
 
 use std::ops::Deref;
@@ -7,23 +7,22 @@ use std::sync::Arc;
 use crossbeam_utils::CachePadded;
 
 use super::child::Child;
-use super::key::{NamedValues, SetValues, Values};
+use super::key::{KeyRef, Values};
 use super::{Inner, Slot, OVERFLOW_LABEL_VALUE};
 use crate::collect::MetricCell;
+use crate::sync::atomic::Ordering;
 use crate::LabelSet;
 
 pub(super) enum Target<'a, L: LabelSet, C: MetricCell> {
     Dense(&'a Inner<L, C>, usize),
-    Key(&'a Inner<L, C>, &'a L),
-    Values(&'a Inner<L, C>, &'a [&'a str]),
-    Named(&'a Inner<L, C>, &'a [(&'a str, &'a str)]),
-    /// A label set the family refuses (a [`DynLabels`](crate::DynLabels) of the wrong length):
-    /// the overflow series.
-    Refused(&'a Inner<L, C>),
+    /// A map child (or the overflow child) and the family's epoch when it
+    /// was looked up: while the epoch lasts, the child is the one its labels
+    /// name.
+    Map(&'a Inner<L, C>, Child<C>, u64),
 }
 
 /// The values of the overflow series, for a family of this many labels.
-struct Overflowing(usize);
+pub(super) struct Overflowing(pub(super) usize);
 
 impl Values for Overflowing {
     fn each(&self, f: &mut dyn FnMut(&str)) {
@@ -31,35 +30,66 @@ impl Values for Overflowing {
     }
 }
 
-/// One child of a family, looked up when an operation runs.
+/// The label values a child was made with, to look it up again.
+struct KeyValues<'a>(KeyRef<'a>);
+
+impl Values for KeyValues<'_> {
+    fn each(&self, f: &mut dyn FnMut(&str)) {
+        self.0.values().for_each(f);
+    }
+}
+
+/// One child of a family, looked up by its labels.
 ///
-/// Returned by [`Family::labels`](super::Family::labels); the metric types add their operations
-/// (`inc`, `observe`, `set`, ...) to it. For a hot loop, resolve the child
-/// once with [`Labeled::handle`].
+/// Returned by [`Family::labels`](super::Family::labels) and
+/// [`Family::with_label_values`](super::Family::with_label_values); the
+/// metric types add their operations (`inc`, `observe`, `set`, ...) to it.
+/// The lookup happens once, when the child is asked for: from then on the
+/// child is shown in the exposition (at zero until something is recorded),
+/// and it borrows neither the label values nor the label set, so it may be
+/// kept in a variable while they are gone. If the child is removed from its
+/// family meanwhile, the next operation looks its labels up again and
+/// records into the family's child for them. For a hot loop, or to keep a
+/// child in a struct, resolve it once with [`Labeled::handle`].
 ///
 /// ```
 /// use promdecl_runtime::{Counter, DynLabels};
-/// let c: Counter<DynLabels> = Counter::builder("x", "X.").labels(["a"]).build().unwrap();
-/// let child = c.with_label_values(&["1"]).unwrap().handle();
-/// for _ in 0..3 { child.inc(); }
-/// assert_eq!(child.get(), 3.0);
+/// let c: Counter<DynLabels> = Counter::builder("x", "X.").labels(["method", "path"]).build().unwrap();
+/// let (method, path) = (String::from("GET"), format!("/items/{}", 7));
+/// let child = c.with_label_values(&[method.as_str(), path.as_str()]).unwrap();
+/// child.inc();
+/// assert_eq!(child.get(), 1.0);
 /// ```
-#[must_use = "a labelled child records nothing until an operation such as inc() or observe() runs on it"]
 pub struct Labeled<'a, L: LabelSet, C: MetricCell> {
     pub(super) target: Target<'a, L, C>,
 }
 
+impl<'a, L: LabelSet, C: MetricCell> Labeled<'a, L, C> {
+    /// The map child holding `values`, created if needed.
+    #[inline]
+    pub(super) fn resolve<V: Values + ?Sized>(inner: &'a Inner<L, C>, values: &V) -> Self {
+        let (child, epoch) = inner.resolve(values);
+        Labeled { target: Target::Map(inner, child, epoch) }
+    }
+}
+
 impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
-    /// Runs `f` on the child, creating it if needed. `f` is always crate code:
-    /// user code never runs while a shard of the map is locked.
+    /// Runs `f` on the child. `f` is always crate code: user code never
+    /// runs while a shard of the map is locked.
     #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&C) -> R) -> R {
         match &self.target {
             Target::Dense(inner, index) => f(&inner.dense[*index].cell),
-            Target::Key(inner, labels) => inner.with_values(&SetValues(*labels), f),
-            Target::Values(inner, values) => inner.with_values(*values, f),
-            Target::Named(inner, pairs) => inner.with_values(&NamedValues { names: &inner.meta.labels, pairs }, f),
-            Target::Refused(inner) => inner.with_values(&Overflowing(inner.meta.labels.len()), f),
+            Target::Map(inner, child, epoch) => {
+                // As a cache hit: marked used, then still the family's child
+                // unless a removal has begun since the lookup.
+                let cell = child.touch();
+                if inner.epoch.load(Ordering::SeqCst) == *epoch {
+                    f(cell)
+                } else {
+                    inner.with_values(&KeyValues(child.key()), f)
+                }
+            }
         }
     }
 
@@ -78,12 +108,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     pub fn handle(&self) -> Handle<C> {
         let repr = match &self.target {
             Target::Dense(inner, index) => HandleRepr::Dense(Arc::clone(&inner.dense), *index),
-            Target::Key(inner, labels) => HandleRepr::Shared(inner.pinned(&SetValues(*labels))),
-            Target::Values(inner, values) => HandleRepr::Shared(inner.pinned(*values)),
-            Target::Refused(inner) => HandleRepr::Shared(inner.pinned(&Overflowing(inner.meta.labels.len()))),
-            Target::Named(inner, pairs) => {
-                HandleRepr::Shared(inner.pinned(&NamedValues { names: &inner.meta.labels, pairs }))
-            }
+            Target::Map(inner, child, _) => HandleRepr::Shared(inner.pinned(&KeyValues(child.key()))),
         };
         Handle { repr }
     }

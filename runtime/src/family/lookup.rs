@@ -55,32 +55,75 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     #[inline(always)]
     pub(super) fn with_values<V: Values + ?Sized, R>(&self, values: &V, f: impl FnOnce(&C) -> R) -> R {
         let hash = values.hash(self.seed);
-        let f = match cache::with_cached(self.id, &self.epoch, hash, values, f) {
+        let on_child = move |child: &Child<C>, _: u64| f(child.cell());
+        let on_child = match cache::with_cached(self.id, &self.epoch, hash, values, on_child) {
             Ok(r) => return r,
-            Err(f) => f,
+            Err(on_child) => on_child,
         };
-        self.with_values_slow(hash, values, f)
+        self.with_values_slow(hash, values, on_child)
     }
 
-    #[inline(never)]
-    fn with_values_slow<V: Values + ?Sized, R>(&self, hash: u64, values: &V, f: impl FnOnce(&C) -> R) -> R {
-        if values.is_overflow() {
-            return f(self.overflow().touch());
+    /// The child holding `values` (created if needed, or the overflow
+    /// child if the family is full), touched, and the epoch it was found
+    /// under: while that epoch lasts, the child is still the family's, and
+    /// an operation may use it without a lookup (after [`Child::touch`],
+    /// as a cache hit does).
+    #[inline]
+    pub(super) fn resolve<V: Values + ?Sized>(&self, values: &V) -> (Child<C>, u64) {
+        let hash = values.hash(self.seed);
+        let get = |child: &Child<C>, epoch| (child.clone(), epoch);
+        match cache::with_cached(self.id, &self.epoch, hash, values, get) {
+            Ok(found) => found,
+            Err(get) => self.with_values_slow(hash, values, get),
         }
+    }
+
+    /// Like [`Inner::resolve`], but fails instead of using the overflow
+    /// child when the family is full.
+    pub(super) fn try_resolve<V: Values + ?Sized>(&self, values: &V) -> Result<(Child<C>, u64), Error> {
+        loop {
+            let epoch = self.epoch.load(Ordering::SeqCst);
+            let child = self.try_insert(values)?;
+            child.touch();
+            // As in `with_values_slow`.
+            if self.epoch.load(Ordering::SeqCst) == epoch {
+                return Ok((child, epoch));
+            }
+        }
+    }
+
+    /// Runs `f` on the map child holding `values` (or the overflow child)
+    /// and the epoch it was found under, once touched; remembers it in the
+    /// cache.
+    #[inline(never)]
+    fn with_values_slow<V: Values + ?Sized, R>(&self, hash: u64, values: &V, f: impl FnOnce(&Child<C>, u64) -> R) -> R {
         let map = self.map();
         loop {
             let epoch = self.epoch.load(Ordering::SeqCst);
-            let Some(child) = map.get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)) else {
-                return f(self.overflow().touch());
+            let child = if values.is_overflow() {
+                None
+            } else {
+                map.get_or_insert(hash, values, |len| self.has_room(len), || self.new_cell(values))
             };
-            let cell = child.touch();
+            let Some(child) = child else {
+                // The overflow child is never removed: any epoch will do.
+                let overflow = self.overflow();
+                overflow.touch();
+                return f(overflow, epoch);
+            };
+            child.touch();
             // As in the cache: an expiry check that started meanwhile may
             // have missed the mark; look again (the child may be gone).
             if self.epoch.load(Ordering::SeqCst) == epoch {
                 cache::insert(self.id, epoch, hash, &child);
-                return f(cell);
+                return f(&child, epoch);
             }
         }
+    }
+
+    /// A new cell for the child holding `values`.
+    fn new_cell<V: Values + ?Sized>(&self, values: &V) -> C {
+        C::new_child(&self.config, &|f| values.each(f))
     }
 
     fn has_room(&self, len: usize) -> bool {
@@ -102,7 +145,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
             return Ok(self.overflow().clone());
         }
         let hash = values.hash(self.seed);
-        self.map().get_or_insert(hash, values, |len| self.has_room(len), || C::new(&self.config)).ok_or_else(|| {
+        self.map().get_or_insert(hash, values, |len| self.has_room(len), || self.new_cell(values)).ok_or_else(|| {
             Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: self.max_children.unwrap_or_default() }
         })
     }
@@ -145,7 +188,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     fn overflow(&self) -> &Child<C> {
         self.overflow.get_or_init(|| {
             let names: Vec<&str> = vec![OVERFLOW_LABEL_VALUE; self.meta.labels.len()];
-            Child::new(C::new(&self.config), &names[..])
+            Child::new(self.new_cell(&names[..]), &names[..])
         })
     }
 }

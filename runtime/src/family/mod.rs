@@ -24,9 +24,9 @@ use crossbeam_utils::CachePadded;
 
 use self::child::Child;
 use self::collect::{render_dense, ExpiryClock};
-use self::key::SetValues;
-use self::labeled::Target;
+use self::key::{NamedValues, SetValues};
 pub use self::labeled::{Handle, Labeled};
+use self::labeled::{Overflowing, Target};
 use self::map::ChildMap;
 use crate::collect::{MetricCell, MetricType};
 use crate::encode::Descriptor;
@@ -145,7 +145,10 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             Some(n) => {
                 let unlabelled = meta.labels.is_empty();
                 let dense = (0..n)
-                    .map(|_| CachePadded::new(Slot { cell: C::new(&config), present: AtomicBool::new(unlabelled) }))
+                    .map(|i| {
+                        let cell = C::new_child(&config, &|f| L::visit_dense(i, f));
+                        CachePadded::new(Slot { cell, present: AtomicBool::new(unlabelled) })
+                    })
                     .collect();
                 let rendered = if meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)) {
                     (0..n).map(|i| render_dense::<L>(&meta.labels, i).into_boxed_str()).collect()
@@ -179,8 +182,11 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
         Family { inner: Arc::new(inner) }
     }
 
-    /// The child for `labels`, resolved when it is used. Nothing is locked
-    /// between calls, so several `labels()` in one expression are fine.
+    /// The child for `labels`, looked up now: from now on it is shown in
+    /// the exposition, at zero until something is recorded (as the Python
+    /// client's `c.labels(...)` does). Nothing stays locked, so several
+    /// `labels()` in one expression are fine, and the child borrows only the
+    /// family, so it may be kept in a variable.
     ///
     /// A [`DynLabels`] with another number of values than the family has
     /// label names is refused: it goes to the overflow series (every label
@@ -188,19 +194,22 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// missing. [`Family::try_labels`] fails on it instead.
     ///
     /// ```
-    /// use promdecl_runtime::{Counter, LabelSet, LabelValue};
+    /// use promdecl_runtime::{Counter, LabelSet, LabelValue, Registry};
     /// #[derive(Clone, PartialEq, Eq, Hash)]
     /// struct Op { op: &'static str }
     /// impl LabelSet for Op {
     ///     const NAMES: &'static [&'static str] = &["op"];
     ///     fn visit(&self, f: &mut dyn FnMut(&str)) { f(self.op) }
     /// }
-    /// let c = Counter::builder("ops", "Ops.").label_set::<Op>().build().unwrap();
+    /// let registry = Registry::new();
+    /// let c = Counter::builder("ops", "Ops.").label_set::<Op>().register(&registry).unwrap();
     /// c.labels(&Op { op: "get" }).inc();
-    /// assert_eq!(c.labels(&Op { op: "get" }).get() + c.labels(&Op { op: "put" }).get(), 1.0);
+    /// let _ = c.labels(&Op { op: "put" });
+    /// assert_eq!(registry.get_sample_value("ops_total", &[("op", "get")]), Some(1.0));
+    /// assert_eq!(registry.get_sample_value("ops_total", &[("op", "put")]), Some(0.0));
     /// ```
     #[inline]
-    pub fn labels<'a>(&'a self, labels: &'a L) -> Labeled<'a, L, C> {
+    pub fn labels(&self, labels: &L) -> Labeled<'_, L, C> {
         match dense_len::<L>() {
             Some(_) => {
                 let index = labels.dense_index();
@@ -208,14 +217,14 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
                 Labeled { target: Target::Dense(&self.inner, index) }
             }
             None if labels.value_count().is_some_and(|n| n != self.inner.meta.labels.len()) => {
-                Labeled { target: Target::Refused(&self.inner) }
+                Labeled::resolve(&self.inner, &Overflowing(self.inner.meta.labels.len()))
             }
-            None => Labeled { target: Target::Key(&self.inner, labels) },
+            None => Labeled::resolve(&self.inner, &SetValues(labels)),
         }
     }
 
-    /// Like [`Family::labels`], but creates the child now and fails instead
-    /// of using the overflow series when the family is at its
+    /// Like [`Family::labels`], but fails instead of using the overflow
+    /// series when the family is at its
     /// [`max_children`](crate::Builder::max_children), or when a
     /// [`DynLabels`] has the wrong number of values.
     ///
@@ -228,7 +237,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// let two = DynLabels::new(["carol", "extra"]);
     /// assert!(matches!(c.try_labels(&two), Err(Error::LabelCount { expected: 1, got: 2, .. })));
     /// ```
-    pub fn try_labels<'a>(&'a self, labels: &'a L) -> Result<Labeled<'a, L, C>, Error> {
+    pub fn try_labels(&self, labels: &L) -> Result<Labeled<'_, L, C>, Error> {
         let meta = &self.inner.meta;
         if let Some(got) = labels.value_count().filter(|&n| n != meta.labels.len()) {
             return Err(Error::LabelCount {
@@ -238,10 +247,11 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
                 names: meta.names_joined(),
             });
         }
-        if self.inner.map.is_some() {
-            self.inner.try_insert(&SetValues(labels))?;
+        if self.inner.map.is_none() {
+            return Ok(self.labels(labels));
         }
-        Ok(self.labels(labels))
+        let (child, epoch) = self.inner.try_resolve(&SetValues(labels))?;
+        Ok(Labeled { target: Target::Map(&self.inner, child, epoch) })
     }
 
     /// Removes the child for `labels`; returns whether it existed.
@@ -387,21 +397,29 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
 }
 
 impl<C: MetricCell> Family<DynLabels, C> {
-    /// The child for label values given in label-name order.
+    /// The child for label values given in label-name order, looked up
+    /// now: from now on it is shown in the exposition, at zero until
+    /// something is recorded. It borrows only the family, not the values,
+    /// so values made at run time can name a child kept in a variable.
     ///
     /// ```
     /// use promdecl_runtime::{Counter, DynLabels};
-    /// let c: Counter<DynLabels> = Counter::builder("x", "X.").labels(["a", "b"]).build().unwrap();
+    /// let c: Counter<DynLabels> = Counter::builder("x", "X.").labels(["method", "path"]).build().unwrap();
     /// assert!(c.with_label_values(&["only one"]).is_err());
-    /// c.with_label_values(&["1", "2"]).unwrap().inc();
+    /// let (method, path) = (String::from("GET"), String::from("/"));
+    /// let child = c.with_label_values(&[method.as_str(), path.as_str()])?;
+    /// child.inc();
+    /// assert_eq!(c.with_label_values(&["GET", "/"])?.get(), 1.0);
+    /// # Ok::<(), promdecl_runtime::Error>(())
     /// ```
     #[inline]
-    pub fn with_label_values<'a>(&'a self, values: &'a [&'a str]) -> Result<Labeled<'a, DynLabels, C>, Error> {
+    pub fn with_label_values(&self, values: &[&str]) -> Result<Labeled<'_, DynLabels, C>, Error> {
         self.check_count(values.len())?;
-        Ok(Labeled { target: Target::Values(&self.inner, values) })
+        Ok(Labeled::resolve(&self.inner, values))
     }
 
-    /// The child for label values given by name, in any order.
+    /// The child for label values given by name, in any order; looked up
+    /// now, as with [`Family::with_label_values`].
     ///
     /// ```
     /// use promdecl_runtime::{Counter, DynLabels};
@@ -410,7 +428,7 @@ impl<C: MetricCell> Family<DynLabels, C> {
     /// assert_eq!(c.with_label_values(&["1", "2"]).unwrap().get(), 1.0);
     /// assert!(c.with_labels(&[("a", "1"), ("c", "3")]).is_err());
     /// ```
-    pub fn with_labels<'a>(&'a self, labels: &'a [(&'a str, &'a str)]) -> Result<Labeled<'a, DynLabels, C>, Error> {
+    pub fn with_labels(&self, labels: &[(&str, &str)]) -> Result<Labeled<'_, DynLabels, C>, Error> {
         let meta = &self.inner.meta;
         if let Some((name, _)) = labels.iter().find(|(name, _)| !meta.labels.iter().any(|n| &**n == *name)) {
             return Err(Error::UnknownLabel {
@@ -422,15 +440,23 @@ impl<C: MetricCell> Family<DynLabels, C> {
         if let Some(missing) = meta.labels.iter().find(|n| !labels.iter().any(|(name, _)| ***n == **name)) {
             return Err(Error::MissingLabel { metric: meta.name.to_string(), label: missing.to_string() });
         }
-        Ok(Labeled { target: Target::Named(&self.inner, labels) })
+        Ok(Labeled::resolve(&self.inner, &NamedValues { names: &meta.labels, pairs: labels }))
     }
 
-    /// Like [`Family::with_label_values`], but creates the child now and fails
-    /// instead of using the overflow series when the family is full.
-    pub fn try_with_label_values<'a>(&'a self, values: &'a [&'a str]) -> Result<Labeled<'a, DynLabels, C>, Error> {
+    /// Like [`Family::with_label_values`], but fails instead of using the
+    /// overflow series when the family is full.
+    ///
+    /// ```
+    /// use promdecl_runtime::{Counter, Error};
+    /// let c = Counter::builder("x", "X.").labels(["user"]).max_children(1).build().unwrap();
+    /// c.try_with_label_values(&["alice"])?.inc();
+    /// assert!(matches!(c.try_with_label_values(&["bob"]), Err(Error::CardinalityLimit { .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn try_with_label_values(&self, values: &[&str]) -> Result<Labeled<'_, DynLabels, C>, Error> {
         self.check_count(values.len())?;
-        self.inner.try_insert(values)?;
-        Ok(Labeled { target: Target::Values(&self.inner, values) })
+        let (child, epoch) = self.inner.try_resolve(values)?;
+        Ok(Labeled { target: Target::Map(&self.inner, child, epoch) })
     }
 
     /// Removes the child with these label values; returns whether it existed.

@@ -2,9 +2,8 @@
 
 use super::exemplar::{ExemplarLabels, ExemplarSlots};
 use super::guard::ExceptionGuard;
-use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
+use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
-use crate::family::Labeled;
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::{Error, LabelSet};
 
@@ -77,161 +76,183 @@ pub(crate) fn split_increment(v: f64) -> Result<Option<u64>, Error> {
     Ok((v.fract() == 0.0 && v <= MAX_EXACT).then_some(v as u64))
 }
 
-impl CounterCell {
-    /// Adds one.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// c.inc();
-    /// assert_eq!(c.get(), 1.0);
-    /// ```
-    #[inline]
-    pub fn inc(&self) {
-        self.whole.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Adds a whole number.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// c.add(5);
-    /// assert_eq!(c.get(), 5.0);
-    /// ```
-    ///
-    /// The total never wraps around: past 2^63 in the integer part (or for
-    /// a single `n` over 2^53), increments go to the float part, which
-    /// keeps growing (inexactly, as any float of that size).
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// c.inc();
-    /// c.add(u64::MAX);
-    /// assert!(c.get() >= u64::MAX as f64);
-    /// ```
-    #[inline]
-    pub fn add(&self, n: u64) {
-        if n > EXACT_STEP || self.whole.load(Ordering::Relaxed) > SPILL_AT {
-            return self.add_inexact(n);
+child_ops! {
+    impl[] CounterCell[] {
+        /// Adds one.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// c.inc();
+        /// assert_eq!(c.get(), 1.0);
+        /// ```
+        #[inline]
+        pub fn inc(&self) => with {
+            self.whole.fetch_add(1, Ordering::Relaxed);
         }
-        // Below SPILL_AT, steps of at most EXACT_STEP cannot reach u64::MAX
-        // unless 2^10 threads add at the same moment.
-        self.whole.fetch_add(n, Ordering::Relaxed);
-    }
 
+        /// Adds `v`, which must be non-negative (NaN is refused too): a
+        /// counter never goes down.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// c.inc_by(0.5).unwrap();
+        /// assert!(c.inc_by(-1.0).is_err());
+        /// assert!(c.inc_by(f64::NAN).is_err());
+        /// assert_eq!(c.get(), 0.5);
+        /// ```
+        #[inline]
+        pub fn inc_by(&self, v: f64) -> Result<(), Error> => with {
+            match split_increment(v)? {
+                Some(n) => self.inc_by_u64(n),
+                None => self.fraction.add(v),
+            }
+            Ok(())
+        }
+
+        /// Adds a whole number; it cannot be negative, so this cannot fail.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// c.inc_by_u64(5);
+        /// assert_eq!(c.get(), 5.0);
+        /// ```
+        ///
+        /// The total never wraps around: past 2^63 in the integer part (or
+        /// for a single `n` over 2^53), increments go to the float part,
+        /// which keeps growing (inexactly, as any float of that size).
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// c.inc();
+        /// c.inc_by_u64(u64::MAX);
+        /// assert!(c.get() >= u64::MAX as f64);
+        /// ```
+        #[inline]
+        pub fn inc_by_u64(&self, n: u64) => with {
+            if n > EXACT_STEP || self.whole.load(Ordering::Relaxed) > SPILL_AT {
+                return self.add_inexact(n);
+            }
+            // Below SPILL_AT, steps of at most EXACT_STEP cannot reach
+            // u64::MAX unless 2^10 threads add at the same moment.
+            self.whole.fetch_add(n, Ordering::Relaxed);
+        }
+
+        /// Adds a whole number.
+        ///
+        /// ```
+        /// # #![allow(deprecated)]
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// c.add(5);
+        /// assert_eq!(c.get(), 5.0);
+        /// ```
+        #[deprecated(note = "renamed to `inc_by_u64`")]
+        #[inline]
+        pub fn add(&self, n: u64) => same {
+            self.inc_by_u64(n)
+        }
+
+        /// Adds one and records `exemplar` (timestamped now unless
+        /// [`ExemplarLabels::at`] says otherwise) as the exemplar of
+        /// `_total`, replacing the previous one.
+        ///
+        /// An exemplar whose labels are invalid or longer than OpenMetrics
+        /// allows is refused with an error; the increment still counts.
+        ///
+        /// ```
+        /// use promdecl_runtime::{Counter, Error};
+        /// let c = Counter::builder("c", "C.").build().unwrap();
+        /// c.inc_with_exemplar(&[("trace_id", "abc123")]).unwrap();
+        /// let long = "f".repeat(200);
+        /// assert!(matches!(c.inc_with_exemplar(&[("trace_id", long.as_str())]), Err(Error::ExemplarTooLong { .. })));
+        /// assert_eq!(c.get(), 2.0);
+        /// assert_eq!(c.exemplar().unwrap().labels, [("trace_id".to_owned(), "abc123".to_owned())]);
+        /// ```
+        pub fn inc_with_exemplar['a](&self, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> => with {
+            self.inc_by_with_exemplar(1.0, exemplar)
+        }
+
+        /// Adds `v` (non-negative) and records `exemplar` with value `v`;
+        /// see [`CounterCell::inc_with_exemplar`]. A negative or NaN `v`
+        /// records nothing.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// c.inc_by_with_exemplar(2.5, &[("trace_id", "abc")]).unwrap();
+        /// assert!(c.inc_by_with_exemplar(-1.0, &[("trace_id", "x")]).is_err());
+        /// assert_eq!(c.exemplar().unwrap().value, 2.5);
+        /// ```
+        pub fn inc_by_with_exemplar['a](&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> => with {
+            self.inc_by(v)?;
+            self.exemplar.store(1, 0, exemplar.into().to_exemplar(v)?);
+            Ok(())
+        }
+
+        /// The latest exemplar, if one was recorded.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// assert!(c.exemplar().is_none());
+        /// ```
+        pub fn exemplar(&self) -> Option<crate::encode::Exemplar> => with {
+            self.exemplar.get(0).map(|e| (*e).clone())
+        }
+
+        /// The current total.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// assert_eq!(c.get(), 0.0);
+        /// ```
+        pub fn get(&self) -> f64 => with {
+            self.whole.load(Ordering::Relaxed) as f64 + self.fraction.get()
+        }
+
+        /// When the counter was created or last reset, in seconds since the
+        /// epoch.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// assert!(c.created() > 1.0e9);
+        /// ```
+        pub fn created(&self) -> f64 => with {
+            self.created.get()
+        }
+
+        /// Sets the total back to zero and the creation time to now.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
+        /// c.inc();
+        /// c.reset();
+        /// assert_eq!(c.get(), 0.0);
+        /// ```
+        pub fn reset(&self) => with {
+            self.whole.store(0, Ordering::Relaxed);
+            self.fraction.set(0.0);
+            self.created.set(unix_now());
+            self.exemplar.clear();
+        }
+
+        /// A guard that counts one if the thread panics before it is
+        /// dropped; pass a `Result` through [`ExceptionGuard::check`] to
+        /// count an `Err` too.
+        ///
+        /// ```
+        /// let errors = promdecl_runtime::Counter::builder("errors", "E.").build().unwrap();
+        /// let r: Result<(), &str> = errors.count_exceptions().check(Err("boom"));
+        /// assert!(r.is_err());
+        /// assert_eq!(errors.get(), 1.0);
+        /// ```
+        pub fn count_exceptions(&self) -> ExceptionGuard => guard(target) {
+            ExceptionGuard::new(target)
+        }
+    }
+}
+
+impl CounterCell {
     #[cold]
     fn add_inexact(&self, n: u64) {
         self.fraction.add(n as f64);
-    }
-
-    /// Adds `v`, which must be non-negative (NaN is refused too).
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// c.inc_by(0.5).unwrap();
-    /// assert!(c.inc_by(f64::NAN).is_err());
-    /// assert_eq!(c.get(), 0.5);
-    /// ```
-    #[inline]
-    pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        match split_increment(v)? {
-            Some(n) => self.add(n),
-            None => self.fraction.add(v),
-        }
-        Ok(())
-    }
-
-    /// Adds one and records `exemplar` (timestamped now unless
-    /// [`ExemplarLabels::at`] says otherwise) as the exemplar of `_total`,
-    /// replacing the previous one.
-    ///
-    /// An exemplar whose labels are invalid or longer than OpenMetrics allows
-    /// is refused with an error; the increment still counts.
-    ///
-    /// ```
-    /// use promdecl_runtime::{Counter, Error};
-    /// let c = Counter::builder("c", "C.").build().unwrap();
-    /// c.inc_with_exemplar(&[("trace_id", "abc123")]).unwrap();
-    /// let long = "f".repeat(200);
-    /// assert!(matches!(c.inc_with_exemplar(&[("trace_id", long.as_str())]), Err(Error::ExemplarTooLong { .. })));
-    /// assert_eq!(c.get(), 2.0);
-    /// assert_eq!(c.exemplar().unwrap().labels, [("trace_id".to_owned(), "abc123".to_owned())]);
-    /// ```
-    pub fn inc_with_exemplar<'a>(&self, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
-        self.inc_by_with_exemplar(1.0, exemplar)
-    }
-
-    /// Adds `v` (non-negative) and records `exemplar` with value `v`; see
-    /// [`CounterCell::inc_with_exemplar`]. A negative or NaN `v` records
-    /// nothing.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// c.inc_by_with_exemplar(2.5, &[("trace_id", "abc")]).unwrap();
-    /// assert!(c.inc_by_with_exemplar(-1.0, &[("trace_id", "x")]).is_err());
-    /// assert_eq!(c.exemplar().unwrap().value, 2.5);
-    /// ```
-    pub fn inc_by_with_exemplar<'a>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
-        self.inc_by(v)?;
-        self.exemplar.store(1, 0, exemplar.into().to_exemplar(v)?);
-        Ok(())
-    }
-
-    /// The latest exemplar, if one was recorded.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// assert!(c.exemplar().is_none());
-    /// ```
-    pub fn exemplar(&self) -> Option<crate::encode::Exemplar> {
-        self.exemplar.get(0).map(|e| (*e).clone())
-    }
-
-    /// The current total.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// assert_eq!(c.get(), 0.0);
-    /// ```
-    pub fn get(&self) -> f64 {
-        self.whole.load(Ordering::Relaxed) as f64 + self.fraction.get()
-    }
-
-    /// When the counter was created or last reset, in seconds since the epoch.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// assert!(c.created() > 1.0e9);
-    /// ```
-    pub fn created(&self) -> f64 {
-        self.created.get()
-    }
-
-    /// Sets the total back to zero and the creation time to now.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::Counter::builder("c", "C.").build().unwrap();
-    /// c.inc();
-    /// c.reset();
-    /// assert_eq!(c.get(), 0.0);
-    /// ```
-    pub fn reset(&self) {
-        self.whole.store(0, Ordering::Relaxed);
-        self.fraction.set(0.0);
-        self.created.set(unix_now());
-        self.exemplar.clear();
-    }
-
-    /// A guard that counts one if the thread panics before it is dropped; pass
-    /// a `Result` through [`ExceptionGuard::check`] to count an `Err` too.
-    ///
-    /// ```
-    /// let errors = promdecl_runtime::Counter::builder("errors", "E.").build().unwrap();
-    /// let r: Result<(), &str> = errors.count_exceptions().check(Err("boom"));
-    /// assert!(r.is_err());
-    /// assert_eq!(errors.get(), 1.0);
-    /// ```
-    pub fn count_exceptions(&self) -> ExceptionGuard<&Self> {
-        ExceptionGuard::new(self)
     }
 
     fn value(&self) -> Number {
@@ -267,59 +288,5 @@ impl MetricCell for CounterCell {
         let exemplar = self.exemplar.get(0);
         enc.sample(&Sample { exemplar: exemplar.as_deref(), ..Sample::new("_total", self.value()) });
         enc.sample(&Sample::new("_created", Number::Float(self.created())));
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, CounterCell> {
-    /// Adds one to this child.
-    #[inline]
-    pub fn inc(&self) {
-        self.with(CounterCell::inc)
-    }
-
-    /// Adds a whole number to this child.
-    #[inline]
-    pub fn add(&self, n: u64) {
-        self.with(|c| c.add(n))
-    }
-
-    /// Adds `v` (non-negative) to this child.
-    #[inline]
-    pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        self.with(|c| c.inc_by(v))
-    }
-
-    /// Adds one to this child and records `exemplar`; see
-    /// [`CounterCell::inc_with_exemplar`].
-    pub fn inc_with_exemplar<'e>(&self, exemplar: impl Into<ExemplarLabels<'e>>) -> Result<(), Error> {
-        let exemplar = exemplar.into();
-        self.with(|c| c.inc_with_exemplar(exemplar))
-    }
-
-    /// Adds `v` to this child and records `exemplar`; see
-    /// [`CounterCell::inc_by_with_exemplar`].
-    pub fn inc_by_with_exemplar<'e>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'e>>) -> Result<(), Error> {
-        let exemplar = exemplar.into();
-        self.with(|c| c.inc_by_with_exemplar(v, exemplar))
-    }
-
-    /// This child's latest exemplar.
-    pub fn exemplar(&self) -> Option<crate::encode::Exemplar> {
-        self.with(CounterCell::exemplar)
-    }
-
-    /// This child's total.
-    pub fn get(&self) -> f64 {
-        self.with(CounterCell::get)
-    }
-
-    /// Sets this child back to zero.
-    pub fn reset(&self) {
-        self.with(CounterCell::reset)
-    }
-
-    /// See [`CounterCell::count_exceptions`].
-    pub fn count_exceptions(&self) -> ExceptionGuard<crate::family::Handle<CounterCell>> {
-        ExceptionGuard::new(self.handle())
     }
 }

@@ -5,9 +5,9 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::{metric_type, Builder, FromOpts, MetricCell, MetricType, Opts};
+use super::{child_ops, metric_type, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, Extra, MetricEncoder, Number, Sample};
-use crate::family::Labeled;
+
 use crate::{Error, LabelSet, LabelValue};
 
 metric_type! {
@@ -104,42 +104,46 @@ pub struct EnumCell<S> {
     _state: PhantomData<fn(S)>,
 }
 
-impl<S: LabelValue> EnumCell<S> {
-    /// Switches to state `s`. A state of an open type (a string) that is not
-    /// one of the declared states is ignored; use [`EnumCell::set_state`] to
-    /// get an error instead.
-    pub fn state(&self, s: S) {
-        let index = match S::VALUES {
-            Some(_) => Some(s.dense_index()),
-            None => s.with_str(|name| self.position(name)),
-        };
-        if let Some(index) = index {
-            self.index.store(index, Ordering::Relaxed);
-        }
-    }
-
-    /// Switches to the state named `name`.
-    ///
-    /// ```
-    /// let e: promdecl_runtime::Enum<String> =
-    ///     promdecl_runtime::Enum::builder("e", "E.").states(["a", "b"]).build().unwrap();
-    /// e.set_state("b").unwrap();
-    /// assert_eq!(e.current(), "b");
-    /// ```
-    pub fn set_state(&self, name: &str) -> Result<(), Error> {
-        match self.position(name) {
-            Some(index) => {
+child_ops! {
+    impl[S: LabelValue + 'static,] EnumCell[S] {
+        /// Switches to state `s`. A state of an open type (a string) that is not
+        /// one of the declared states is ignored; use [`EnumCell::set_state`] to
+        /// get an error instead.
+        pub fn state(&self, s: S) => with {
+            let index = match S::VALUES {
+                Some(_) => Some(s.dense_index()),
+                None => s.with_str(|name| self.position(name)),
+            };
+            if let Some(index) = index {
                 self.index.store(index, Ordering::Relaxed);
-                Ok(())
             }
-            None => Err(Error::UnknownState {
-                metric: self.name.to_string(),
-                state: name.to_owned(),
-                states: self.states.join(", "),
-            }),
+        }
+
+        /// Switches to the state named `name`.
+        ///
+        /// ```
+        /// let e: promdecl_runtime::Enum<String> =
+        ///     promdecl_runtime::Enum::builder("e", "E.").states(["a", "b"]).build().unwrap();
+        /// e.set_state("b").unwrap();
+        /// assert_eq!(e.current(), "b");
+        /// ```
+        pub fn set_state(&self, name: &str) -> Result<(), Error> => with {
+            match self.position(name) {
+                Some(index) => {
+                    self.index.store(index, Ordering::Relaxed);
+                    Ok(())
+                }
+                None => Err(Error::UnknownState {
+                    metric: self.name.to_string(),
+                    state: name.to_owned(),
+                    states: self.states.join(", "),
+                }),
+            }
         }
     }
+}
 
+impl<S: LabelValue> EnumCell<S> {
     /// The name of the current state.
     pub fn current(&self) -> &str {
         &self.states[self.index.load(Ordering::Relaxed)]
@@ -174,16 +178,5 @@ impl<S: LabelValue + 'static> MetricCell for EnumCell<S> {
             let extra = Some(Extra::Label(&config.label, state));
             enc.sample(&Sample { extra, ..Sample::new("", Number::Int(u64::from(i == current))) });
         }
-    }
-}
-
-impl<S: LabelValue + 'static, L: LabelSet> Labeled<'_, L, EnumCell<S>> {
-    /// Switches this child to state `s`.
-    pub fn state(&self, s: S) {
-        self.with(|c| c.state(s))
-    }
-    /// Switches this child to the state named `name`.
-    pub fn set_state(&self, name: &str) -> Result<(), Error> {
-        self.with(|c| c.set_state(name))
     }
 }

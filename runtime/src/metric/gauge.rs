@@ -1,9 +1,8 @@
 //! Gauge: a value that goes up and down.
 
 use super::guard::{InProgressGuard, Timer};
-use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
+use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
-use crate::family::{Handle, Labeled};
 use crate::{Error, LabelSet};
 use std::sync::{Arc, RwLock};
 
@@ -14,7 +13,7 @@ metric_type! {
     /// use promdecl_runtime::Gauge;
     /// let g = Gauge::builder("queue_depth", "Jobs waiting.").build().unwrap();
     /// g.inc();
-    /// g.add(4.0);
+    /// g.inc_by(4.0);
     /// g.dec();
     /// assert_eq!(g.get(), 4.0);
     /// g.set_function(|| 42.0);
@@ -57,133 +56,165 @@ impl std::fmt::Debug for GaugeCell {
     }
 }
 
-impl GaugeCell {
-    /// Sets the value.
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
-    /// g.set(2.5);
-    /// assert_eq!(g.get(), 2.5);
-    /// ```
-    #[inline]
-    pub fn set(&self, v: f64) {
-        self.value.set(v)
-    }
-
-    /// Adds `v` (which may be negative).
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
-    /// g.add(-2.0);
-    /// assert_eq!(g.get(), -2.0);
-    /// ```
-    #[inline]
-    pub fn add(&self, v: f64) {
-        self.value.add(v)
-    }
-
-    /// Subtracts `v`.
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
-    /// g.sub(1.5);
-    /// assert_eq!(g.get(), -1.5);
-    /// ```
-    #[inline]
-    pub fn sub(&self, v: f64) {
-        self.value.add(-v)
-    }
-
-    /// Adds one.
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
-    /// g.inc();
-    /// assert_eq!(g.get(), 1.0);
-    /// ```
-    #[inline]
-    pub fn inc(&self) {
-        self.value.add(1.0)
-    }
-
-    /// Subtracts one.
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
-    /// g.dec();
-    /// assert_eq!(g.get(), -1.0);
-    /// ```
-    #[inline]
-    pub fn dec(&self) {
-        self.value.add(-1.0)
-    }
-
-    /// Sets the value to the current Unix time in seconds.
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
-    /// g.set_to_current_time();
-    /// assert!(g.get() > 1.0e9);
-    /// ```
-    pub fn set_to_current_time(&self) {
-        self.value.set(unix_now())
-    }
-
-    /// Reads the value from `f` at every scrape from now on.
-    ///
-    /// `f` runs while the registry is being encoded; it may use other metrics,
-    /// including this family.
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
-    /// g.set_function(|| 7.0);
-    /// assert_eq!(g.get(), 7.0);
-    /// ```
-    pub fn set_function(&self, f: impl Fn() -> f64 + Send + Sync + 'static) {
-        let old = self.function.write().unwrap_or_else(|e| e.into_inner()).replace(Arc::new(f));
-        // Dropped with no lock held: dropping the old callback may run code
-        // of the user's that reads this gauge.
-        drop(old);
-    }
-
-    /// The value: the callback's, if one is set.
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
-    /// assert_eq!(g.get(), 0.0);
-    /// ```
-    pub fn get(&self) -> f64 {
-        let f = self.function.read().unwrap_or_else(|e| e.into_inner()).clone();
-        match f {
-            Some(f) => f(),
-            None => self.value.get(),
+child_ops! {
+    impl[] GaugeCell[] {
+        /// Sets the value.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.set(2.5);
+        /// assert_eq!(g.get(), 2.5);
+        /// ```
+        #[inline]
+        pub fn set(&self, v: f64) => with {
+            self.value.set(v)
         }
-    }
 
-    /// Adds one now and subtracts it when the guard is dropped (also on panic
-    /// or when an async task is cancelled).
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("in_flight", "I.").build().unwrap();
-    /// {
-    ///     let _guard = g.track_inprogress();
-    ///     assert_eq!(g.get(), 1.0);
-    /// }
-    /// assert_eq!(g.get(), 0.0);
-    /// ```
-    pub fn track_inprogress(&self) -> InProgressGuard<&Self> {
-        InProgressGuard::new(self)
-    }
+        /// Adds one.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.inc();
+        /// assert_eq!(g.get(), 1.0);
+        /// ```
+        #[inline]
+        pub fn inc(&self) => with {
+            self.value.add(1.0)
+        }
 
-    /// A timer that sets the gauge to the elapsed seconds when dropped.
-    ///
-    /// ```
-    /// let g = promdecl_runtime::Gauge::builder("last_run_seconds", "L.").build().unwrap();
-    /// drop(g.time());
-    /// assert!(g.get() >= 0.0);
-    /// ```
-    pub fn time(&self) -> Timer<&Self> {
-        Timer::new(self, crate::clock::now())
+        /// Subtracts one.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.dec();
+        /// assert_eq!(g.get(), -1.0);
+        /// ```
+        #[inline]
+        pub fn dec(&self) => with {
+            self.value.add(-1.0)
+        }
+
+        /// Adds `v`, which may be negative: a gauge has no direction to
+        /// keep, so this cannot fail.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.inc_by(2.0);
+        /// g.inc_by(-0.5);
+        /// assert_eq!(g.get(), 1.5);
+        /// ```
+        #[inline]
+        pub fn inc_by(&self, v: f64) => with {
+            self.value.add(v)
+        }
+
+        /// Subtracts `v`.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.dec_by(1.5);
+        /// assert_eq!(g.get(), -1.5);
+        /// ```
+        #[inline]
+        pub fn dec_by(&self, v: f64) => with {
+            self.value.add(-v)
+        }
+
+        /// Adds `v` (which may be negative).
+        ///
+        /// ```
+        /// # #![allow(deprecated)]
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.add(-2.0);
+        /// assert_eq!(g.get(), -2.0);
+        /// ```
+        #[deprecated(note = "renamed to `inc_by`")]
+        #[inline]
+        pub fn add(&self, v: f64) => same {
+            self.inc_by(v)
+        }
+
+        /// Subtracts `v`.
+        ///
+        /// ```
+        /// # #![allow(deprecated)]
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.sub(1.5);
+        /// assert_eq!(g.get(), -1.5);
+        /// ```
+        #[deprecated(note = "renamed to `dec_by`")]
+        #[inline]
+        pub fn sub(&self, v: f64) => same {
+            self.dec_by(v)
+        }
+
+        /// Sets the value to the current Unix time in seconds.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.set_to_current_time();
+        /// assert!(g.get() > 1.0e9);
+        /// ```
+        pub fn set_to_current_time(&self) => with {
+            self.value.set(unix_now())
+        }
+
+        /// Reads the value from `f` at every scrape from now on.
+        ///
+        /// `f` runs while the registry is being encoded; it may use other
+        /// metrics, including this family.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// g.set_function(|| 7.0);
+        /// assert_eq!(g.get(), 7.0);
+        /// ```
+        pub fn set_function(&self, f: impl Fn() -> f64 + Send + Sync + 'static) => handle {
+            let old = self.function.write().unwrap_or_else(|e| e.into_inner()).replace(Arc::new(f));
+            // Dropped with no lock held: dropping the old callback may run
+            // code of the user's that reads this gauge.
+            drop(old);
+        }
+
+        /// The value: the callback's, if one is set.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("g", "G.").build().unwrap();
+        /// assert_eq!(g.get(), 0.0);
+        /// ```
+        pub fn get(&self) -> f64 => handle {
+            let f = self.function.read().unwrap_or_else(|e| e.into_inner()).clone();
+            match f {
+                Some(f) => f(),
+                None => self.value.get(),
+            }
+        }
+
+        /// Adds one now and subtracts it when the guard is dropped (also on
+        /// panic or when an async task is cancelled).
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("in_flight", "I.").build().unwrap();
+        /// {
+        ///     let _guard = g.track_inprogress();
+        ///     assert_eq!(g.get(), 1.0);
+        /// }
+        /// assert_eq!(g.get(), 0.0);
+        /// ```
+        pub fn track_inprogress(&self) -> InProgressGuard => guard(target) {
+            InProgressGuard::new(target)
+        }
+
+        /// A timer that sets the gauge to the elapsed seconds when dropped.
+        ///
+        /// ```
+        /// let g = promdecl_runtime::Gauge::builder("last_run_seconds", "L.").build().unwrap();
+        /// drop(g.time());
+        /// assert!(g.get() >= 0.0);
+        /// ```
+        pub fn time(&self) -> Timer => guard(target) {
+            Timer::new(target, crate::clock::now())
+        }
     }
 }
 
@@ -206,53 +237,5 @@ impl MetricCell for GaugeCell {
         let value = self.get();
         enc.series(labels);
         enc.sample(&Sample::new("", Number::Float(value)));
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, GaugeCell> {
-    /// Sets this child's value.
-    #[inline]
-    pub fn set(&self, v: f64) {
-        self.with(|c| c.set(v))
-    }
-    /// Adds `v` to this child.
-    #[inline]
-    pub fn add(&self, v: f64) {
-        self.with(|c| c.add(v))
-    }
-    /// Subtracts `v` from this child.
-    #[inline]
-    pub fn sub(&self, v: f64) {
-        self.with(|c| c.sub(v))
-    }
-    /// Adds one to this child.
-    #[inline]
-    pub fn inc(&self) {
-        self.with(GaugeCell::inc)
-    }
-    /// Subtracts one from this child.
-    #[inline]
-    pub fn dec(&self) {
-        self.with(GaugeCell::dec)
-    }
-    /// Sets this child to the current Unix time.
-    pub fn set_to_current_time(&self) {
-        self.with(GaugeCell::set_to_current_time)
-    }
-    /// Reads this child's value from `f` at every scrape.
-    pub fn set_function(&self, f: impl Fn() -> f64 + Send + Sync + 'static) {
-        self.handle().set_function(f)
-    }
-    /// This child's value.
-    pub fn get(&self) -> f64 {
-        self.handle().get()
-    }
-    /// See [`GaugeCell::track_inprogress`].
-    pub fn track_inprogress(&self) -> InProgressGuard<Handle<GaugeCell>> {
-        InProgressGuard::new(self.handle())
-    }
-    /// See [`GaugeCell::time`].
-    pub fn time(&self) -> Timer<Handle<GaugeCell>> {
-        Timer::new(self.handle(), crate::clock::now())
     }
 }

@@ -1,11 +1,11 @@
 //! Guards that record on drop: timers, exception counters, in-progress gauges.
 //!
 //! A guard holds what it records into: a reference to an unlabelled metric, a
-//! [`Handle`] to a labelled child, or a [`Labeled`] child resolved when the
-//! guard records. It records when dropped: at the end of a scope, during a
+//! [`Handle`] to a labelled child, or a [`Labeled`] child (which follows its
+//! labels if the child is removed meanwhile). It records when dropped: at the end of a scope, during a
 //! panic's unwinding, or when an async task holding it is cancelled.
 
-use super::{CounterCell, GaugeCell, HistogramCell, MetricCell, SummaryCell};
+use super::{CounterCell, GaugeCell, HistogramCell, MetricCell, ShardedCounterCell, SummaryCell};
 use crate::clock::Instant;
 use crate::family::{Handle, Labeled};
 use crate::LabelSet;
@@ -64,6 +64,12 @@ impl ObserveWithExemplar for HistogramCell {
 }
 
 impl Increment for CounterCell {
+    fn increment(&self) {
+        self.inc()
+    }
+}
+
+impl Increment for ShardedCounterCell {
     fn increment(&self) {
         self.inc()
     }

@@ -7,9 +7,9 @@ use super::exemplar::{ExemplarLabels, ExemplarSlots};
 use super::guard::Timer;
 use super::native::{native_schema, NativeConfig, NativeState, DEFAULT_NATIVE_ZERO_THRESHOLD};
 use super::thread_shards::{add_f64_owned, add_u64_owned, ThreadShards};
-use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
+use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, Exemplar, Extra, MetricEncoder, NativeHistogram, Number, Sample};
-use crate::family::{Handle, Labeled};
+
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::{Error, LabelSet};
 
@@ -320,57 +320,143 @@ impl Native {
     }
 }
 
-impl HistogramCell {
-    /// Records one observation.
-    ///
-    /// A NaN observation makes the sum NaN and lands in no bucket, as in the
-    /// Python client.
-    ///
-    /// ```
-    /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
-    /// h.observe(0.2);
-    /// assert_eq!(h.sum(), 0.2);
-    /// ```
-    #[inline]
-    pub fn observe(&self, v: f64) {
-        if let Some(native) = &self.native {
-            self.observe_native(native, v);
-            return;
-        }
-        self.record(self.bucket_index(v), v);
-    }
-
-    /// Records one observation and `exemplar` (timestamped now unless
-    /// [`ExemplarLabels::at`] says otherwise) as the exemplar of the bucket
-    /// it falls in, replacing that bucket's previous one.
-    ///
-    /// An exemplar whose labels are invalid or longer than OpenMetrics allows
-    /// is refused with an error; the observation still counts.
-    ///
-    /// ```
-    /// let h = promdecl_runtime::Histogram::builder("h", "H.").buckets([0.1, 1.0]).build().unwrap();
-    /// h.observe_with_exemplar(0.05, &[("trace_id", "abc123")]).unwrap();
-    /// assert_eq!(h.bucket_exemplar(0).unwrap().value, 0.05);
-    /// assert!(h.bucket_exemplar(1).is_none());
-    /// ```
-    pub fn observe_with_exemplar<'a>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
-        let index = match &self.native {
-            Some(native) => self.observe_native(native, v),
-            None => {
-                let index = self.bucket_index(v);
-                self.record(index, v);
-                index
+child_ops! {
+    impl[] HistogramCell[] {
+        /// Records one observation.
+        ///
+        /// A NaN observation makes the sum NaN and lands in no bucket, as in the
+        /// Python client.
+        ///
+        /// ```
+        /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
+        /// h.observe(0.2);
+        /// assert_eq!(h.sum(), 0.2);
+        /// ```
+        #[inline]
+        pub fn observe(&self, v: f64) => with {
+            if let Some(native) = &self.native {
+                self.observe_native(native, v);
+                return;
             }
-        };
-        self.exemplars.store(self.counts.len(), index, exemplar.into().to_exemplar(v)?);
-        Ok(())
-    }
+            self.record(self.bucket_index(v), v);
+        }
 
-    /// The latest exemplar of bucket `index` (the last one is `+Inf`).
-    pub fn bucket_exemplar(&self, index: usize) -> Option<Exemplar> {
-        self.exemplars.get(index).map(|e| (*e).clone())
-    }
+        /// Records one observation and `exemplar` (timestamped now unless
+        /// [`ExemplarLabels::at`] says otherwise) as the exemplar of the bucket
+        /// it falls in, replacing that bucket's previous one.
+        ///
+        /// An exemplar whose labels are invalid or longer than OpenMetrics allows
+        /// is refused with an error; the observation still counts.
+        ///
+        /// ```
+        /// let h = promdecl_runtime::Histogram::builder("h", "H.").buckets([0.1, 1.0]).build().unwrap();
+        /// h.observe_with_exemplar(0.05, &[("trace_id", "abc123")]).unwrap();
+        /// assert_eq!(h.bucket_exemplar(0).unwrap().value, 0.05);
+        /// assert!(h.bucket_exemplar(1).is_none());
+        /// ```
+        pub fn observe_with_exemplar['a](&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> => with {
+            let index = match &self.native {
+                Some(native) => self.observe_native(native, v),
+                None => {
+                    let index = self.bucket_index(v);
+                    self.record(index, v);
+                    index
+                }
+            };
+            self.exemplars.store(self.counts.len(), index, exemplar.into().to_exemplar(v)?);
+            Ok(())
+        }
 
+        /// The latest exemplar of bucket `index` (the last one is `+Inf`).
+        pub fn bucket_exemplar(&self, index: usize) -> Option<Exemplar> => with {
+            self.exemplars.get(index).map(|e| (*e).clone())
+        }
+
+        /// The native buckets, count and sum now, if the histogram has native
+        /// buckets.
+        ///
+        /// ```
+        /// let h = promdecl_runtime::Histogram::builder("h", "H.").native(2.0).build().unwrap();
+        /// h.observe(3.0);
+        /// h.observe(0.0);
+        /// let n = h.native_snapshot().unwrap();
+        /// assert_eq!((n.schema, n.count, n.zero_count, n.sum), (0, 2, 1, 3.0));
+        /// assert_eq!(n.positive_buckets(), [(2, 1)]);
+        /// ```
+        pub fn native_snapshot(&self) -> Option<NativeHistogram> => with {
+            let native = self.native.as_ref()?;
+            let state = native.lock();
+            Some(self.native_locked(&state))
+        }
+
+        /// The number of observations.
+        ///
+        /// ```
+        /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
+        /// assert_eq!(h.count(), 0);
+        /// ```
+        pub fn count(&self) -> u64 => with {
+            self.with_totals(|counts, _| counts.iter().sum())
+        }
+
+        /// The sum of observations.
+        ///
+        /// ```
+        /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
+        /// assert_eq!(h.sum(), 0.0);
+        /// ```
+        pub fn sum(&self) -> f64 => with {
+            self.with_totals(|_, sum| sum)
+        }
+
+        /// Cumulative counts per bucket, the last one being `+Inf`.
+        ///
+        /// ```
+        /// let h = promdecl_runtime::Histogram::builder("h", "H.").buckets([1.0]).build().unwrap();
+        /// h.observe(5.0);
+        /// assert_eq!(h.bucket_counts(), vec![0, 1]);
+        /// ```
+        pub fn bucket_counts(&self) -> Vec<u64> => with {
+            let mut total = 0;
+            self.totals()
+                .0
+                .into_iter()
+                .map(|c| {
+                    total += c;
+                    total
+                })
+                .collect()
+        }
+
+        /// A timer that observes the elapsed seconds when dropped, also when the
+        /// code it times panics.
+        ///
+        /// ```
+        /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
+        /// {
+        ///     let _t = h.time();
+        /// }
+        /// assert_eq!(h.count(), 1);
+        /// ```
+        pub fn time(&self) -> Timer => guard(target) {
+            Timer::new(target, crate::clock::now())
+        }
+
+        /// Runs `f` and observes how long it took.
+        ///
+        /// ```
+        /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
+        /// assert_eq!(h.time_fn(|| 1 + 1), 2);
+        /// assert_eq!(h.count(), 1);
+        /// ```
+        pub fn time_fn[R](&self, f: impl FnOnce() -> R) -> R => same {
+            let _timer = self.time();
+            f()
+        }
+    }
+}
+
+impl HistogramCell {
     #[inline]
     fn bucket_index(&self, v: f64) -> usize {
         if self.bounds.len() <= 16 {
@@ -489,23 +575,6 @@ impl HistogramCell {
         *state = NativeState::new(config);
     }
 
-    /// The native buckets, count and sum now, if the histogram has native
-    /// buckets.
-    ///
-    /// ```
-    /// let h = promdecl_runtime::Histogram::builder("h", "H.").native(2.0).build().unwrap();
-    /// h.observe(3.0);
-    /// h.observe(0.0);
-    /// let n = h.native_snapshot().unwrap();
-    /// assert_eq!((n.schema, n.count, n.zero_count, n.sum), (0, 2, 1, 3.0));
-    /// assert_eq!(n.positive_buckets(), [(2, 1)]);
-    /// ```
-    pub fn native_snapshot(&self) -> Option<NativeHistogram> {
-        let native = self.native.as_ref()?;
-        let state = native.lock();
-        Some(self.native_locked(&state))
-    }
-
     fn native_locked(&self, state: &NativeState) -> NativeHistogram {
         let (positive_spans, positive_deltas) = NativeState::spans(&state.positive);
         let (negative_spans, negative_deltas) = NativeState::spans(&state.negative);
@@ -523,45 +592,6 @@ impl HistogramCell {
         }
     }
 
-    /// The number of observations.
-    ///
-    /// ```
-    /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
-    /// assert_eq!(h.count(), 0);
-    /// ```
-    pub fn count(&self) -> u64 {
-        self.with_totals(|counts, _| counts.iter().sum())
-    }
-
-    /// The sum of observations.
-    ///
-    /// ```
-    /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
-    /// assert_eq!(h.sum(), 0.0);
-    /// ```
-    pub fn sum(&self) -> f64 {
-        self.with_totals(|_, sum| sum)
-    }
-
-    /// Cumulative counts per bucket, the last one being `+Inf`.
-    ///
-    /// ```
-    /// let h = promdecl_runtime::Histogram::builder("h", "H.").buckets([1.0]).build().unwrap();
-    /// h.observe(5.0);
-    /// assert_eq!(h.bucket_counts(), vec![0, 1]);
-    /// ```
-    pub fn bucket_counts(&self) -> Vec<u64> {
-        let mut total = 0;
-        self.totals()
-            .0
-            .into_iter()
-            .map(|c| {
-                total += c;
-                total
-            })
-            .collect()
-    }
-
     /// The finite bucket upper bounds.
     ///
     /// ```
@@ -570,32 +600,6 @@ impl HistogramCell {
     /// ```
     pub fn bounds(&self) -> &[f64] {
         &self.bounds
-    }
-
-    /// A timer that observes the elapsed seconds when dropped, also when the
-    /// code it times panics.
-    ///
-    /// ```
-    /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
-    /// {
-    ///     let _t = h.time();
-    /// }
-    /// assert_eq!(h.count(), 1);
-    /// ```
-    pub fn time(&self) -> Timer<&Self> {
-        Timer::new(self, crate::clock::now())
-    }
-
-    /// Runs `f` and observes how long it took.
-    ///
-    /// ```
-    /// let h = promdecl_runtime::Histogram::builder("h", "H.").build().unwrap();
-    /// assert_eq!(h.time_fn(|| 1 + 1), 2);
-    /// assert_eq!(h.count(), 1);
-    /// ```
-    pub fn time_fn<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _timer = self.time();
-        f()
     }
 }
 
@@ -683,40 +687,5 @@ impl HistogramCell {
         if let Some(native) = native {
             enc.native_histogram(native);
         }
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, HistogramCell> {
-    /// Records one observation in this child.
-    #[inline]
-    pub fn observe(&self, v: f64) {
-        self.with(|c| c.observe(v))
-    }
-    /// Records one observation in this child with an exemplar; see
-    /// [`HistogramCell::observe_with_exemplar`].
-    pub fn observe_with_exemplar<'e>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'e>>) -> Result<(), Error> {
-        let exemplar = exemplar.into();
-        self.with(|c| c.observe_with_exemplar(v, exemplar))
-    }
-    /// This child's native buckets; see [`HistogramCell::native_snapshot`].
-    pub fn native_snapshot(&self) -> Option<NativeHistogram> {
-        self.with(HistogramCell::native_snapshot)
-    }
-    /// This child's observation count.
-    pub fn count(&self) -> u64 {
-        self.with(HistogramCell::count)
-    }
-    /// This child's observation sum.
-    pub fn sum(&self) -> f64 {
-        self.with(HistogramCell::sum)
-    }
-    /// A timer observing into this child when dropped.
-    pub fn time(&self) -> Timer<Handle<HistogramCell>> {
-        Timer::new(self.handle(), crate::clock::now())
-    }
-    /// Runs `f` and observes its duration into this child.
-    pub fn time_fn<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _timer = self.time();
-        f()
     }
 }

@@ -2,9 +2,9 @@
 
 use std::sync::{Arc, RwLock};
 
-use super::{metric_type, Builder, FromOpts, MetricCell, MetricType, Opts};
+use super::{child_ops, metric_type, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, LabelSink, MetricEncoder, Number, Sample};
-use crate::family::Labeled;
+
 use crate::{Error, LabelSet};
 
 metric_type! {
@@ -55,41 +55,45 @@ pub struct InfoCell {
     pairs: RwLock<Pairs>,
 }
 
-impl InfoCell {
-    /// Replaces the information. Keys must be valid label names that are not
-    /// also the family's label names.
-    ///
-    /// ```
-    /// let i = promdecl_runtime::Info::builder("build", "B.").build().unwrap();
-    /// assert!(i.info(&[("version", "1")]).is_ok());
-    /// assert!(i.info(&[("bad key", "1")]).is_err());
-    /// ```
-    pub fn info(&self, pairs: &[(&str, &str)]) -> Result<(), Error> {
-        for (i, (key, _)) in pairs.iter().enumerate() {
-            crate::name::validate_label_name(MetricType::Info, key)?;
-            if self.reserved.iter().any(|r| &**r == *key) || pairs[..i].iter().any(|(k, _)| k == key) {
-                return Err(Error::InvalidLabelName {
-                    name: (*key).to_owned(),
-                    reason: "info keys must be unique and differ from the metric's label names",
-                });
+child_ops! {
+    impl[] InfoCell[] {
+        /// Replaces the information. Keys must be valid label names that are not
+        /// also the family's label names.
+        ///
+        /// ```
+        /// let i = promdecl_runtime::Info::builder("build", "B.").build().unwrap();
+        /// assert!(i.info(&[("version", "1")]).is_ok());
+        /// assert!(i.info(&[("bad key", "1")]).is_err());
+        /// ```
+        pub fn info(&self, pairs: &[(&str, &str)]) -> Result<(), Error> => with {
+            for (i, (key, _)) in pairs.iter().enumerate() {
+                crate::name::validate_label_name(MetricType::Info, key)?;
+                if self.reserved.iter().any(|r| &**r == *key) || pairs[..i].iter().any(|(k, _)| k == key) {
+                    return Err(Error::InvalidLabelName {
+                        name: (*key).to_owned(),
+                        reason: "info keys must be unique and differ from the metric's label names",
+                    });
+                }
             }
+            let pairs: Pairs = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+            *self.pairs.write().unwrap_or_else(|e| e.into_inner()) = pairs;
+            Ok(())
         }
-        let pairs: Pairs = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-        *self.pairs.write().unwrap_or_else(|e| e.into_inner()) = pairs;
-        Ok(())
-    }
 
-    /// The current information.
-    ///
-    /// ```
-    /// let i = promdecl_runtime::Info::builder("build", "B.").build().unwrap();
-    /// i.info(&[("version", "1")]).unwrap();
-    /// assert_eq!(i.get(), vec![("version".to_owned(), "1".to_owned())]);
-    /// ```
-    pub fn get(&self) -> Vec<(String, String)> {
-        self.current().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        /// The current information.
+        ///
+        /// ```
+        /// let i = promdecl_runtime::Info::builder("build", "B.").build().unwrap();
+        /// i.info(&[("version", "1")]).unwrap();
+        /// assert_eq!(i.get(), vec![("version".to_owned(), "1".to_owned())]);
+        /// ```
+        pub fn get(&self) -> Vec<(String, String)> => with {
+            self.current().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        }
     }
+}
 
+impl InfoCell {
     fn current(&self) -> Pairs {
         Arc::clone(&self.pairs.read().unwrap_or_else(|e| e.into_inner()))
     }
@@ -125,12 +129,5 @@ impl MetricCell for InfoCell {
         let pairs = self.current();
         enc.series(&InfoLabels { base: labels, pairs: &pairs });
         enc.sample(&Sample::new("_info", Number::Int(1)));
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, InfoCell> {
-    /// Replaces this child's information.
-    pub fn info(&self, pairs: &[(&str, &str)]) -> Result<(), Error> {
-        self.with(|c| c.info(pairs))
     }
 }

@@ -39,7 +39,7 @@ use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::collect::Collector;
-pub use crate::collect::{MetricCell, MetricType};
+pub use crate::collect::{ChildValues, MetricCell, MetricType};
 pub use crate::encode::{created_series, set_created_series};
 use crate::family::{Family, Meta};
 use crate::registry::{CollectorId, Registry};
@@ -405,3 +405,100 @@ macro_rules! metric_type {
     };
 }
 pub(crate) use metric_type;
+
+/// States each operation of a cell type once and makes it twice: a method of
+/// the cell, which the unlabelled metric and a [`Handle`](crate::Handle)
+/// reach through `Deref`, and the same method on a
+/// [`Labeled`](crate::Labeled) child, so the two lists cannot drift apart.
+///
+/// Each operation is a method definition with, after `=>`, how a child runs
+/// it:
+/// - `with`: on the child's cell, found through the lookup (the hot path);
+/// - `handle`: through a [`Handle`](crate::Handle), for operations that may
+///   run user code (a gauge's callback), which must never run while a shard
+///   of the family's map is locked;
+/// - `same`: the body as written, which uses only other operations of `self`;
+/// - `guard(target)`: a guard of the type named after `->`, made by the body
+///   from `target`: `&Self` on the cell, a `Handle` on a child.
+///
+/// The generic parameters of a method go in brackets after its name
+/// (`fn time_fn[R](..)`); those of the cell's `impl` in brackets after
+/// `impl`, each followed by a comma.
+macro_rules! child_ops {
+    (impl[$($g:tt)*] $cell:ident[$($p:ident),*] { $($ops:tt)* }) => {
+        impl<$($g)*> $cell<$($p),*> {
+            $crate::metric::child_ops!(@cell $($ops)*);
+        }
+        impl<$($g)* L: $crate::LabelSet> $crate::family::Labeled<'_, L, $cell<$($p),*>> {
+            $crate::metric::child_ops!(@child $cell[$($p),*] $($ops)*);
+        }
+    };
+
+    (@cell) => {};
+    (@cell $(#[$($a:tt)*])* $v:vis fn $n:ident(&$s:ident) -> $guard:ident => guard($t:ident) $body:block $($rest:tt)*) => {
+        $(#[$($a)*])*
+        $v fn $n(&$s) -> $guard<&Self> {
+            let $t = $s;
+            $body
+        }
+        $crate::metric::child_ops!(@cell $($rest)*);
+    };
+    (@cell $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])? (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)?
+        => $mode:ident $body:block $($rest:tt)*) => {
+        $(#[$($a)*])*
+        $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? $body
+        $crate::metric::child_ops!(@cell $($rest)*);
+    };
+
+    (@child $cell:ident[$($p:ident),*]) => {};
+    (@child $cell:ident[$($p:ident),*] $(#[$($a:tt)*])* $v:vis fn $n:ident(&$s:ident) -> $guard:ident
+        => guard($t:ident) $body:block $($rest:tt)*) => {
+        $crate::metric::child_ops!(@attrs $cell $n [] [$(#[$($a)*])*]
+            $v fn $n(&$s) -> $guard<$crate::family::Handle<$cell<$($p),*>>> {
+                let $t = $s.handle();
+                $body
+            }
+        );
+        $crate::metric::child_ops!(@child $cell[$($p),*] $($rest)*);
+    };
+    (@child $cell:ident[$($p:ident),*] $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])?
+        (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)? => with $body:block $($rest:tt)*) => {
+        $crate::metric::child_ops!(@attrs $cell $n [] [$(#[$($a)*])*]
+            $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? {
+                $s.with(move |cell| cell.$n($($arg),*))
+            }
+        );
+        $crate::metric::child_ops!(@child $cell[$($p),*] $($rest)*);
+    };
+    (@child $cell:ident[$($p:ident),*] $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])?
+        (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)? => handle $body:block $($rest:tt)*) => {
+        $crate::metric::child_ops!(@attrs $cell $n [] [$(#[$($a)*])*]
+            $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? {
+                $s.handle().$n($($arg),*)
+            }
+        );
+        $crate::metric::child_ops!(@child $cell[$($p),*] $($rest)*);
+    };
+    (@child $cell:ident[$($p:ident),*] $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])?
+        (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)? => same $body:block $($rest:tt)*) => {
+        $crate::metric::child_ops!(@attrs $cell $n [] [$(#[$($a)*])*]
+            $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? $body
+        );
+        $crate::metric::child_ops!(@child $cell[$($p),*] $($rest)*);
+    };
+
+    // A child's method keeps the cell method's attributes but its docs,
+    // which would repeat the examples; it links to them instead.
+    (@attrs $cell:ident $n:ident [$($keep:tt)*] [] $($item:tt)*) => {
+        #[doc = concat!("[`", stringify!($cell), "::", stringify!($n), "`], on this child.")]
+        $($keep)*
+        $($item)*
+    };
+    (@attrs $cell:ident $n:ident [$($keep:tt)*] [#[doc = $($d:tt)*] $($more:tt)*] $($item:tt)*) => {
+        $crate::metric::child_ops!(@attrs $cell $n [$($keep)*] [$($more)*] $($item)*);
+    };
+    (@attrs $cell:ident $n:ident [$($keep:tt)*] [#[$($a:tt)*] $($more:tt)*] $($item:tt)*) => {
+        $crate::metric::child_ops!(@attrs $cell $n [$($keep)* #[$($a)*]] [$($more)*] $($item)*);
+    };
+}
+pub(crate) use child_ops;

@@ -8,10 +8,10 @@ use crate::sync::atomic::{AtomicU64, Ordering};
 use crossbeam_utils::CachePadded;
 
 use super::exemplar::{ExemplarLabels, ExemplarSlots};
+use super::guard::ExceptionGuard;
 use super::thread_shards::{add_u64_owned, ThreadShards};
-use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
+use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
-use crate::family::Labeled;
 use crate::{Error, LabelSet};
 
 metric_type! {
@@ -86,82 +86,155 @@ impl ShardedCounterCell {
         let shard = THREAD_SHARD.with(|s| *s);
         &self.cells[shard & (self.cells.len() - 1)]
     }
+}
 
-    /// Adds one.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
-    /// c.inc();
-    /// assert_eq!(c.get(), 1.0);
-    /// ```
-    #[inline]
-    pub fn inc(&self) {
-        self.add(1);
-    }
+child_ops! {
+    impl[] ShardedCounterCell[] {
+        /// Adds one.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// c.inc();
+        /// assert_eq!(c.get(), 1.0);
+        /// ```
+        #[inline]
+        pub fn inc(&self) => with {
+            self.inc_by_u64(1);
+        }
 
-    /// Adds a whole number.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
-    /// c.add(3);
-    /// assert_eq!(c.get(), 3.0);
-    /// ```
-    #[inline]
-    pub fn add(&self, n: u64) {
-        if self.owned.with_local(|words| add_u64_owned(&words[0], n)).is_none() {
-            self.cell().fetch_add(n, Ordering::Relaxed);
+        /// Adds `v`, which must be non-negative (NaN is refused too).
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// c.inc_by(0.5).unwrap();
+        /// assert!(c.inc_by(-1.0).is_err());
+        /// ```
+        #[inline]
+        pub fn inc_by(&self, v: f64) -> Result<(), Error> => with {
+            match super::counter::split_increment(v)? {
+                Some(n) => self.inc_by_u64(n),
+                None => self.fraction.add(v),
+            }
+            Ok(())
+        }
+
+        /// Adds a whole number; it cannot be negative, so this cannot fail.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// c.inc_by_u64(3);
+        /// assert_eq!(c.get(), 3.0);
+        /// ```
+        #[inline]
+        pub fn inc_by_u64(&self, n: u64) => with {
+            if self.owned.with_local(|words| add_u64_owned(&words[0], n)).is_none() {
+                self.cell().fetch_add(n, Ordering::Relaxed);
+            }
+        }
+
+        /// Adds a whole number.
+        ///
+        /// ```
+        /// # #![allow(deprecated)]
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// c.add(3);
+        /// assert_eq!(c.get(), 3.0);
+        /// ```
+        #[deprecated(note = "renamed to `inc_by_u64`")]
+        #[inline]
+        pub fn add(&self, n: u64) => same {
+            self.inc_by_u64(n)
+        }
+
+        /// Adds one and records `exemplar`; see
+        /// [`CounterCell::inc_with_exemplar`](crate::CounterCell::inc_with_exemplar).
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// c.inc_with_exemplar(&[("trace_id", "abc")]).unwrap();
+        /// assert_eq!(c.get(), 1.0);
+        /// ```
+        pub fn inc_with_exemplar['a](&self, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> => with {
+            self.inc_by_with_exemplar(1.0, exemplar)
+        }
+
+        /// Adds `v` (non-negative) and records `exemplar`; see
+        /// [`CounterCell::inc_with_exemplar`](crate::CounterCell::inc_with_exemplar).
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// c.inc_by_with_exemplar(1.0, &[("trace_id", "abc")]).unwrap();
+        /// assert_eq!(c.exemplar().unwrap().value, 1.0);
+        /// ```
+        pub fn inc_by_with_exemplar['a](&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> => with {
+            self.inc_by(v)?;
+            self.exemplar.store(1, 0, exemplar.into().to_exemplar(v)?);
+            Ok(())
+        }
+
+        /// The latest exemplar, if one was recorded.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// assert!(c.exemplar().is_none());
+        /// ```
+        pub fn exemplar(&self) -> Option<crate::encode::Exemplar> => with {
+            self.exemplar.get(0).map(|e| (*e).clone())
+        }
+
+        /// The total over all shards.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// assert_eq!(c.get(), 0.0);
+        /// ```
+        pub fn get(&self) -> f64 => with {
+            self.whole() as f64 + self.fraction.get()
+        }
+
+        /// When the counter was created or last reset, in seconds since the
+        /// epoch.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// assert!(c.created() > 1.0e9);
+        /// ```
+        pub fn created(&self) -> f64 => with {
+            self.created.get()
+        }
+
+        /// Sets the total back to zero and the creation time to now.
+        ///
+        /// ```
+        /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
+        /// c.inc();
+        /// c.reset();
+        /// assert_eq!(c.get(), 0.0);
+        /// ```
+        pub fn reset(&self) => with {
+            self.owned.reset();
+            self.cells.iter().for_each(|c| c.store(0, Ordering::Relaxed));
+            self.fraction.set(0.0);
+            self.created.set(unix_now());
+            self.exemplar.clear();
+        }
+
+        /// A guard that counts one if the thread panics before it is
+        /// dropped; see [`CounterCell::count_exceptions`](crate::CounterCell::count_exceptions).
+        ///
+        /// ```
+        /// let errors = promdecl_runtime::ShardedCounter::builder("errors", "E.").build().unwrap();
+        /// let r: Result<(), &str> = errors.count_exceptions().check(Err("boom"));
+        /// assert!(r.is_err());
+        /// assert_eq!(errors.get(), 1.0);
+        /// ```
+        pub fn count_exceptions(&self) -> ExceptionGuard => guard(target) {
+            ExceptionGuard::new(target)
         }
     }
+}
 
-    /// Adds `v`, which must be non-negative.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
-    /// c.inc_by(0.5).unwrap();
-    /// assert!(c.inc_by(-1.0).is_err());
-    /// ```
-    pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        match super::counter::split_increment(v)? {
-            Some(n) => self.add(n),
-            None => self.fraction.add(v),
-        }
-        Ok(())
-    }
-
-    /// Adds `v` (non-negative) and records `exemplar`; see
-    /// [`CounterCell::inc_with_exemplar`](crate::CounterCell::inc_with_exemplar).
-    ///
-    /// ```
-    /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
-    /// c.inc_by_with_exemplar(1.0, &[("trace_id", "abc")]).unwrap();
-    /// assert_eq!(c.exemplar().unwrap().value, 1.0);
-    /// ```
-    pub fn inc_by_with_exemplar<'a>(&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
-        self.inc_by(v)?;
-        self.exemplar.store(1, 0, exemplar.into().to_exemplar(v)?);
-        Ok(())
-    }
-
-    /// Adds one and records `exemplar`.
-    pub fn inc_with_exemplar<'a>(&self, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> {
-        self.inc_by_with_exemplar(1.0, exemplar)
-    }
-
-    /// The latest exemplar, if one was recorded.
-    pub fn exemplar(&self) -> Option<crate::encode::Exemplar> {
-        self.exemplar.get(0).map(|e| (*e).clone())
-    }
-
-    /// The total over all shards.
-    ///
-    /// ```
-    /// let c = promdecl_runtime::ShardedCounter::builder("c", "C.").build().unwrap();
-    /// assert_eq!(c.get(), 0.0);
-    /// ```
-    pub fn get(&self) -> f64 {
-        self.whole() as f64 + self.fraction.get()
-    }
-
+impl ShardedCounterCell {
     fn whole(&self) -> u64 {
         let mut whole = self.cells.iter().map(|c| c.load(Ordering::Relaxed)).fold(0, u64::wrapping_add);
         self.owned.for_each(|words| whole = whole.wrapping_add(words[0].load(Ordering::Relaxed)));
@@ -184,11 +257,7 @@ impl MetricCell for ShardedCounterCell {
     }
 
     fn reset(&self, _: &usize) {
-        self.owned.reset();
-        self.cells.iter().for_each(|c| c.store(0, Ordering::Relaxed));
-        self.fraction.set(0.0);
-        self.created.set(unix_now());
-        self.exemplar.clear();
+        ShardedCounterCell::reset(self)
     }
 
     fn collect(&self, _: &usize, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
@@ -198,27 +267,5 @@ impl MetricCell for ShardedCounterCell {
         let exemplar = self.exemplar.get(0);
         enc.sample(&Sample { exemplar: exemplar.as_deref(), ..Sample::new("_total", value) });
         enc.sample(&Sample::new("_created", Number::Float(self.created.get())));
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, ShardedCounterCell> {
-    /// Adds one to this child.
-    #[inline]
-    pub fn inc(&self) {
-        self.with(ShardedCounterCell::inc)
-    }
-    /// Adds a whole number to this child.
-    #[inline]
-    pub fn add(&self, n: u64) {
-        self.with(|c| c.add(n))
-    }
-    /// Adds one to this child and records `exemplar`.
-    pub fn inc_with_exemplar<'e>(&self, exemplar: impl Into<ExemplarLabels<'e>>) -> Result<(), Error> {
-        let exemplar = exemplar.into();
-        self.with(|c| c.inc_with_exemplar(exemplar))
-    }
-    /// This child's total.
-    pub fn get(&self) -> f64 {
-        self.with(ShardedCounterCell::get)
     }
 }

@@ -8,10 +8,10 @@ use std::time::Duration;
 use super::guard::Timer;
 use super::quantile_window::QuantileWindow;
 use super::quantiles::QuantileConfig;
-use super::{metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
+use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::clock::ManualClock;
 use crate::encode::{EncodeLabels, Extra, MetricEncoder, Number, Sample};
-use crate::family::{Handle, Labeled};
+
 use crate::{Error, LabelSet};
 
 metric_type! {
@@ -179,88 +179,90 @@ pub struct SummaryCell {
     window: Option<Box<QuantileWindow>>,
 }
 
-impl SummaryCell {
-    /// Records one observation.
-    ///
-    /// ```
-    /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
-    /// s.observe(1.5);
-    /// assert_eq!(s.sum(), 1.5);
-    /// ```
-    #[inline]
-    pub fn observe(&self, v: f64) {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum.add(v);
-        if let Some(window) = &self.window {
-            window.observe(v);
+child_ops! {
+    impl[] SummaryCell[] {
+        /// Records one observation.
+        ///
+        /// ```
+        /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
+        /// s.observe(1.5);
+        /// assert_eq!(s.sum(), 1.5);
+        /// ```
+        #[inline]
+        pub fn observe(&self, v: f64) => with {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            self.sum.add(v);
+            if let Some(window) = &self.window {
+                window.observe(v);
+            }
         }
-    }
 
-    /// The current value of each quantile objective, as `(quantile,
-    /// value)` in ascending quantile order; empty for a summary without
-    /// objectives. A value is NaN while the window holds no observation.
-    ///
-    /// ```
-    /// let s = promdecl_runtime::Summary::builder("s", "S.").quantiles([(0.5, 0.05)]).build().unwrap();
-    /// assert!(s.quantiles()[0].1.is_nan());
-    /// s.observe(3.0);
-    /// assert_eq!(s.quantiles(), vec![(0.5, 3.0)]);
-    /// ```
-    pub fn quantiles(&self) -> Vec<(f64, f64)> {
-        match &self.window {
-            Some(window) => window.quantile_values().collect(),
-            None => Vec::new(),
+        /// The current value of each quantile objective, as `(quantile,
+        /// value)` in ascending quantile order; empty for a summary without
+        /// objectives. A value is NaN while the window holds no observation.
+        ///
+        /// ```
+        /// let s = promdecl_runtime::Summary::builder("s", "S.").quantiles([(0.5, 0.05)]).build().unwrap();
+        /// assert!(s.quantiles()[0].1.is_nan());
+        /// s.observe(3.0);
+        /// assert_eq!(s.quantiles(), vec![(0.5, 3.0)]);
+        /// ```
+        pub fn quantiles(&self) -> Vec<(f64, f64)> => with {
+            match &self.window {
+                Some(window) => window.quantile_values().collect(),
+                None => Vec::new(),
+            }
         }
-    }
 
-    /// The number of values each quantile stream keeps and the bytes the
-    /// window has allocated: what memory bounds are checked against.
-    #[doc(hidden)]
-    pub fn quantile_footprint(&self) -> Option<(Vec<usize>, usize)> {
-        self.window.as_ref().map(|w| w.footprint())
-    }
+        /// The number of values each quantile stream keeps and the bytes the
+        /// window has allocated: what memory bounds are checked against.
+        #[doc(hidden)]
+        pub fn quantile_footprint(&self) -> Option<(Vec<usize>, usize)> => with {
+            self.window.as_ref().map(|w| w.footprint())
+        }
 
-    /// The number of observations.
-    ///
-    /// ```
-    /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
-    /// assert_eq!(s.count(), 0);
-    /// ```
-    pub fn count(&self) -> u64 {
-        self.count.load(Ordering::Relaxed)
-    }
+        /// The number of observations.
+        ///
+        /// ```
+        /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
+        /// assert_eq!(s.count(), 0);
+        /// ```
+        pub fn count(&self) -> u64 => with {
+            self.count.load(Ordering::Relaxed)
+        }
 
-    /// The sum of observations.
-    ///
-    /// ```
-    /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
-    /// assert_eq!(s.sum(), 0.0);
-    /// ```
-    pub fn sum(&self) -> f64 {
-        self.sum.get()
-    }
+        /// The sum of observations.
+        ///
+        /// ```
+        /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
+        /// assert_eq!(s.sum(), 0.0);
+        /// ```
+        pub fn sum(&self) -> f64 => with {
+            self.sum.get()
+        }
 
-    /// A timer that observes the elapsed seconds when dropped.
-    ///
-    /// ```
-    /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
-    /// drop(s.time());
-    /// assert_eq!(s.count(), 1);
-    /// ```
-    pub fn time(&self) -> Timer<&Self> {
-        Timer::new(self, crate::clock::now())
-    }
+        /// A timer that observes the elapsed seconds when dropped.
+        ///
+        /// ```
+        /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
+        /// drop(s.time());
+        /// assert_eq!(s.count(), 1);
+        /// ```
+        pub fn time(&self) -> Timer => guard(target) {
+            Timer::new(target, crate::clock::now())
+        }
 
-    /// Runs `f` and observes how long it took.
-    ///
-    /// ```
-    /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
-    /// s.time_fn(|| std::thread::yield_now());
-    /// assert_eq!(s.count(), 1);
-    /// ```
-    pub fn time_fn<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _timer = self.time();
-        f()
+        /// Runs `f` and observes how long it took.
+        ///
+        /// ```
+        /// let s = promdecl_runtime::Summary::builder("s", "S.").build().unwrap();
+        /// s.time_fn(|| std::thread::yield_now());
+        /// assert_eq!(s.count(), 1);
+        /// ```
+        pub fn time_fn[R](&self, f: impl FnOnce() -> R) -> R => same {
+            let _timer = self.time();
+            f()
+        }
     }
 }
 
@@ -299,42 +301,5 @@ impl MetricCell for SummaryCell {
         enc.sample(&Sample::new("_count", Number::Int(self.count())));
         enc.sample(&Sample::new("_sum", Number::Float(self.sum())));
         enc.sample(&Sample::new("_created", Number::Float(self.created.get())));
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, SummaryCell> {
-    /// Records one observation in this child.
-    #[inline]
-    pub fn observe(&self, v: f64) {
-        self.with(|c| c.observe(v))
-    }
-    /// This child's observation count.
-    pub fn count(&self) -> u64 {
-        self.with(SummaryCell::count)
-    }
-    /// This child's observation sum.
-    pub fn sum(&self) -> f64 {
-        self.with(SummaryCell::sum)
-    }
-    /// This child's quantiles, as `(quantile, value)`.
-    ///
-    /// ```
-    /// use promdecl_runtime::{DynLabels, Summary};
-    /// let s: Summary<DynLabels> =
-    ///     Summary::builder("s", "S.").labels(["op"]).quantiles([(0.5, 0.05)]).build().unwrap();
-    /// s.with_label_values(&["read"]).unwrap().observe(2.0);
-    /// assert_eq!(s.with_label_values(&["read"]).unwrap().quantiles(), vec![(0.5, 2.0)]);
-    /// ```
-    pub fn quantiles(&self) -> Vec<(f64, f64)> {
-        self.with(SummaryCell::quantiles)
-    }
-    /// A timer observing into this child when dropped.
-    pub fn time(&self) -> Timer<Handle<SummaryCell>> {
-        Timer::new(self.handle(), crate::clock::now())
-    }
-    /// Runs `f` and observes its duration into this child.
-    pub fn time_fn<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _timer = self.time();
-        f()
     }
 }

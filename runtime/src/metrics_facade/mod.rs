@@ -468,7 +468,7 @@ struct CounterSeries {
 
 impl CounterFn for CounterSeries {
     fn increment(&self, value: u64) {
-        self.cell.add(value);
+        self.cell.inc_by_u64(value);
     }
 
     fn absolute(&self, value: u64) {
@@ -476,7 +476,7 @@ impl CounterFn for CounterSeries {
         // add each step exactly once.
         let previous = self.absolute.fetch_max(value, Ordering::AcqRel);
         if value > previous {
-            self.cell.add(value - previous);
+            self.cell.inc_by_u64(value - previous);
         }
     }
 }
@@ -485,10 +485,10 @@ struct GaugeSeries(crate::Handle<crate::GaugeCell>);
 
 impl GaugeFn for GaugeSeries {
     fn increment(&self, value: f64) {
-        self.0.add(value);
+        self.0.inc_by(value);
     }
     fn decrement(&self, value: f64) {
-        self.0.sub(value);
+        self.0.dec_by(value);
     }
     fn set(&self, value: f64) {
         self.0.set(value);

@@ -3,23 +3,43 @@
 //! process that serves `/metrics` merges them at scrape, as the Python
 //! client's multiprocess mode does.
 //!
-//! * In every worker, a [`MultiProcessWriter`] owns the process's files.
-//!   Metrics made from it ([`counter`](MultiProcessWriter::counter),
+//! * The metrics declared in a `metrics!` module marked
+//!   `#[metrics(multiprocess)]` ([`MultiProcessCounter`],
+//!   [`MultiProcessGauge`], [`MultiProcessHistogram`],
+//!   [`MultiProcessSummary`]) keep the typed API of the in-memory ones
+//!   (`labels(&Route)`, `inc`, `observe`, `set`, the function attributes)
+//!   and write through to the files of the process's installed writer
+//!   ([`MultiProcessWriterBuilder::install`], or one made from
+//!   `PROMETHEUS_MULTIPROC_DIR` at the first update). A gauge takes its
+//!   [`GaugeMode`] from `#[multiprocess(mode = "livesum")]` (`all` by
+//!   default, as in the Python client).
+//! * A [`MultiProcessWriter`] owns the process's files. Metrics made from it
+//!   ([`counter`](MultiProcessWriter::counter),
 //!   [`gauge`](MultiProcessWriter::gauge),
 //!   [`histogram`](MultiProcessWriter::histogram),
-//!   [`summary`](MultiProcessWriter::summary)) keep their values in the
-//!   files: a child takes its cell in the file on first use, and every
-//!   update is an atomic operation on the shared mapping (write-through).
-//!   A worker killed outright loses no update that returned.
+//!   [`summary`](MultiProcessWriter::summary)) by name at run time keep
+//!   their values in the files too.
+//! * Either way, a child takes its cell in the file on first use, and every
+//!   update is an atomic operation on the shared mapping (write-through): a
+//!   worker killed outright loses no update that returned.
 //! * A [collector](MultiProcessWriterBuilder::collector) given to the writer
-//!   (the macros' metrics in the default registry, callback gauges) is
-//!   written as a snapshot every flush interval, from a background thread.
+//!   (other `metrics!` modules through the default registry, callback
+//!   gauges) is written as a snapshot every flush interval, from a
+//!   background thread.
 //! * Where the scrape is served, a [`MultiProcessCollector`] reads every file
 //!   and merges them: counters, summaries and histograms (bucket by bucket)
 //!   are summed, gauges are combined per their [`GaugeMode`]. A file it
 //!   cannot read fails the scrape, naming the file.
 //! * When a worker exits, [`mark_process_dead`] removes its files for the
 //!   `live*` gauge modes.
+//!
+//! A declared metric updated while no writer is installed (and none can be
+//! made from the environment) keeps its updates in memory, where the
+//! process's own registry shows them, and an error is logged once through
+//! `tracing`; installing the writer moves them into the files, so none is
+//! lost. Likewise when a child cannot take its cell (a full disk): its
+//! updates stay in memory, and move to the file at the first later update
+//! that finds room.
 //!
 //! ```
 //! use promdecl_runtime::encode::{try_encode, Format};
@@ -79,10 +99,14 @@
 //!   deleting its files: never truncate a file while a process may have it
 //!   mapped (a reader of a file that shrank would fault; promdecl itself
 //!   only ever grows files, and replaces them by renaming).
-//! * Create the writer in each worker *after* it is forked or spawned. A
-//!   writer inherited through `fork()` refuses new children and flushes in
-//!   the child ([`MultiProcessError::Forked`]), but handles resolved before
-//!   the fork write to the parent's cells from the child.
+//! * Create (or install) the writer in each worker *after* it is forked or
+//!   spawned. A writer inherited through `fork()` refuses new children and
+//!   flushes in the child ([`MultiProcessError::Forked`]), but handles
+//!   resolved before the fork (and declared metrics' children that took
+//!   their cells before it) write to the parent's cells from the child: do
+//!   not update declared multiprocess metrics in a parent that forks
+//!   workers. [`install`](MultiProcessWriterBuilder::install) in a forked
+//!   child replaces the inherited writer.
 //! * When a worker exits, call [`mark_process_dead`] with its process id (in
 //!   gunicorn's terms, from the `child_exit` hook).
 //! * Serve a registry that holds the [`MultiProcessCollector`] and not the
@@ -94,6 +118,9 @@
 //!
 //! * *Registries cannot be used as normal; all instantiated metrics are
 //!   exported.* Every family a writer holds is written.
+//! * What is written through: the metrics of `#[metrics(multiprocess)]`
+//!   modules and those made from the writer. What is a snapshot: the
+//!   writer's collector, below.
 //! * *Custom collectors do not work.* Here they can be given to the writer
 //!   as its collector and are written as snapshots, once per flush interval:
 //!   a process killed outright loses what they recorded since the last one,
@@ -104,7 +131,9 @@
 //!   evaluated at each flush, in the process that owns it, not at scrape.
 //! * *Info and Enum metrics do not work.* Info, state set (enum), gauge
 //!   histogram and unknown-typed families are not written, nor is
-//!   `target_info` (set it on the scraping registry).
+//!   `target_info` (set it on the scraping registry). Declaring an Info or
+//!   Enum (or a `ShardedCounter`) in a `#[metrics(multiprocess)]` module is
+//!   a compile error.
 //! * *The Pushgateway cannot be used* from a worker for the merged values:
 //!   push a registry holding the [`MultiProcessCollector`] instead.
 //! * *Gauges cannot use the `pid` label*: the `all` and `liveall` modes add
@@ -114,16 +143,28 @@
 //! * A histogram observation adds to its bucket and to its sum one after
 //!   the other; a scrape in between sees one without the other.
 //!
+//! * `remove()` and `clear()` on a declared multiprocess metric hide
+//!   children from the process's own registry only; their values stay in
+//!   the files. The installed writer lives as long as the process: its
+//!   collector, if any, is not flushed at exit (call
+//!   [`MultiProcessWriter::flush`] first).
+//!
 //! Also: the files of dead processes stay (counters must not go down), so a
 //! scrape reads one file per type per process that ever ran since the
 //! directory was wiped; a child's cell is never freed; a gauge must use the
 //! same mode in every process; one series key may take at most 4 MiB.
 
 mod collector;
+mod declared;
 mod format;
 mod writer;
 
 pub use collector::{Merged, MultiProcessCollector, SkippedFile};
+pub use declared::{
+    build_multiprocess, MultiProcessCounter, MultiProcessCounterCell, MultiProcessGauge, MultiProcessGaugeCell,
+    MultiProcessHistogram, MultiProcessHistogramCell, MultiProcessMetric, MultiProcessSummary, MultiProcessSummaryCell,
+    Spec,
+};
 pub use writer::{
     CounterFamily, CounterHandle, GaugeFamily, GaugeHandle, HistogramFamily, HistogramHandle, MultiProcessWriter,
     MultiProcessWriterBuilder, SummaryFamily, SummaryHandle,
@@ -284,6 +325,15 @@ pub enum MultiProcessError {
         /// The directory.
         dir: PathBuf,
         /// The process id its files are named after.
+        process_id: u32,
+    },
+    /// [`install`](MultiProcessWriterBuilder::install) was called twice in
+    /// one process.
+    #[error("this process installed a MultiProcessWriter already (process id {process_id}, directory {dir}): install one per process")]
+    AlreadyInstalled {
+        /// The installed writer's directory.
+        dir: PathBuf,
+        /// The installed writer's process id.
         process_id: u32,
     },
     /// The writer was inherited through `fork()`.

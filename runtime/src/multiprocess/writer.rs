@@ -24,7 +24,7 @@ use crate::Collector;
 /// is carried on instead.
 static CREATED: Lazy<Mutex<HashSet<PathBuf>>> = Lazy::new(Mutex::default);
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -321,6 +321,11 @@ impl MultiProcessWriter {
     pub fn process_id(&self) -> u32 {
         self.shared.process_id
     }
+
+    /// The process that created the writer.
+    pub(super) fn owner(&self) -> u32 {
+        self.shared.owner
+    }
 }
 
 impl Drop for MultiProcessWriter {
@@ -491,7 +496,7 @@ impl CounterFamily {
 /// One counter child, writing through to its cell in the shared file.
 #[derive(Debug, Clone, Copy)]
 pub struct CounterHandle {
-    cell: &'static Cell,
+    pub(super) cell: &'static Cell,
 }
 
 impl CounterHandle {
@@ -548,7 +553,7 @@ impl GaugeFamily {
 /// One gauge child, writing through to its cell in the shared file.
 #[derive(Debug, Clone, Copy)]
 pub struct GaugeHandle {
-    cell: &'static Cell,
+    pub(super) cell: &'static Cell,
     most_recent: bool,
 }
 
@@ -634,8 +639,8 @@ impl HistogramFamily {
 #[derive(Debug, Clone)]
 pub struct HistogramHandle {
     bounds: Arc<[f64]>,
-    buckets: Arc<[&'static Cell]>,
-    sum: &'static Cell,
+    pub(super) buckets: Arc<[&'static Cell]>,
+    pub(super) sum: &'static Cell,
 }
 
 impl HistogramHandle {
@@ -674,8 +679,8 @@ impl SummaryFamily {
 /// One summary child, writing through to its cells in the shared file.
 #[derive(Debug, Clone, Copy)]
 pub struct SummaryHandle {
-    count: &'static Cell,
-    sum: &'static Cell,
+    pub(super) count: &'static Cell,
+    pub(super) sum: &'static Cell,
 }
 
 impl SummaryHandle {

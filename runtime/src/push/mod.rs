@@ -135,7 +135,7 @@ impl Pushgateway {
     }
 
     /// Replaces every metric of the group `job` + `grouping_key` with what
-    /// `collector` holds (`PUT`).
+    /// `registry` (any [`Collector`]) holds (`PUT`).
     ///
     /// ```no_run
     /// use promdecl_runtime::{push::{GroupingKey, Pushgateway}, Counter, Registry};
@@ -150,13 +150,13 @@ impl Pushgateway {
         &self,
         job: &str,
         grouping_key: impl Into<GroupingKey>,
-        collector: &dyn Collector,
+        registry: &dyn Collector,
     ) -> Result<(), PushError> {
-        self.request(Method::Put, job, grouping_key.into(), Some(collector))
+        self.request(Method::Put, job, grouping_key.into(), Some(registry))
     }
 
     /// Replaces, in the group `job` + `grouping_key`, the metric families
-    /// `collector` holds, and leaves the group's other families as they
+    /// `registry` (any [`Collector`]) holds, and leaves the group's other families as they
     /// were (`POST`).
     ///
     /// ```no_run
@@ -170,9 +170,9 @@ impl Pushgateway {
         &self,
         job: &str,
         grouping_key: impl Into<GroupingKey>,
-        collector: &dyn Collector,
+        registry: &dyn Collector,
     ) -> Result<(), PushError> {
-        self.request(Method::Post, job, grouping_key.into(), Some(collector))
+        self.request(Method::Post, job, grouping_key.into(), Some(registry))
     }
 
     /// Deletes the group `job` + `grouping_key` and all its metrics

@@ -17,7 +17,7 @@
 //! rows.inc_by(1200.0).unwrap();
 //!
 //! RemoteWrite::builder("https://mimir.example.com/api/v1/push")
-//!     .collector(registry)
+//!     .registry(registry)
 //!     .job("etl")
 //!     .instance("loader-7")
 //!     .basic_auth("tenant-a", "s3cret")
@@ -297,7 +297,7 @@ impl fmt::Debug for RemoteWriteBuilder {
 }
 
 impl RemoteWriteBuilder {
-    /// Sends what `collector` holds instead of the default registry: a
+    /// Sends what `registry` (any [`Collector`]) holds instead of the default registry: a
     /// `&'static Registry`, an `Arc<Registry>`, any collector that lives on
     /// its own.
     ///
@@ -305,12 +305,26 @@ impl RemoteWriteBuilder {
     /// use std::sync::Arc;
     /// use promdecl_runtime::{remote_write::RemoteWrite, Registry};
     /// let registry = Arc::new(Registry::new());
-    /// let writer = RemoteWrite::builder("http://127.0.0.1:9090/api/v1/write").collector(registry).build().unwrap();
+    /// let writer = RemoteWrite::builder("http://127.0.0.1:9090/api/v1/write").registry(registry).build().unwrap();
     /// # let _ = writer;
     /// ```
-    pub fn collector(mut self, collector: impl Collector + 'static) -> Self {
-        self.collector = Some(Arc::new(collector));
+    pub fn registry(mut self, registry: impl Collector + 'static) -> Self {
+        self.collector = Some(Arc::new(registry));
         self
+    }
+
+    /// Sends what `collector` holds instead of the default registry.
+    ///
+    /// ```
+    /// # #![allow(deprecated)]
+    /// use std::sync::Arc;
+    /// use promdecl_runtime::{remote_write::RemoteWrite, Registry};
+    /// let builder = RemoteWrite::builder("http://127.0.0.1:9090/api/v1/write").collector(Arc::new(Registry::new()));
+    /// # let _ = builder;
+    /// ```
+    #[deprecated(note = "renamed to `registry`, the name every way out uses for the source of metrics")]
+    pub fn collector(self, collector: impl Collector + 'static) -> Self {
+        self.registry(collector)
     }
 
     /// Adds the label `name="value"` to every series that has no label of
@@ -586,7 +600,7 @@ mod tests {
         use prost::Message as _;
         let registry = crate::Registry::new();
         crate::Gauge::builder("g", "G.").register(&registry).unwrap().set(1.0);
-        let w = RemoteWrite::builder("http://p/w").collector(registry).build().unwrap();
+        let w = RemoteWrite::builder("http://p/w").registry(registry).build().unwrap();
         let stamps: Vec<i64> = (0..50)
             .map(|_| {
                 let batch = w.collect().unwrap();

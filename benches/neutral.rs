@@ -1,0 +1,762 @@
+//! The same operations on promdecl, `prometheus` 0.14, `prometheus-client`
+//! 0.23, `measured` 0.0.22 and `metrics` 0.24 (with
+//! `metrics-exporter-prometheus` as its recorder), under one set of rules
+//! that favours no crate:
+//!
+//! - every crate is in the same criterion group for each operation;
+//! - the metric is reached through `black_box(&fixture)` on every call, as in
+//!   code that reads it from a static or a struct field, so the optimizer
+//!   cannot hoist the lookup out of the loop;
+//! - label values rotate over the 12 (method, status) combinations, as
+//!   `&'static str` (or the matching enum values);
+//! - histogram values cycle through 64 values spread over the 11 default
+//!   buckets of the Go client and +Inf;
+//! - the bench profile is `lto = "fat"`, `codegen-units = 1`.
+//!
+//! "Enum labels" is each crate's way of recording with a closed label set:
+//! promdecl's dense family, `measured`'s fixed-cardinality vector, and for
+//! `prometheus`, `prometheus-client` and `metrics` (which have no dense
+//! family) a table of handles resolved once and indexed by the enums, which
+//! is what `prometheus-static-metric` generates. Variants after a `/` are not
+//! in the summary table.
+//!
+//! ```text
+//! cargo bench --bench neutral
+//! ```
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use promdecl::prelude::*;
+
+use common::{two_threads, GO_BUCKETS, METHODS, SCRAPE_COUNTER_PATHS, SCRAPE_HIST_SERIES, STATUSES};
+
+/// Rotates over the 12 (method, status) combinations.
+struct Rotation(usize);
+
+impl Rotation {
+    #[inline(always)]
+    fn next(&mut self) -> (usize, usize) {
+        let k = self.0;
+        self.0 = if k == 11 { 0 } else { k + 1 };
+        (k / 3, k % 3)
+    }
+}
+
+/// 64 observations, spread over every default bucket and +Inf.
+fn values() -> [f64; 64] {
+    let mut bounds = vec![0.0];
+    bounds.extend(GO_BUCKETS);
+    bounds.push(20.0);
+    std::array::from_fn(|i| {
+        let bucket = i % 12;
+        let (lo, hi) = (bounds[bucket], bounds[bucket + 1]);
+        lo + (hi - lo) * ((i / 12) as f64 + 0.5) / 6.0
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, LabelValue)]
+#[label(rename_all = "UPPERCASE")]
+enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, LabelValue)]
+enum Status {
+    #[label(rename = "200")]
+    Ok,
+    #[label(rename = "404")]
+    NotFound,
+    #[label(rename = "500")]
+    Error,
+}
+
+const M: [Method; 4] = [Method::Get, Method::Post, Method::Put, Method::Delete];
+const S: [Status; 3] = [Status::Ok, Status::NotFound, Status::Error];
+
+/// A closed label set: a dense family.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, LabelSet)]
+struct Known {
+    method: Method,
+    status: Status,
+}
+
+/// A typed label set of `'static` strings: a map family.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, LabelSet)]
+struct StaticStr {
+    method: &'static str,
+    status: &'static str,
+}
+
+promdecl::metrics! {
+    /// Declared statics, measured beside the built metrics.
+    pub mod declared {
+        /// Requests.
+        pub static REQUESTS_TOTAL: Counter;
+        /// Requests by method and status.
+        pub static KNOWN_TOTAL: Counter<Known>;
+        /// Requests by method and status, as strings.
+        pub static STATIC_STR_TOTAL: Counter<StaticStr>;
+        /// Latency.
+        #[buckets(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)]
+        pub static LATENCY_SECONDS: Histogram;
+        /// Latency by method and status.
+        #[buckets(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)]
+        pub static KNOWN_LATENCY_SECONDS: Histogram<Known>;
+    }
+}
+
+mod pc {
+    use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+    use std::fmt::Write as _;
+
+    #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+    pub struct Method(pub usize);
+
+    impl EncodeLabelValue for Method {
+        fn encode(&self, w: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+            w.write_str(super::METHODS[self.0])
+        }
+    }
+
+    #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+    pub struct Status(pub usize);
+
+    impl EncodeLabelValue for Status {
+        fn encode(&self, w: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+            w.write_str(super::STATUSES[self.0])
+        }
+    }
+
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct Known {
+        pub method: Method,
+        pub status: Status,
+    }
+
+    /// Owned strings: `get_or_create(&S)` needs an owned key.
+    #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+    pub struct Strings {
+        pub method: String,
+        pub status: String,
+    }
+}
+
+mod meas {
+    use measured::{FixedCardinalityLabel, LabelGroup};
+
+    pub use super::common::meas::DynStr;
+    use super::common::meas::Hasher;
+
+    #[derive(Clone, Copy, Debug, PartialEq, FixedCardinalityLabel)]
+    #[label(rename_all = "SHOUTY_SNAKE_CASE")]
+    pub enum Method {
+        Get,
+        Post,
+        Put,
+        Delete,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, FixedCardinalityLabel)]
+    pub enum Status {
+        Ok = 200,
+        NotFound = 404,
+        Error = 500,
+    }
+
+    pub const M: [Method; 4] = [Method::Get, Method::Post, Method::Put, Method::Delete];
+    pub const S: [Status; 3] = [Status::Ok, Status::NotFound, Status::Error];
+
+    #[derive(Clone, Copy, Debug, PartialEq, LabelGroup)]
+    #[label(set = KnownSet)]
+    pub struct Known {
+        pub method: Method,
+        pub status: Status,
+    }
+
+    /// Any string at run time: each value interned, then a sparse map.
+    #[derive(Clone, Copy, Debug, PartialEq, LabelGroup)]
+    #[label(set = StringsSet)]
+    pub struct Strings<'a> {
+        #[label(dynamic_with = DynStr)]
+        pub method: &'a str,
+        #[label(dynamic_with = DynStr)]
+        pub status: &'a str,
+    }
+
+    pub fn strings_set() -> StringsSet {
+        StringsSet { method: DynStr::with_hasher(Hasher::new()), status: DynStr::with_hasher(Hasher::new()) }
+    }
+}
+
+/// A `metrics` recorder of its own, with the Go default buckets, and the
+/// handle that renders it.
+fn metrics_recorder() -> (PrometheusRecorder, PrometheusHandle) {
+    let recorder = PrometheusBuilder::new().set_buckets(&GO_BUCKETS).unwrap().build_recorder();
+    let handle = recorder.handle();
+    (recorder, handle)
+}
+
+/// Times `iters` calls of `op`, then drains what `metrics`' histograms
+/// buffered (it keeps raw observations until a render), outside the clock.
+fn timed_then_drain(iters: u64, handle: &PrometheusHandle, mut op: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        op();
+    }
+    let elapsed = start.elapsed();
+    handle.run_upkeep();
+    elapsed
+}
+
+fn counter_inc(c: &mut Criterion) {
+    let mut g = c.benchmark_group("neutral/counter_inc");
+
+    let ours = Counter::builder("requests", "help").build().unwrap();
+    g.bench_function("promdecl", |b| b.iter(|| black_box(&ours).inc()));
+    g.bench_function("promdecl/declared", |b| b.iter(|| black_box(&declared::REQUESTS_TOTAL).inc()));
+
+    let prom = prometheus::IntCounter::new("requests_total", "help").unwrap();
+    g.bench_function("prometheus", |b| b.iter(|| black_box(&prom).inc()));
+
+    let pc: prometheus_client::metrics::counter::Counter = Default::default();
+    g.bench_function("prometheus-client", |b| {
+        b.iter(|| {
+            black_box(&pc).inc();
+        })
+    });
+
+    let meas = measured::Counter::new();
+    g.bench_function("measured", |b| b.iter(|| black_box(&meas).inc()));
+
+    let (recorder, _handle) = metrics_recorder();
+    let met = metrics::with_local_recorder(&recorder, || metrics::counter!("requests_total"));
+    g.bench_function("metrics", |b| b.iter(|| black_box(&met).increment(1)));
+
+    g.finish();
+}
+
+fn counter_enum_labels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("neutral/counter_enum_labels");
+
+    let ours = Counter::builder("requests", "help").label_set::<Known>().build().unwrap();
+    let mut r = Rotation(0);
+    g.bench_function("promdecl", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&ours).labels(&Known { method: M[m], status: S[s] }).inc();
+        })
+    });
+    let mut r = Rotation(0);
+    g.bench_function("promdecl/declared", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&declared::KNOWN_TOTAL).labels(&Known { method: M[m], status: S[s] }).inc();
+        })
+    });
+
+    let prom =
+        prometheus::IntCounterVec::new(prometheus::Opts::new("requests_total", "help"), &["method", "status"]).unwrap();
+    let table: [[prometheus::IntCounter; 3]; 4] =
+        std::array::from_fn(|m| std::array::from_fn(|s| prom.with_label_values(&[METHODS[m], STATUSES[s]])));
+    let mut r = Rotation(0);
+    g.bench_function("prometheus", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&table)[m][s].inc();
+        })
+    });
+
+    let pc =
+        prometheus_client::metrics::family::Family::<pc::Known, prometheus_client::metrics::counter::Counter>::default(
+        );
+    let table: [[prometheus_client::metrics::counter::Counter; 3]; 4] = std::array::from_fn(|m| {
+        std::array::from_fn(|s| pc.get_or_create(&pc::Known { method: pc::Method(m), status: pc::Status(s) }).clone())
+    });
+    let mut r = Rotation(0);
+    g.bench_function("prometheus-client", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&table)[m][s].inc();
+        })
+    });
+    let mut r = Rotation(0);
+    g.bench_function("prometheus-client/get_or_create", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&pc).get_or_create(&pc::Known { method: pc::Method(m), status: pc::Status(s) }).inc();
+        })
+    });
+
+    let meas = measured::CounterVec::with_label_set(meas::KnownSet::new());
+    let mut r = Rotation(0);
+    g.bench_function("measured", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&meas).inc(meas::Known { method: meas::M[m], status: meas::S[s] });
+        })
+    });
+
+    let (recorder, _handle) = metrics_recorder();
+    let table: [[metrics::Counter; 3]; 4] = metrics::with_local_recorder(&recorder, || {
+        std::array::from_fn(|m| {
+            std::array::from_fn(
+                |s| metrics::counter!("requests_total", "method" => METHODS[m], "status" => STATUSES[s]),
+            )
+        })
+    });
+    let mut r = Rotation(0);
+    g.bench_function("metrics", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&table)[m][s].increment(1);
+        })
+    });
+
+    g.finish();
+}
+
+fn counter_string_labels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("neutral/counter_string_labels");
+
+    let ours = Counter::builder("requests", "help").labels(["method", "status"]).build().unwrap();
+    let mut r = Rotation(0);
+    g.bench_function("promdecl", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&ours).with_label_values(&[METHODS[m], STATUSES[s]]).unwrap().inc();
+        })
+    });
+
+    let typed = Counter::builder("requests", "help").label_set::<StaticStr>().build().unwrap();
+    let mut r = Rotation(0);
+    g.bench_function("promdecl/typed_static_str", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&typed).labels(&StaticStr { method: METHODS[m], status: STATUSES[s] }).inc();
+        })
+    });
+    let mut r = Rotation(0);
+    g.bench_function("promdecl/typed_static_str/declared", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&declared::STATIC_STR_TOTAL).labels(&StaticStr { method: METHODS[m], status: STATUSES[s] }).inc();
+        })
+    });
+
+    let prom =
+        prometheus::IntCounterVec::new(prometheus::Opts::new("requests_total", "help"), &["method", "status"]).unwrap();
+    let mut r = Rotation(0);
+    g.bench_function("prometheus", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&prom).with_label_values(&[METHODS[m], STATUSES[s]]).inc();
+        })
+    });
+
+    let pc =
+        prometheus_client::metrics::family::Family::<pc::Strings, prometheus_client::metrics::counter::Counter>::default();
+    let mut r = Rotation(0);
+    g.bench_function("prometheus-client", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&pc)
+                .get_or_create(&pc::Strings { method: METHODS[m].to_owned(), status: STATUSES[s].to_owned() })
+                .inc();
+        })
+    });
+
+    let meas = measured::CounterVec::with_label_set(meas::strings_set());
+    let mut r = Rotation(0);
+    g.bench_function("measured", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&meas).inc(meas::Strings { method: METHODS[m], status: STATUSES[s] });
+        })
+    });
+
+    let (recorder, _handle) = metrics_recorder();
+    let mut r = Rotation(0);
+    g.bench_function("metrics", |b| {
+        metrics::with_local_recorder(&recorder, || {
+            b.iter(|| {
+                let (m, s) = r.next();
+                metrics::counter!("requests_total", "method" => METHODS[m], "status" => STATUSES[s]).increment(1);
+            })
+        })
+    });
+
+    g.finish();
+}
+
+fn histogram_observe(c: &mut Criterion) {
+    let mut g = c.benchmark_group("neutral/histogram_observe");
+    let vals = values();
+
+    let ours = Histogram::builder("latency_seconds", "help").buckets(GO_BUCKETS).build().unwrap();
+    let mut i = 0usize;
+    g.bench_function("promdecl", |b| {
+        b.iter(|| {
+            black_box(&ours).observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+    let mut i = 0usize;
+    g.bench_function("promdecl/declared", |b| {
+        b.iter(|| {
+            black_box(&declared::LATENCY_SECONDS).observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let prom = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("latency_seconds", "help")).unwrap();
+    let mut i = 0usize;
+    g.bench_function("prometheus", |b| {
+        b.iter(|| {
+            black_box(&prom).observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let pc = common::pc::go_histogram();
+    let mut i = 0usize;
+    g.bench_function("prometheus-client", |b| {
+        b.iter(|| {
+            black_box(&pc).observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let meas = measured::Histogram::with_metadata(common::meas::go_thresholds());
+    let mut i = 0usize;
+    g.bench_function("measured", |b| {
+        b.iter(|| {
+            black_box(&meas).observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let (recorder, handle) = metrics_recorder();
+    let met = metrics::with_local_recorder(&recorder, || metrics::histogram!("latency_seconds"));
+    let mut i = 0usize;
+    g.bench_function("metrics", |b| {
+        b.iter_custom(|iters| {
+            timed_then_drain(iters, &handle, || {
+                black_box(&met).record(vals[i & 63]);
+                i = i.wrapping_add(1);
+            })
+        })
+    });
+
+    g.finish();
+}
+
+fn histogram_enum_labels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("neutral/histogram_enum_labels");
+    let vals = values();
+
+    let ours = Histogram::builder("latency_seconds", "help").buckets(GO_BUCKETS).label_set::<Known>().build().unwrap();
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("promdecl", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&ours).labels(&Known { method: M[m], status: S[s] }).observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("promdecl/declared", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&declared::KNOWN_LATENCY_SECONDS)
+                .labels(&Known { method: M[m], status: S[s] })
+                .observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let prom =
+        prometheus::HistogramVec::new(prometheus::HistogramOpts::new("latency_seconds", "help"), &["method", "status"])
+            .unwrap();
+    let table: [[prometheus::Histogram; 3]; 4] =
+        std::array::from_fn(|m| std::array::from_fn(|s| prom.with_label_values(&[METHODS[m], STATUSES[s]])));
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("prometheus", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&table)[m][s].observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    type PcHistogram = prometheus_client::metrics::histogram::Histogram;
+    let pc =
+        prometheus_client::metrics::family::Family::<pc::Known, PcHistogram, fn() -> PcHistogram>::new_with_constructor(
+            common::pc::go_histogram,
+        );
+    let table: [[PcHistogram; 3]; 4] = std::array::from_fn(|m| {
+        std::array::from_fn(|s| pc.get_or_create(&pc::Known { method: pc::Method(m), status: pc::Status(s) }).clone())
+    });
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("prometheus-client", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&table)[m][s].observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let meas =
+        measured::HistogramVec::with_label_set_and_metadata(meas::KnownSet::new(), common::meas::go_thresholds());
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("measured", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&meas).observe(meas::Known { method: meas::M[m], status: meas::S[s] }, vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let (recorder, handle) = metrics_recorder();
+    let table: [[metrics::Histogram; 3]; 4] = metrics::with_local_recorder(&recorder, || {
+        std::array::from_fn(|m| {
+            std::array::from_fn(
+                |s| metrics::histogram!("latency_seconds", "method" => METHODS[m], "status" => STATUSES[s]),
+            )
+        })
+    });
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("metrics", |b| {
+        b.iter_custom(|iters| {
+            timed_then_drain(iters, &handle, || {
+                let (m, s) = r.next();
+                black_box(&table)[m][s].record(vals[i & 63]);
+                i = i.wrapping_add(1);
+            })
+        })
+    });
+
+    g.finish();
+}
+
+fn histogram_string_labels(c: &mut Criterion) {
+    let mut g = c.benchmark_group("neutral/histogram_string_labels");
+    let vals = values();
+
+    let ours =
+        Histogram::builder("latency_seconds", "help").buckets(GO_BUCKETS).labels(["method", "status"]).build().unwrap();
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("promdecl", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&ours).with_label_values(&[METHODS[m], STATUSES[s]]).unwrap().observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let typed =
+        Histogram::builder("latency_seconds", "help").buckets(GO_BUCKETS).label_set::<StaticStr>().build().unwrap();
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("promdecl/typed_static_str", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&typed).labels(&StaticStr { method: METHODS[m], status: STATUSES[s] }).observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let prom =
+        prometheus::HistogramVec::new(prometheus::HistogramOpts::new("latency_seconds", "help"), &["method", "status"])
+            .unwrap();
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("prometheus", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&prom).with_label_values(&[METHODS[m], STATUSES[s]]).observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    type PcHistogram = prometheus_client::metrics::histogram::Histogram;
+    let pc =
+        prometheus_client::metrics::family::Family::<pc::Strings, PcHistogram, fn() -> PcHistogram>::new_with_constructor(
+            common::pc::go_histogram,
+        );
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("prometheus-client", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&pc)
+                .get_or_create(&pc::Strings { method: METHODS[m].to_owned(), status: STATUSES[s].to_owned() })
+                .observe(vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let meas = measured::HistogramVec::with_label_set_and_metadata(meas::strings_set(), common::meas::go_thresholds());
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("measured", |b| {
+        b.iter(|| {
+            let (m, s) = r.next();
+            black_box(&meas).observe(meas::Strings { method: METHODS[m], status: STATUSES[s] }, vals[i & 63]);
+            i = i.wrapping_add(1);
+        })
+    });
+
+    let (recorder, handle) = metrics_recorder();
+    let (mut r, mut i) = (Rotation(0), 0usize);
+    g.bench_function("metrics", |b| {
+        metrics::with_local_recorder(&recorder, || {
+            b.iter_custom(|iters| {
+                timed_then_drain(iters, &handle, || {
+                    let (m, s) = r.next();
+                    metrics::histogram!("latency_seconds", "method" => METHODS[m], "status" => STATUSES[s])
+                        .record(vals[i & 63]);
+                    i = i.wrapping_add(1);
+                })
+            })
+        })
+    });
+
+    g.finish();
+}
+
+fn counter_two_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("neutral/counter_two_threads");
+
+    let ours = Counter::builder("requests", "help").build().unwrap();
+    g.bench_function("promdecl", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&ours).inc())));
+    g.bench_function("promdecl/declared", |b| {
+        b.iter_custom(|iters| two_threads(iters, || black_box(&declared::REQUESTS_TOTAL).inc()))
+    });
+
+    let sharded = ShardedCounter::builder("requests", "help").build().unwrap();
+    g.bench_function("promdecl/sharded", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&sharded).inc())));
+
+    let prom = prometheus::IntCounter::new("requests_total", "help").unwrap();
+    g.bench_function("prometheus", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&prom).inc())));
+
+    let pc: prometheus_client::metrics::counter::Counter = Default::default();
+    g.bench_function("prometheus-client", |b| {
+        b.iter_custom(|iters| {
+            two_threads(iters, || {
+                black_box(&pc).inc();
+            })
+        })
+    });
+
+    let meas = measured::Counter::new();
+    g.bench_function("measured", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&meas).inc())));
+
+    let (recorder, _handle) = metrics_recorder();
+    let met = metrics::with_local_recorder(&recorder, || metrics::counter!("requests_total"));
+    g.bench_function("metrics", |b| b.iter_custom(|iters| two_threads(iters, || black_box(&met).increment(1))));
+
+    g.finish();
+}
+
+/// The `metrics` side of the scrape case: the same series, in a recorder of
+/// its own.
+fn metrics_scrape_fixture() -> PrometheusHandle {
+    let (recorder, handle) = metrics_recorder();
+    metrics::with_local_recorder(&recorder, || {
+        for p in 0..SCRAPE_COUNTER_PATHS {
+            let path = common::scrape_path(p);
+            for m in METHODS {
+                metrics::counter!("http_requests_total", "method" => m, "path" => path.clone()).increment(1);
+            }
+        }
+        for p in 0..SCRAPE_HIST_SERIES {
+            metrics::histogram!("http_latency_seconds", "path" => common::scrape_path(p)).record(0.3);
+        }
+    });
+    // The recorder stays alive as long as the handle: the handle shares its state.
+    drop(recorder);
+    handle
+}
+
+fn scrape(c: &mut Criterion) {
+    use common::scrape::*;
+
+    let mut g = c.benchmark_group("neutral/scrape_10k_counters_1k_histograms");
+    g.sample_size(20);
+
+    let ours = ours_registry();
+    let mut buf = Vec::new();
+    g.bench_function("promdecl", |b| {
+        b.iter(|| {
+            buf.clear();
+            promdecl::encode::encode(black_box(&ours), promdecl::encode::Format::TEXT, &mut buf);
+            black_box(buf.len());
+        })
+    });
+    drop(ours);
+
+    let prom = prom_registry();
+    let enc = prometheus::TextEncoder::new();
+    let mut text = String::new();
+    g.bench_function("prometheus", |b| {
+        b.iter(|| {
+            text.clear();
+            let families = black_box(&prom).gather();
+            enc.encode_utf8(&families, &mut text).unwrap();
+            black_box(text.len());
+        })
+    });
+    drop(prom);
+
+    let pc = pc_registry();
+    g.bench_function("prometheus-client", |b| {
+        b.iter(|| {
+            text.clear();
+            prometheus_client::encoding::text::encode(&mut text, black_box(&pc)).unwrap();
+            black_box(text.len());
+        })
+    });
+    drop(pc);
+
+    use measured::MetricGroup as _;
+    let meas = meas_group();
+    let mut enc = measured::text::BufferedTextEncoder::new();
+    g.bench_function("measured", |b| {
+        b.iter(|| {
+            black_box(&meas).collect_group_into(&mut enc).unwrap();
+            let bytes = enc.finish();
+            black_box(bytes.len());
+        })
+    });
+    drop(meas);
+
+    let handle = metrics_scrape_fixture();
+    g.bench_function("metrics", |b| b.iter(|| black_box(black_box(&handle).render().len())));
+
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = counter_inc,
+        counter_enum_labels,
+        counter_string_labels,
+        histogram_observe,
+        histogram_enum_labels,
+        histogram_string_labels,
+        counter_two_threads,
+        scrape
+}
+criterion_main!(benches);
