@@ -49,9 +49,7 @@ macro_rules! __promdecl_require_multiprocess {
 
 pub use crate::__promdecl_require_multiprocess as require_multiprocess;
 
-/// Functions that register each `metrics!` block in the default registry.
-#[linkme::distributed_slice]
-pub static METRIC_GROUPS: [fn()];
+pub use crate::registry::METRIC_GROUPS;
 
 /// Registers a `metrics!` block's group in the default registry.
 pub fn register_group(group: impl Collector + 'static) {
@@ -453,12 +451,6 @@ pub trait ProbeOther {
 
 impl<T> ProbeOther for &ErrProbe<'_, T> {}
 
-/// Accepts every error.
-#[inline]
-pub fn any_error<E>(_: &E) -> bool {
-    true
-}
-
 pin_project_lite::pin_project! {
     /// A future that counts one on `target` if polling it panics, then lets
     /// the panic go on.
@@ -492,7 +484,3 @@ impl<F: Future, T: Increment> Future for CountPanics<F, T> {
         }
     }
 }
-
-/// Keeps an in-progress guard's target alive for `Track` bounds in
-/// generated code.
-pub fn assert_track<T: Track>(_: &T) {}

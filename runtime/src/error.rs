@@ -43,7 +43,7 @@ pub enum Error {
         /// The metric's name.
         metric: String,
         /// What was wrong.
-        reason: crate::metric::QuantileError,
+        reason: QuantileError,
     },
     /// The number of label values differs from the number of label names.
     #[error("metric {metric:?} expects {expected} label values ({names}), got {got}")]
@@ -121,4 +121,77 @@ pub enum Error {
         /// How many characters the names and values have together.
         chars: usize,
     },
+}
+
+/// Why quantile objectives or their window were refused.
+///
+/// ```
+/// use promdecl_runtime::metric::{check_quantiles, QuantileError};
+/// assert_eq!(
+///     check_quantiles(&[(1.5, 0.01)], None, None),
+///     Err(QuantileError::QuantileOutOfRange { quantile: 1.5 })
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QuantileError {
+    /// A quantile is not in `[0, 1]` (or is NaN).
+    #[error("quantile {quantile} is not between 0 and 1 (the median is 0.5, the 99th percentile 0.99)")]
+    QuantileOutOfRange {
+        /// The quantile.
+        quantile: f64,
+    },
+    /// An allowed error is not in `(0, 1)` (or is NaN).
+    #[error(
+        "the allowed error {error} of quantile {quantile} is not strictly between 0 and 1 \
+         (0.01 lets the reported value rank 1% of the observations away from the quantile)"
+    )]
+    ErrorOutOfRange {
+        /// The quantile.
+        quantile: f64,
+        /// Its allowed error.
+        error: f64,
+    },
+    /// A quantile appears twice.
+    #[error("quantile {quantile} is declared twice; declare each quantile once, with one allowed error")]
+    DuplicateQuantile {
+        /// The quantile.
+        quantile: f64,
+    },
+    /// `max_age` is zero.
+    #[error("max_age must be longer than zero")]
+    ZeroMaxAge,
+    /// `age_buckets` is zero.
+    #[error("age_buckets must be at least 1")]
+    ZeroAgeBuckets,
+    /// `max_age` is shorter than one nanosecond per age bucket.
+    #[error("max_age must be at least one nanosecond per age bucket")]
+    MaxAgeTooShort,
+    /// `max_age`, `age_buckets` or a clock was given without objectives.
+    #[error("max_age, age_buckets and the quantile clock apply only to a summary with quantiles; add .quantiles([...]) or remove them")]
+    WindowWithoutQuantiles,
+}
+
+impl QuantileError {
+    /// The reason without the numbers, for compile-time errors.
+    ///
+    /// ```
+    /// use promdecl_runtime::metric::QuantileError;
+    /// assert_eq!(QuantileError::ZeroAgeBuckets.reason(), "age_buckets must be at least 1");
+    /// ```
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            QuantileError::QuantileOutOfRange { .. } => "summary quantiles must be between 0 and 1",
+            QuantileError::ErrorOutOfRange { .. } => {
+                "the allowed error of a summary quantile must be strictly between 0 and 1"
+            }
+            QuantileError::DuplicateQuantile { .. } => "a summary quantile is declared twice",
+            QuantileError::ZeroMaxAge => "max_age must be longer than zero",
+            QuantileError::ZeroAgeBuckets => "age_buckets must be at least 1",
+            QuantileError::MaxAgeTooShort => "max_age must be at least one nanosecond per age bucket",
+            QuantileError::WindowWithoutQuantiles => {
+                "max_age and age_buckets apply only to a summary with quantiles; declare its quantiles"
+            }
+        }
+    }
 }

@@ -5,9 +5,10 @@
 //! possible values (fieldless enums, `bool`), the set has a fixed
 //! [`LabelSet::CARDINALITY`] and its family stores children in a dense array
 //! indexed by [`LabelSet::dense_index`]: no hashing, no locks. Any other set is
-//! stored in a sharded concurrent map keyed by its label values, copied out
-//! of the set: a family never keeps a label set, so the traits ask nothing
-//! of the type but that it can list its values (no `Clone`, `Eq` or `Hash`).
+//! stored in a sharded concurrent map whose keys are its label values,
+//! encoded in one byte string and compared in full: a family never keeps a
+//! label set, so the traits ask nothing of the type but that it can list its
+//! values (no `Clone`, `Eq` or `Hash`).
 //!
 //! The derive macros in `promdecl` implement both traits; hand-written
 //! implementations look like this:

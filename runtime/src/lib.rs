@@ -31,6 +31,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod clock;
+mod collect;
 pub mod collector;
 pub mod encode;
 mod error;
@@ -69,7 +70,9 @@ mod tls;
 #[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
 pub mod trace;
 
+pub use collect::{Collector, MetricCell, MetricType};
 pub use collector::{PlatformCollector, ProcessCollector};
+pub use encode::{created_series, set_created_series};
 pub use error::Error;
 pub use family::{Family, Handle, Labeled, OVERFLOW_LABEL_VALUE};
 #[cfg(feature = "server")]
@@ -78,17 +81,17 @@ pub use http::{serve, serve_registry, ServeError, Server, ServerBuilder};
 pub use label::{DynLabels, LabelSet, LabelValue};
 pub use metric::QuantileError;
 pub use metric::{
-    created_series, exponential_buckets, linear_buckets, set_created_series, Builder, Counter, CounterCell, Enum,
-    EnumCell, ExceptionGuard, ExemplarLabels, ExemplarTimer, FromOpts, Gauge, GaugeCell, Histogram, HistogramCell,
-    InProgressGuard, Increment, Info, InfoCell, MetricCell, MetricType, Observe, ObserveWithExemplar, Opts,
-    ShardedCounter, ShardedCounterCell, Summary, SummaryCell, Timer, Track, DEFAULT_BUCKETS,
+    exponential_buckets, linear_buckets, Builder, Counter, CounterCell, Enum, EnumCell, ExceptionGuard, ExemplarLabels,
+    ExemplarTimer, FromOpts, Gauge, GaugeCell, Histogram, HistogramCell, InProgressGuard, Increment, Info, InfoCell,
+    Observe, ObserveWithExemplar, Opts, ShardedCounter, ShardedCounterCell, Summary, SummaryCell, Timer, Track,
+    DEFAULT_BUCKETS,
 };
 pub use model::{
     CounterFamily, FamilySample, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily,
     StateSetFamily, SummaryFamily, UnknownFamily,
 };
 pub use parse::{parse_openmetrics, parse_text, ParseError};
-pub use registry::{default_registry, registration_errors, Collector, CollectorId, Registry};
+pub use registry::{default_registry, registration_errors, CollectorId, Registry};
 #[cfg(feature = "textfile")]
 #[cfg_attr(docsrs, doc(cfg(feature = "textfile")))]
 pub use textfile::write_to_textfile;

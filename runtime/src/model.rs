@@ -18,8 +18,8 @@
 //! );
 //! ```
 
+use crate::collect::FamilyDesc;
 use crate::encode::{is_number_text, CollectError, Descriptor, Exemplar, MetricEncoder, Number, Sample};
-use crate::registry::FamilyDesc;
 use crate::{Collector, MetricType};
 
 /// One sample of a [`MetricFamily`].
@@ -145,12 +145,9 @@ struct Base {
 impl Base {
     fn new(name: &str, help: &str, kind: MetricType, label_names: &[&str]) -> Self {
         // As for Counter: the family name has no `_total`; samples add it.
-        let name = match kind {
-            MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
-            _ => name,
-        };
+        let name = crate::collect::series::join("", "", name, "", kind == MetricType::Counter);
         Base {
-            family: MetricFamily::new(name, help, kind),
+            family: MetricFamily::new(&name, help, kind),
             label_names: label_names.iter().map(|&n| n.to_owned()).collect(),
         }
     }

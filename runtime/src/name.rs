@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use crate::collect::series::join;
 use crate::Error;
 
 /// Which names are accepted.
@@ -248,28 +249,11 @@ pub fn full_name(
     if name.is_empty() {
         return Err(Error::InvalidMetricName { name: String::new(), reason: "metric names must not be empty" });
     }
-    let mut full = String::with_capacity(namespace.len() + subsystem.len() + name.len() + unit.len() + 3);
-    for part in [namespace, subsystem] {
-        if !part.is_empty() {
-            full.push_str(part);
-            full.push('_');
-        }
+    if !unit.is_empty() && matches!(kind, crate::MetricType::Info | crate::MetricType::StateSet) {
+        let metric = join(namespace, subsystem, name, "", false);
+        return Err(Error::InvalidOption { metric, reason: "info and enum metrics cannot have a unit" });
     }
-    full.push_str(name);
-    if kind == crate::MetricType::Counter {
-        if let Some(stripped) = full.strip_suffix("_total") {
-            full.truncate(stripped.len());
-        }
-    }
-    if !unit.is_empty() {
-        if matches!(kind, crate::MetricType::Info | crate::MetricType::StateSet) {
-            return Err(Error::InvalidOption { metric: full, reason: "info and enum metrics cannot have a unit" });
-        }
-        if !full.ends_with(unit) || !full[..full.len() - unit.len()].ends_with('_') {
-            full.push('_');
-            full.push_str(unit);
-        }
-    }
+    let full = join(namespace, subsystem, name, unit, kind == crate::MetricType::Counter);
     validate_metric_name(&full)?;
     Ok(full)
 }

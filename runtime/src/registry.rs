@@ -6,100 +6,10 @@ use std::sync::{Arc, RwLock};
 
 use once_cell::sync::Lazy;
 
-use crate::encode::{CollectError, Descriptor, EncodeLabels, LabelSink, MetricEncoder, Number, Sample};
-use crate::{Error, MetricType};
-
-/// Something that can be scraped: a metric, a group of metrics, a registry,
-/// or a custom collector producing [`MetricFamily`](crate::MetricFamily)s.
-///
-/// ```
-/// use promdecl_runtime::{encode::MetricEncoder, Collector, GaugeFamily, Registry};
-///
-/// struct Temperature;
-/// impl Collector for Temperature {
-///     fn collect(&self, enc: &mut dyn MetricEncoder) {
-///         let mut f = GaugeFamily::new("room_celsius", "Room temperature.", &["room"]);
-///         f.add_metric(&["kitchen"], 21.5, None);
-///         f.encode(enc);
-///     }
-/// }
-/// let registry = Registry::new();
-/// registry.register(Temperature).unwrap();
-/// assert_eq!(registry.get_sample_value("room_celsius", &[("room", "kitchen")]), Some(21.5));
-/// ```
-pub trait Collector: Send + Sync {
-    /// Writes every family this collector holds.
-    fn collect(&self, enc: &mut dyn MetricEncoder);
-
-    /// The families this collector will produce, for collision checks at
-    /// registration. By default it collects once and records what it saw.
-    fn describe(&self) -> Vec<FamilyDesc> {
-        let mut d = Describer(Vec::new());
-        self.collect(&mut d);
-        d.0
-    }
-}
-
-impl<T: Collector + ?Sized> Collector for Arc<T> {
-    fn collect(&self, enc: &mut dyn MetricEncoder) {
-        (**self).collect(enc)
-    }
-    fn describe(&self) -> Vec<FamilyDesc> {
-        (**self).describe()
-    }
-}
-
-impl<T: Collector + ?Sized> Collector for &T {
-    fn collect(&self, enc: &mut dyn MetricEncoder) {
-        (**self).collect(enc)
-    }
-    fn describe(&self) -> Vec<FamilyDesc> {
-        (**self).describe()
-    }
-}
-
-/// The name and type of a family a collector produces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FamilyDesc {
-    /// The family name.
-    pub name: String,
-    /// The type.
-    pub kind: MetricType,
-}
-
-impl FamilyDesc {
-    /// A descriptor.
-    ///
-    /// ```
-    /// use promdecl_runtime::{registry::FamilyDesc, MetricType};
-    /// let d = FamilyDesc::new("requests", MetricType::Counter);
-    /// assert_eq!(d.series_names(), ["requests", "requests_total", "requests_created"]);
-    /// ```
-    pub fn new(name: &str, kind: MetricType) -> Self {
-        FamilyDesc { name: name.to_owned(), kind }
-    }
-
-    /// Every series name the family may expose, including the family name
-    /// itself: a registry refuses two collectors sharing any of them.
-    pub fn series_names(&self) -> Vec<String> {
-        std::iter::once(self.name.clone())
-            .chain(self.kind.suffixes().iter().map(|s| format!("{}{s}", self.name)))
-            .collect()
-    }
-}
-
-struct Describer(Vec<FamilyDesc>);
-
-impl MetricEncoder for Describer {
-    /// Describing only records names: a failure says nothing about them.
-    fn fail(&mut self, _: CollectError) {}
-
-    fn family(&mut self, desc: &Descriptor<'_>) {
-        self.0.push(FamilyDesc::new(desc.name, desc.kind));
-    }
-    fn series(&mut self, _: &dyn EncodeLabels) {}
-    fn sample(&mut self, _: &Sample<'_>) {}
-}
+use crate::collect::series::first_clash;
+use crate::collect::{CollectError, Descriptor, EncodeLabels, MetricEncoder, MetricType, Number, Sample};
+pub use crate::collect::{Collector, FamilyDesc};
+use crate::Error;
 
 /// Identifies a registered collector, for [`Registry::unregister`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -193,14 +103,19 @@ impl Registry {
         let mut names: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
         for family in &families {
-            for series in family.series_names() {
-                let clash =
-                    state.names.get(&series).map(|(_, owner)| owner.clone()).or_else(|| {
-                        (series == "target_info" && state.target_info.is_some()).then(|| "target".to_owned())
-                    });
-                if let Some(existing) = clash {
-                    return Err(Error::DuplicateSeries { series, new: family.name.clone(), existing });
-                }
+            let series = family.series_names();
+            let clash = first_clash(&series, |s| {
+                state
+                    .names
+                    .get(s)
+                    .map(|(_, owner)| owner.clone())
+                    .or_else(|| (s == "target_info" && state.target_info.is_some()).then(|| "target".to_owned()))
+            });
+            if let Some((series, existing)) = clash {
+                let series = series.to_owned();
+                return Err(Error::DuplicateSeries { series, new: family.name.clone(), existing });
+            }
+            for series in series {
                 if seen.insert(series.clone()) {
                     names.push(series);
                 }
@@ -413,7 +328,7 @@ impl MetricEncoder for Filter<'_> {
 
     /// Native buckets go out with the series when the family's histogram
     /// names (`name`, `name_bucket`, `name_count`, `name_sum`) are selected.
-    fn native_histogram(&mut self, histogram: &crate::encode::NativeHistogram) {
+    fn native_histogram(&mut self, histogram: &crate::collect::NativeHistogram) {
         if !self.wanted {
             return;
         }
@@ -440,12 +355,6 @@ struct Lookup<'a> {
     found: Option<f64>,
 }
 
-impl LabelSink for Vec<(String, String)> {
-    fn label(&mut self, name: &str, value: &str) {
-        self.push((name.to_owned(), value.to_owned()));
-    }
-}
-
 impl MetricEncoder for Lookup<'_> {
     /// A lookup answers from what could be collected.
     fn fail(&mut self, _: CollectError) {}
@@ -468,9 +377,9 @@ impl MetricEncoder for Lookup<'_> {
             return;
         }
         let extra = s.extra.map(|e| match e {
-            crate::encode::Extra::Le(v) => ("le", v),
-            crate::encode::Extra::Quantile(v) => ("quantile", v),
-            crate::encode::Extra::Label(n, v) => (n, v),
+            crate::collect::Extra::Le(v) => ("le", v),
+            crate::collect::Extra::Quantile(v) => ("quantile", v),
+            crate::collect::Extra::Label(n, v) => (n, v),
         });
         let expected = self.current.len() + usize::from(extra.is_some());
         let all_match = self.labels.len() == expected
@@ -486,6 +395,18 @@ impl MetricEncoder for Lookup<'_> {
         }
     }
 }
+
+/// Functions that register each `metrics!` block in the default registry;
+/// the macros add one per block.
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static METRIC_GROUPS: [fn()];
+
+/// Functions that register a collector the crate itself puts in the default
+/// registry (the process and platform collectors); each adds itself, after
+/// the `metrics!` blocks.
+#[linkme::distributed_slice]
+pub(crate) static BUILTIN_COLLECTORS: [fn()];
 
 static DEFAULT: Lazy<Registry> = Lazy::new(Registry::new);
 static GROUPS_REGISTERED: std::sync::Once = std::sync::Once::new();
@@ -507,10 +428,12 @@ static REGISTRATION_ERRORS: std::sync::Mutex<Vec<Error>> = std::sync::Mutex::new
 /// ```
 pub fn default_registry() -> &'static Registry {
     GROUPS_REGISTERED.call_once(|| {
-        for register in crate::__private::METRIC_GROUPS {
+        for register in METRIC_GROUPS {
             register();
         }
-        crate::collector::register_defaults();
+        for register in BUILTIN_COLLECTORS {
+            register();
+        }
     });
     &DEFAULT
 }

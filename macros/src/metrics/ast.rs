@@ -4,6 +4,11 @@
 use proc_macro2::Span;
 use syn::{Attribute, Expr, GenericArgument, Ident, LitInt, LitStr, PathArguments, Type, Visibility};
 
+/// The runtime's rules for series names, compiled here from the runtime's own
+/// source so that a clash is found at expansion time, at the user's token.
+#[path = "../../../runtime/src/collect/series.rs"]
+pub mod series;
+
 /// The metric types a declaration can name.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -53,16 +58,20 @@ impl Kind {
         }
     }
 
-    /// Suffixes the registry reserves for this type (see the runtime's
-    /// `MetricType::suffixes`).
+    /// Suffixes the registry reserves for this type: the runtime's table
+    /// for its `MetricType`.
     pub fn suffixes(self) -> &'static [&'static str] {
         match self {
-            Kind::Counter | Kind::ShardedCounter => &["_total", "_created"],
-            Kind::Histogram => &["_bucket", "_sum", "_count", "_created"],
-            Kind::Summary => &["_sum", "_count", "_created"],
-            Kind::Info => &["_info"],
-            Kind::Gauge | Kind::Enum => &[],
+            Kind::Counter | Kind::ShardedCounter => series::COUNTER_SUFFIXES,
+            Kind::Histogram => series::HISTOGRAM_SUFFIXES,
+            Kind::Summary => series::SUMMARY_SUFFIXES,
+            Kind::Info => series::INFO_SUFFIXES,
+            Kind::Gauge | Kind::Enum => series::NO_SUFFIXES,
         }
+    }
+
+    fn is_counter(self) -> bool {
+        matches!(self, Kind::Counter | Kind::ShardedCounter)
     }
 }
 
@@ -115,40 +124,25 @@ pub struct Group {
 }
 
 impl Group {
-    pub fn prefix(&self) -> String {
-        let mut prefix = String::new();
-        for part in [&self.namespace, &self.subsystem].into_iter().flatten() {
-            if !part.value().is_empty() {
-                prefix.push_str(&part.value());
-                prefix.push('_');
-            }
-        }
-        prefix
+    /// The family name a metric is exposed under, joined by the runtime's
+    /// own rules (used to find clashes within one `metrics!` block).
+    pub fn family_name(&self, m: &Metric) -> String {
+        let part = |p: &Option<LitStr>| p.as_ref().map(LitStr::value).unwrap_or_default();
+        let unit = part(&m.unit);
+        series::join(&part(&self.namespace), &part(&self.subsystem), &m.name.0, &unit, m.kind.is_counter())
     }
 
-    /// The family name a metric is exposed under, composed as the runtime
-    /// composes it (used to find clashes within one group).
-    pub fn family_name(&self, m: &Metric) -> String {
-        let mut full = self.prefix() + &m.name.0;
-        if matches!(m.kind, Kind::Counter | Kind::ShardedCounter) {
-            if let Some(stripped) = full.strip_suffix("_total") {
-                full = stripped.to_owned();
-            }
-        }
-        if let Some(unit) = &m.unit {
-            let unit = unit.value();
-            if !unit.is_empty() && !full.ends_with(&format!("_{unit}")) {
-                full = format!("{full}_{unit}");
-            }
-        }
-        full
+    /// Every series name the metric may expose (see the runtime's
+    /// `FamilyDesc::series_names`).
+    pub fn series_names(&self, m: &Metric) -> Vec<String> {
+        series::series_names(&self.family_name(m), m.kind.suffixes())
     }
 
     /// The name a scrape shows for the metric's main sample.
     pub fn exposed_name(&self, m: &Metric) -> String {
         let family = self.family_name(m);
         match m.kind {
-            Kind::Counter | Kind::ShardedCounter => family + "_total",
+            _ if m.kind.is_counter() => family + "_total",
             Kind::Info => family + "_info",
             _ => family,
         }

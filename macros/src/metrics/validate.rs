@@ -1,6 +1,7 @@
 //! Checks the macro makes itself. Name validity, reserved labels, bucket and
 //! quantile rules are the runtime's `const fn`s, evaluated by the generated code.
 
+use super::ast::series::first_clash;
 use super::ast::{Group, Kind};
 use crate::errors::Errors;
 
@@ -58,11 +59,9 @@ pub fn group(group: &Group, scope: &str, exposed: &mut Vec<(String, String)>, er
                 errors.at(unit, format_args!("a {} metric cannot have a unit; remove it", m.kind.type_name()));
             }
         }
-        let family = group.family_name(m);
-        let series: Vec<String> =
-            std::iter::once(family.clone()).chain(m.kind.suffixes().iter().map(|s| format!("{family}{s}"))).collect();
+        let series = group.series_names(m);
         if let Some((name, owner)) =
-            series.iter().find_map(|s| exposed.iter().find(|(n, _)| n == s).map(|(n, o)| (n.clone(), o.clone())))
+            first_clash(&series, |s| exposed.iter().find(|(n, _)| n == s).map(|(_, owner)| owner.clone()))
         {
             errors.at(
                 &m.ident,

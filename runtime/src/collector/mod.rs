@@ -28,8 +28,11 @@ pub use process::ProcessCollector;
 /// Registers the built-in collectors in the default registry; called once,
 /// from its first use, after the `metrics!` blocks (so a block that declares
 /// a `process_*` name of its own keeps it, and the clash is reported by
-/// [`registration_errors`](crate::registration_errors)).
-pub(crate) fn register_defaults() {
+/// [`registration_errors`](crate::registration_errors)). The registry finds
+/// it in [`BUILTIN_COLLECTORS`](crate::registry::BUILTIN_COLLECTORS) and
+/// names no collector itself.
+#[linkme::distributed_slice(crate::registry::BUILTIN_COLLECTORS)]
+fn register_defaults() {
     #[cfg(all(feature = "process", target_os = "linux"))]
     process::register_default();
     platform::register_default();

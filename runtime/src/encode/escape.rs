@@ -1,100 +1,106 @@
 //! Escaping and number formatting shared by the text encoders.
 
+use std::mem::MaybeUninit;
+
 use memchr::{memchr2, memchr3};
 
 use super::{EncodeLabels, EscapingScheme, Extra, LabelSink, Number};
 use crate::name::{is_legacy_label_name, is_legacy_metric_name};
 
-/// Appends `bytes`. Most of what a scrape writes is short (names, label
-/// values, digits, a series' labels): up to 64 bytes are copied inline, in
-/// words that may overlap at the end, instead of through a call to `memcpy`.
+/// Appends `bytes` (see [`copy_short`] for how).
 #[inline(always)]
 pub(crate) fn put(buf: &mut Vec<u8>, bytes: &[u8]) {
-    buf.reserve(bytes.len().max(64));
-    let len = buf.len();
-    // SAFETY: `reserve` made room for `bytes.len()` bytes past `len` (and 64
-    // at least, as `copy_short` needs); those are initialized by the copy.
-    unsafe {
-        copy_short(buf.as_mut_ptr().add(len), bytes);
-        buf.set_len(len + bytes.len());
-    }
+    buf.reserve(bytes.len());
+    copy_short(buf.spare_capacity_mut(), bytes);
+    let len = buf.len() + bytes.len();
+    // SAFETY: `copy_short` returned, so it initialized the first
+    // `bytes.len()` bytes of the spare capacity (it panics if they do not
+    // fit): every byte below `len` is initialized, and `len` is within the
+    // capacity.
+    unsafe { buf.set_len(len) };
 }
 
-/// Copies `src` to `dst`; inline up to 64 bytes.
+/// Copies `src` to the start of `dst`. Most of what a scrape writes is short
+/// (names, label values, digits, a series' labels): up to 64 bytes are
+/// copied inline, in words of which the last may overlap the one before,
+/// instead of through a call to `memcpy`. Every word stays within the first
+/// `src.len()` bytes of `dst`.
 ///
-/// # Safety
-///
-/// `dst` is valid for writes of `max(src.len(), 64)` bytes and does not
-/// overlap `src`.
+/// Panics if `dst` is shorter than `src`.
 #[inline(always)]
-unsafe fn copy_short(dst: *mut u8, src: &[u8]) {
+fn copy_short(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
     let n = src.len();
+    let dst = &mut dst[..n];
+    let d = dst.as_mut_ptr().cast::<u8>();
     let s = src.as_ptr();
-    // SAFETY: the caller's promise covers every write (all below `n`, or
-    // below 64 where words overlap), and every read stays within `src`.
+    // SAFETY: `dst` and `src` are both `n` bytes long, and `dst` is a unique
+    // borrow, so they do not overlap. Each branch reads and writes only at
+    // offsets below `n`: the words written last start at `n - 16`, `n - 8`
+    // or `n - 4`, in branches where `n` is at least that word's size.
     unsafe {
         if n > 64 {
-            std::ptr::copy_nonoverlapping(s, dst, n);
+            std::ptr::copy_nonoverlapping(s, d, n);
         } else if n > 16 {
             let mut i = 0;
             while i + 16 < n {
-                dst.add(i).cast::<u128>().write_unaligned(s.add(i).cast::<u128>().read_unaligned());
+                d.add(i).cast::<u128>().write_unaligned(s.add(i).cast::<u128>().read_unaligned());
                 i += 16;
             }
-            dst.add(n - 16).cast::<u128>().write_unaligned(s.add(n - 16).cast::<u128>().read_unaligned());
+            d.add(n - 16).cast::<u128>().write_unaligned(s.add(n - 16).cast::<u128>().read_unaligned());
         } else if n >= 8 {
-            dst.cast::<u64>().write_unaligned(s.cast::<u64>().read_unaligned());
-            dst.add(n - 8).cast::<u64>().write_unaligned(s.add(n - 8).cast::<u64>().read_unaligned());
+            d.cast::<u64>().write_unaligned(s.cast::<u64>().read_unaligned());
+            d.add(n - 8).cast::<u64>().write_unaligned(s.add(n - 8).cast::<u64>().read_unaligned());
         } else if n >= 4 {
-            dst.cast::<u32>().write_unaligned(s.cast::<u32>().read_unaligned());
-            dst.add(n - 4).cast::<u32>().write_unaligned(s.add(n - 4).cast::<u32>().read_unaligned());
+            d.cast::<u32>().write_unaligned(s.cast::<u32>().read_unaligned());
+            d.add(n - 4).cast::<u32>().write_unaligned(s.add(n - 4).cast::<u32>().read_unaligned());
         } else if n > 0 {
-            *dst = *s;
-            *dst.add(n / 2) = *s.add(n / 2);
-            *dst.add(n - 1) = *s.add(n - 1);
+            *d = *s;
+            *d.add(n / 2) = *s.add(n / 2);
+            *d.add(n - 1) = *s.add(n - 1);
         }
     }
 }
 
-/// Writes a line into room reserved beforehand, with no capacity check per
-/// piece.
+/// Writes a line into room reserved beforehand, with no reallocation per
+/// piece. Each piece is checked against the room left (in release builds
+/// too): a line longer than its reservation panics rather than writing past
+/// the buffer.
 struct Reserved<'b> {
     buf: &'b mut Vec<u8>,
-    at: usize,
+    /// How many bytes of `buf`'s spare capacity, from its start, `put` and
+    /// `byte` have initialized.
+    written: usize,
 }
 
 impl<'b> Reserved<'b> {
-    /// Room for `max` bytes (at most) at the end of `buf`.
+    /// Room for `max` bytes at the end of `buf`.
     #[inline(always)]
     fn new(buf: &'b mut Vec<u8>, max: usize) -> Self {
-        buf.reserve(max + 64);
-        let at = buf.len();
-        Reserved { buf, at }
+        buf.reserve(max);
+        Reserved { buf, written: 0 }
     }
 
     #[inline(always)]
     fn put(&mut self, bytes: &[u8]) {
-        debug_assert!(self.at + bytes.len().max(64) <= self.buf.capacity());
-        // SAFETY: `new` reserved the line's `max` plus 64, which covers
-        // everything the line writes (the caller sums its pieces) and the
-        // overlap of `copy_short`.
-        unsafe { copy_short(self.buf.as_mut_ptr().add(self.at), bytes) };
-        self.at += bytes.len();
+        copy_short(&mut self.buf.spare_capacity_mut()[self.written..], bytes);
+        self.written += bytes.len();
     }
 
     #[inline(always)]
     fn byte(&mut self, b: u8) {
-        debug_assert!(self.at < self.buf.capacity());
-        // SAFETY: as in `put`.
-        unsafe { *self.buf.as_mut_ptr().add(self.at) = b };
-        self.at += 1;
+        self.buf.spare_capacity_mut()[self.written].write(b);
+        self.written += 1;
     }
 }
 
 impl Drop for Reserved<'_> {
     fn drop(&mut self) {
-        // SAFETY: every byte up to `at` was written by `put` or `byte`.
-        unsafe { self.buf.set_len(self.at) };
+        let len = self.buf.len() + self.written;
+        // SAFETY: `written` grows only once `put` or `byte` has initialized
+        // that many more bytes of the spare capacity, right after those
+        // already counted, through bounds-checked slices of it: every byte
+        // below `len` is initialized and `len` is within the capacity.
+        unsafe { self.buf.set_len(len) };
     }
 }
 
@@ -540,6 +546,29 @@ mod tests {
             assert_eq!(&line[1..=n], &src[..n], "length {n}");
             assert_eq!((line[0], line[n + 1]), (b'<', b'>'));
         }
+    }
+
+    /// A line that outgrows its reservation stops at the check, in every
+    /// build: the buffer keeps exactly the pieces that fit, nothing past
+    /// its capacity is written.
+    #[test]
+    fn a_line_longer_than_its_reservation_panics_and_keeps_what_fit() {
+        let mut line = Vec::with_capacity(8);
+        let room = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut w = Reserved::new(&mut line, 8);
+            let room = w.buf.capacity() - w.buf.len();
+            w.put(&vec![b'x'; room - 1]);
+            w.byte(b'!');
+            w.byte(b'?');
+        }));
+        assert!(room.is_err(), "the byte past the reservation must be refused");
+        assert_eq!(line.len(), line.capacity(), "the pieces that fit are kept");
+        assert_eq!(line.last(), Some(&b'!'));
+        let mut short = Vec::new();
+        let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            copy_short(&mut short.spare_capacity_mut()[..0], b"abc");
+        }));
+        assert!(copied.is_err(), "a copy into less room than it needs must be refused");
     }
 
     #[test]

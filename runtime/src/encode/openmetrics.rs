@@ -38,7 +38,7 @@ impl<'b> OpenMetricsEncoder<'b> {
     /// assert_eq!(buf, b"# EOF\n");
     /// ```
     pub fn new(buf: &'b mut Vec<u8>, escaping: EscapingScheme) -> Self {
-        OpenMetricsEncoder { buf, line: SeriesLine::new(escaping), created: crate::created_series(), failure: None }
+        OpenMetricsEncoder { buf, line: SeriesLine::new(escaping), created: super::created_series(), failure: None }
     }
 
     /// Writes the closing `# EOF` line.

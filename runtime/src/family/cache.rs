@@ -147,11 +147,13 @@ where
         while matching != 0 {
             let entry = &ways[matching.trailing_zeros() as usize];
             matching &= matching - 1;
-            // SAFETY: epochs are unique in the process, so an entry tagged
-            // with this family's current epoch was made by this family, for
-            // a `Child<C>`; the entry holds a reference to it while the
-            // cache is borrowed.
-            let child: &Child<C> = unsafe { Child::from_slot(&entry.child) };
+            // SAFETY: epochs are unique in the process and `current` is not
+            // 0 (the tag of an empty entry), so an entry tagged with this
+            // family's current epoch was made by `insert` for this family,
+            // from a `Child<C>::into_raw`; the entry keeps that reference
+            // until it is replaced or the cache dropped, neither of which
+            // can happen while this borrow of the cache lives.
+            let child = unsafe { Child::<C>::borrow_raw(entry.child) };
             if !values.equals(child.key()) {
                 // Another child whose hash shares the tag's bits: rare.
                 continue;
@@ -162,7 +164,7 @@ where
             if epoch.load(Ordering::SeqCst) != current {
                 return None;
             }
-            return f.take().map(|f| f(child, current));
+            return f.take().map(|f| f(&child, current));
         }
         None
     });

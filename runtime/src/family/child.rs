@@ -4,6 +4,9 @@
 use crate::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::c_void;
 use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
 use std::time::Duration;
 
 use triomphe::ThinArc;
@@ -29,7 +32,6 @@ const SECONDS: u64 = HANDLE_ONE - 1;
 
 /// A shared reference to a map child. Equal children have equal label
 /// values; the hash is that of the values (see [`key`]).
-#[repr(transparent)]
 pub(crate) struct Child<C>(ThinArc<Header<C>, u8>);
 
 impl<C> Child<C> {
@@ -45,7 +47,10 @@ impl<C> Child<C> {
 
     #[inline]
     pub(crate) fn key(&self) -> KeyRef<'_> {
-        KeyRef(&self.0.slice)
+        // SAFETY: `Child::new` is the only constructor, and it fills the
+        // slice from `key::encode`; a `ThinArc` never hands out its slice
+        // mutably while shared, and this one is never written after.
+        unsafe { KeyRef::new(&self.0.slice) }
     }
 
     /// Whether both are the same child (not merely equal label values).
@@ -135,19 +140,21 @@ impl<C> Child<C> {
         ThinArc::into_raw(self.0)
     }
 
-    /// Borrows the child whose pointer from [`Child::into_raw`] is stored
-    /// in `slot`.
+    /// Borrows the child whose reference [`Child::into_raw`] gave up as
+    /// `ptr`, for as long as the returned guard lives.
     ///
     /// # Safety
     ///
-    /// The pointer in `slot` came from `Child::<C>::into_raw` (same `C`),
-    /// and that reference is not released while the borrow lives.
+    /// `ptr` came from `Child::<C>::into_raw` (same `C`), and that reference
+    /// is not released while the guard lives.
     #[inline]
-    pub(crate) unsafe fn from_slot(slot: &*const c_void) -> &Child<C> {
-        // SAFETY: `Child` is a transparent newtype of `ThinArc`, itself a
-        // transparent wrapper of one non-null pointer, the one `into_raw`
-        // gave out: the slot holding that pointer reads as a `Child`.
-        unsafe { &*(slot as *const *const c_void as *const Child<C>) }
+    pub(crate) unsafe fn borrow_raw<'a>(ptr: *const c_void) -> BorrowedChild<'a, C> {
+        // SAFETY: `ThinArc::from_raw` takes a pointer from `ThinArc::into_raw`,
+        // as the caller promises this one is; the result is never dropped
+        // (`ManuallyDrop`), so the reference count it stands for stays with
+        // the reference the caller keeps alive for `'a`.
+        let child = unsafe { ThinArc::<Header<C>, u8>::from_raw(ptr) };
+        BorrowedChild { child: ManuallyDrop::new(Child(child)), _borrow: PhantomData }
     }
 
     /// Releases a reference given up by [`Child::into_raw`].
@@ -158,6 +165,21 @@ impl<C> Child<C> {
     pub(crate) unsafe fn release_raw(ptr: *const c_void) {
         // SAFETY: as the caller promises.
         drop(Child(unsafe { ThinArc::<Header<C>, u8>::from_raw(ptr) }));
+    }
+}
+
+/// A child borrowed from a reference given up by [`Child::into_raw`]; see
+/// [`Child::borrow_raw`].
+pub(crate) struct BorrowedChild<'a, C> {
+    child: ManuallyDrop<Child<C>>,
+    _borrow: PhantomData<&'a Child<C>>,
+}
+
+impl<C> Deref for BorrowedChild<'_, C> {
+    type Target = Child<C>;
+    #[inline]
+    fn deref(&self) -> &Child<C> {
+        &self.child
     }
 }
 

@@ -5,8 +5,8 @@
 use super::child::Child;
 use super::key;
 use super::Family;
+use crate::collect::MetricCell;
 use crate::encode::{EncodeLabels, EscapingScheme, LabelSink, MetricEncoder};
-use crate::metric::MetricCell;
 use crate::sync::atomic::Ordering;
 use crate::{Collector, LabelSet};
 
@@ -186,8 +186,8 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
         }
     }
 
-    fn describe(&self) -> Vec<crate::registry::FamilyDesc> {
-        vec![crate::registry::FamilyDesc::new(&self.inner.meta.name, self.inner.meta.kind)]
+    fn describe(&self) -> Vec<crate::collect::FamilyDesc> {
+        vec![crate::collect::FamilyDesc::new(&self.inner.meta.name, self.inner.meta.kind)]
     }
 }
 

@@ -126,10 +126,29 @@ pub(crate) fn encode(values: &(impl Values + ?Sized)) -> Vec<u8> {
 }
 
 /// An encoded key, borrowed from its child.
+///
+/// Invariant: the bytes are a key [`encode`] returned, so each value in them
+/// is whole UTF-8. The field is private and [`KeyRef::new`], which promises
+/// it, is the only way to make one.
 #[derive(Clone, Copy)]
-pub(crate) struct KeyRef<'a>(pub(crate) &'a [u8]);
+pub(crate) struct KeyRef<'a>(&'a [u8]);
 
 impl<'a> KeyRef<'a> {
+    /// # Safety
+    ///
+    /// `bytes` are (a copy of) what [`encode`] returned.
+    #[inline]
+    pub(crate) unsafe fn new(bytes: &'a [u8]) -> Self {
+        KeyRef(bytes)
+    }
+
+    /// The encoded bytes, for comparing two keys.
+    #[inline]
+    #[cfg_attr(promdecl_loom, allow(dead_code))]
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        self.0
+    }
+
     fn values_bytes(self) -> &'a [u8] {
         self.0.get(1..).unwrap_or_default()
     }
@@ -145,8 +164,10 @@ impl<'a> KeyRef<'a> {
         std::iter::from_fn(move || {
             let (value, tail) = split_value(rest)?;
             rest = tail;
-            // SAFETY: `encode` copies every value whole from a `&str`, and
-            // keys are never written after that.
+            // SAFETY: by the type's invariant these bytes came from
+            // `encode`, which copies every value whole from a `&str` after
+            // its length; `split_value` reads those lengths back, so `value`
+            // is exactly one of the values, valid UTF-8.
             Some(unsafe { std::str::from_utf8_unchecked(value) })
         })
     }

@@ -9,7 +9,7 @@ use crossbeam_utils::CachePadded;
 use super::child::Child;
 use super::key::{KeyRef, Values};
 use super::{Inner, Slot, OVERFLOW_LABEL_VALUE};
-use crate::metric::MetricCell;
+use crate::collect::MetricCell;
 use crate::sync::atomic::Ordering;
 use crate::LabelSet;
 

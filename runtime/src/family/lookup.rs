@@ -6,7 +6,7 @@ use super::child::Child;
 use super::key::Values;
 use super::map::ChildMap;
 use super::{Inner, OVERFLOW_LABEL_VALUE};
-use crate::metric::MetricCell;
+use crate::collect::MetricCell;
 use crate::sync::atomic::Ordering;
 use crate::{Error, LabelSet};
 

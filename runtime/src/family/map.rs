@@ -8,14 +8,20 @@
 //! being atomic with respect to the others on the same child, which both
 //! give.
 
+#[cfg(not(promdecl_loom))]
+use std::borrow::Borrow;
+#[cfg(not(promdecl_loom))]
+use std::collections::VecDeque;
+#[cfg(not(promdecl_loom))]
+use std::hash::Hash;
 use std::hash::{BuildHasher, Hasher};
 
 #[cfg(not(promdecl_loom))]
-use dashmap::{DashMap, SharedValue};
+use dashmap::{mapref::entry::Entry, DashMap};
 
 use super::child::Child;
 #[cfg(not(promdecl_loom))]
-use super::key::Values;
+use super::key::{KeyRef, Values};
 
 /// Hashes a [`Child`] as it hashes itself: the child writes the hash of its
 /// values, and this hasher passes it through, so a lookup that hashed the
@@ -52,6 +58,81 @@ impl Hasher for PassThroughHasher {
 #[cfg(promdecl_loom)]
 pub(crate) use self::model::ChildMap;
 
+/// What the map is searched by: a stored child, or label values a lookup
+/// hashed itself. Children are the map's keys and borrow as this, so that
+/// dashmap's own `get`, `entry` and `remove` find a child by the values it
+/// holds without building its key.
+#[cfg(not(promdecl_loom))]
+pub(crate) trait Query {
+    /// The hash of the label values (what [`Child`]'s `Hash` writes).
+    fn query_hash(&self) -> u64;
+    /// The key of a stored child; `None` for the values of a lookup.
+    fn stored(&self) -> Option<KeyRef<'_>>;
+    /// Whether these are the values `key` holds.
+    fn matches(&self, key: KeyRef<'_>) -> bool;
+}
+
+#[cfg(not(promdecl_loom))]
+impl Hash for dyn Query + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.query_hash());
+    }
+}
+
+#[cfg(not(promdecl_loom))]
+impl PartialEq for dyn Query + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.stored(), other.stored()) {
+            (_, Some(key)) => self.matches(key),
+            (Some(key), None) => other.matches(key),
+            (None, None) => false,
+        }
+    }
+}
+
+#[cfg(not(promdecl_loom))]
+impl Eq for dyn Query + '_ {}
+
+#[cfg(not(promdecl_loom))]
+impl<C> Query for Child<C> {
+    fn query_hash(&self) -> u64 {
+        self.key().hash(super::key::seed())
+    }
+    fn stored(&self) -> Option<KeyRef<'_>> {
+        Some(self.key())
+    }
+    fn matches(&self, key: KeyRef<'_>) -> bool {
+        self.key().bytes() == key.bytes()
+    }
+}
+
+#[cfg(not(promdecl_loom))]
+impl<'a, C: 'a> Borrow<dyn Query + 'a> for Child<C> {
+    fn borrow(&self) -> &(dyn Query + 'a) {
+        self
+    }
+}
+
+/// The label values of a lookup, with their hash.
+#[cfg(not(promdecl_loom))]
+struct Lookup<'v, V: ?Sized> {
+    hash: u64,
+    values: &'v V,
+}
+
+#[cfg(not(promdecl_loom))]
+impl<V: Values + ?Sized> Query for Lookup<'_, V> {
+    fn query_hash(&self) -> u64 {
+        self.hash
+    }
+    fn stored(&self) -> Option<KeyRef<'_>> {
+        None
+    }
+    fn matches(&self, key: KeyRef<'_>) -> bool {
+        self.values.equals(key)
+    }
+}
+
 #[cfg(not(promdecl_loom))]
 pub(crate) struct ChildMap<C> {
     map: DashMap<Child<C>, (), PassThrough>,
@@ -64,6 +145,9 @@ impl<C> Default for ChildMap<C> {
     }
 }
 
+// Children leave the map only through `remove`, `remove_if`, `retain` and
+// `clear`, and each drops them once their shard is unlocked: the drop of a
+// child can run user code (a gauge's callback) that uses the family again.
 #[cfg(not(promdecl_loom))]
 impl<C> ChildMap<C> {
     /// Runs `f` on the child holding `values` (hashing to `hash`), with its
@@ -75,8 +159,8 @@ impl<C> ChildMap<C> {
         values: &V,
         f: impl FnOnce(&Child<C>) -> R,
     ) -> Option<R> {
-        let shard = self.map.shards()[self.map.determine_shard(hash as usize)].read();
-        shard.get(hash, |(child, _)| values.equals(child.key())).map(|(child, _)| f(child))
+        let query = Lookup { hash, values };
+        self.map.get(&query as &dyn Query).map(|found| f(found.key()))
     }
 
     /// Whether `child`, which holds `values`, is (still) in the map.
@@ -99,25 +183,26 @@ impl<C> ChildMap<C> {
         if !room(self.map.len()) {
             return None;
         }
-        let mut shard = self.map.shards()[self.map.determine_shard(hash as usize)].write();
-        if let Some((child, _)) = shard.get(hash, |(child, _)| values.equals(child.key())) {
-            return Some(child.clone());
-        }
-        let child = Child::new(make(), values);
-        let seed = super::key::seed();
-        shard.insert(hash, (child.clone(), SharedValue::new(())), |(c, _)| c.key().hash(seed));
+        // Made before the shard is locked; if another thread inserted the
+        // same values meanwhile, its child wins and this one is dropped
+        // after the lock is let go (the entry holds a second reference).
+        let fresh = Child::new(make(), values);
+        let child = match self.map.entry(fresh.clone()) {
+            Entry::Occupied(found) => found.key().clone(),
+            Entry::Vacant(vacant) => {
+                vacant.insert(());
+                fresh.clone()
+            }
+        };
+        drop(fresh);
         Some(child)
     }
 
-    // Removed children are dropped only once their shard is unlocked: the
-    // drop of a child can run user code (a gauge's callback) that uses the
-    // family again.
-
     /// Removes the child holding `values`; whether there was one.
     pub(crate) fn remove<V: Values + ?Sized>(&self, hash: u64, values: &V) -> bool {
-        let mut shard = self.map.shards()[self.map.determine_shard(hash as usize)].write();
-        let removed = shard.remove_entry(hash, |(child, _)| values.equals(child.key()));
-        drop(shard);
+        let query = Lookup { hash, values };
+        // dashmap hands the removed entry back after unlocking the shard.
+        let removed = self.map.remove(&query as &dyn Query);
         removed.is_some()
     }
 
@@ -141,38 +226,31 @@ impl<C> ChildMap<C> {
     }
 
     pub(crate) fn clear(&self) {
-        for shard in self.map.shards() {
-            let table = std::mem::take(&mut *shard.write());
-            drop(table);
-        }
+        self.retain(|_| false);
     }
 
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
 
-    /// Calls `f` with every child, locking each shard once (for reading).
+    /// Calls `f` with every child, each shard read-locked while its
+    /// children are visited (and while the few fetched ahead are).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Child<C>)) {
         /// How many children ahead of the one being encoded are fetched
         /// into the cache: children are scattered over the heap, and a
         /// scrape of many would otherwise wait on memory for each.
         const AHEAD: usize = 4;
-        for shard in self.map.shards() {
-            let table = shard.read();
-            // SAFETY: the read guard keeps the table alive and unmodified for
-            // the whole loop, and `iter` yields only buckets holding
-            // initialized elements of that table.
-            unsafe {
-                let mut ahead = table.iter();
-                ahead.by_ref().take(AHEAD).for_each(|b| b.as_ref().0.prefetch());
-                for bucket in table.iter() {
-                    if let Some(next) = ahead.next() {
-                        next.as_ref().0.prefetch();
-                    }
-                    f(&bucket.as_ref().0);
+        let mut ahead = VecDeque::with_capacity(AHEAD + 1);
+        for entry in self.map.iter() {
+            entry.key().prefetch();
+            ahead.push_back(entry);
+            if ahead.len() > AHEAD {
+                if let Some(current) = ahead.pop_front() {
+                    f(current.key());
                 }
             }
         }
+        ahead.iter().for_each(|current| f(current.key()));
     }
 }
 

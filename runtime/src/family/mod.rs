@@ -5,7 +5,7 @@
 //! the label values, encoded in one byte string (see `key`) and compared in
 //! full on every lookup (never matched by their hash alone).
 
-pub mod cache;
+mod cache;
 mod child;
 mod collect;
 mod key;
@@ -28,9 +28,9 @@ use self::key::{NamedValues, SetValues};
 pub use self::labeled::{Handle, Labeled};
 use self::labeled::{Overflowing, Target};
 use self::map::ChildMap;
+use crate::collect::{MetricCell, MetricType};
 use crate::encode::Descriptor;
 use crate::label::DynLabels;
-use crate::metric::{MetricCell, MetricType};
 use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::{Error, LabelSet};
 

@@ -35,107 +35,15 @@ pub use sharded::{ShardedCounter, ShardedCounterCell};
 pub use summary::{Summary, SummaryCell, SummaryConfig};
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::encode::{EncodeLabels, MetricEncoder};
+use crate::collect::Collector;
+pub use crate::collect::{ChildValues, MetricCell, MetricType};
+pub use crate::encode::{created_series, set_created_series};
 use crate::family::{Family, Meta};
-use crate::{Collector, CollectorId, DynLabels, Error, LabelSet, Registry};
-
-/// The metric types of OpenMetrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MetricType {
-    /// A monotonically increasing total.
-    Counter,
-    /// A value that goes up and down.
-    Gauge,
-    /// Observations counted in buckets.
-    Histogram,
-    /// A histogram of current values rather than events.
-    GaugeHistogram,
-    /// Observation count and sum (and optional quantiles).
-    Summary,
-    /// Constant key/value information.
-    Info,
-    /// A set of states, one of which is on.
-    StateSet,
-    /// A value of unknown type.
-    Unknown,
-}
-
-impl MetricType {
-    /// The type's name in OpenMetrics `# TYPE` lines.
-    ///
-    /// ```
-    /// assert_eq!(promdecl_runtime::MetricType::StateSet.as_str(), "stateset");
-    /// ```
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            MetricType::Counter => "counter",
-            MetricType::Gauge => "gauge",
-            MetricType::Histogram => "histogram",
-            MetricType::GaugeHistogram => "gaugehistogram",
-            MetricType::Summary => "summary",
-            MetricType::Info => "info",
-            MetricType::StateSet => "stateset",
-            MetricType::Unknown => "unknown",
-        }
-    }
-
-    /// The suffixes this type's samples add to the family name; the
-    /// registry reserves all of them.
-    ///
-    /// ```
-    /// use promdecl_runtime::MetricType;
-    /// assert_eq!(MetricType::Counter.suffixes(), &["_total", "_created"]);
-    /// ```
-    pub const fn suffixes(self) -> &'static [&'static str] {
-        match self {
-            MetricType::Counter => &["_total", "_created"],
-            MetricType::Histogram => &["_bucket", "_sum", "_count", "_created"],
-            MetricType::GaugeHistogram => &["_bucket", "_gsum", "_gcount"],
-            MetricType::Summary => &["_sum", "_count", "_created"],
-            MetricType::Info => &["_info"],
-            MetricType::Gauge | MetricType::StateSet | MetricType::Unknown => &[],
-        }
-    }
-}
-
-/// Calls its argument with each label value of a new child, in label-name
-/// order; see [`MetricCell::new_child`].
-pub type ChildValues<'a> = dyn Fn(&mut dyn FnMut(&str)) + 'a;
-
-/// The storage of one child of a metric: its atomics and how it encodes.
-///
-/// Implemented by the cell of every metric type; not meant to be implemented
-/// outside this crate.
-pub trait MetricCell: Send + Sync + 'static {
-    /// Per-family configuration shared by all children (buckets, states).
-    type Config: Send + Sync + 'static;
-    /// The metric type of families of this cell.
-    const TYPE: MetricType;
-    /// Whether encoding may call user code (callback gauges): then the family
-    /// copies its children out of the map before encoding them.
-    const RUNS_USER_CODE: bool = false;
-    /// A fresh child.
-    fn new(config: &Self::Config) -> Self;
-    /// A fresh child for the label values `values` calls its argument with
-    /// (in label-name order). Cells that key their storage by the labels
-    /// (multiprocess mode's cells, which find their records in a shared
-    /// file by them) take them here; the others are [`MetricCell::new`].
-    #[inline]
-    fn new_child(config: &Self::Config, values: &ChildValues<'_>) -> Self
-    where
-        Self: Sized,
-    {
-        let _ = values;
-        Self::new(config)
-    }
-    /// Back to the state of a fresh child.
-    fn reset(&self, config: &Self::Config);
-    /// Writes this child's series and samples.
-    fn collect(&self, config: &Self::Config, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder);
-}
+use crate::registry::{CollectorId, Registry};
+use crate::{DynLabels, Error, LabelSet};
 
 /// The options every metric is built from.
 #[derive(Debug, Clone, Default)]
@@ -413,35 +321,14 @@ impl<M: FromOpts<Labels = ()>> Builder<M> {
     }
 }
 
-static CREATED_SERIES: AtomicBool = AtomicBool::new(true);
-static CREATED_FROM_ENV: std::sync::Once = std::sync::Once::new();
-
-/// Turns the OpenMetrics `_created` samples on or off for every encoder.
-/// They are on unless the environment variable
-/// `PROMETHEUS_DISABLE_CREATED_SERIES` is `true`, `1` or `t`.
-///
-/// ```
-/// promdecl_runtime::set_created_series(true);
-/// assert!(promdecl_runtime::created_series());
-/// ```
-pub fn set_created_series(enabled: bool) {
-    CREATED_FROM_ENV.call_once(|| {});
-    CREATED_SERIES.store(enabled, Ordering::Relaxed);
-}
-
-/// Whether `_created` samples are written; see [`set_created_series`].
-///
-/// ```
-/// let _on: bool = promdecl_runtime::created_series();
-/// ```
-pub fn created_series() -> bool {
-    CREATED_FROM_ENV.call_once(|| {
-        let off = std::env::var("PROMETHEUS_DISABLE_CREATED_SERIES")
-            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "t"));
-        CREATED_SERIES.store(!off, Ordering::Relaxed);
-    });
-    CREATED_SERIES.load(Ordering::Relaxed)
-}
+// The cells of the metric types: the only `MetricCell`s.
+impl crate::collect::sealed::Sealed for CounterCell {}
+impl crate::collect::sealed::Sealed for ShardedCounterCell {}
+impl crate::collect::sealed::Sealed for GaugeCell {}
+impl crate::collect::sealed::Sealed for HistogramCell {}
+impl crate::collect::sealed::Sealed for SummaryCell {}
+impl crate::collect::sealed::Sealed for InfoCell {}
+impl<S: crate::LabelValue + 'static> crate::collect::sealed::Sealed for EnumCell<S> {}
 
 /// Seconds since the Unix epoch, now.
 pub(crate) fn unix_now() -> f64 {

@@ -58,8 +58,9 @@ impl Shard {
     fn words(&self) -> &[AtomicU64] {
         // SAFETY: `Line` is `repr(C)` around an array of 16 `AtomicU64` and
         // exactly 128 bytes (16 x 8, already a multiple of its alignment), so
-        // a slice of lines is a contiguous run of `16 * lines.len()` atomics,
-        // of which the first `len` are this shard's.
+        // a slice of lines is a contiguous run of `16 * lines.len()` atomics.
+        // `new` makes `len.div_ceil(16)` lines for `len` words and neither
+        // field is written after, so the first `len` are within the run.
         unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<AtomicU64>(), self.len) }
     }
 

@@ -358,6 +358,8 @@ macro_rules! cell_type {
         #[derive(Debug)]
         pub struct $cell(Child<$handle>);
 
+        impl crate::collect::sealed::Sealed for $cell {}
+
         impl MetricCell for $cell {
             type Config = Arc<Spec>;
             const TYPE: MetricType = $kind;
