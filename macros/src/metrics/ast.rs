@@ -6,7 +6,7 @@ use syn::{Attribute, Expr, GenericArgument, Ident, LitInt, LitStr, PathArguments
 
 /// The runtime's rules for series names, compiled here from the runtime's own
 /// source so that a clash is found at expansion time, at the user's token.
-#[path = "../../../runtime/src/collect/series.rs"]
+#[path = "series.rs"]
 pub mod series;
 
 /// The metric types a declaration can name.
@@ -142,8 +142,8 @@ impl Group {
     pub fn exposed_name(&self, m: &Metric) -> String {
         let family = self.family_name(m);
         match m.kind {
-            _ if m.kind.is_counter() => family + "_total",
-            Kind::Info => family + "_info",
+            _ if m.kind.is_counter() => family + series::COUNTER_SUFFIXES[0],
+            Kind::Info => family + series::INFO_SUFFIXES[0],
             _ => family,
         }
     }

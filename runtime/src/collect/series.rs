@@ -2,9 +2,10 @@
 //! suffixes its samples add, and when two families clash.
 //!
 //! Written once for both crates: the runtime builds every name with it, and
-//! the macros crate compiles this very file (through `#[path]`) to find the
-//! clashes within one `metrics!` block at expansion time, where the error
-//! can point at the user's token. So it names nothing but `std`.
+//! the macros crate compiles this very file (`macros/src/metrics/series.rs`
+//! is a symbolic link to it, which `cargo package` packs as a file) to find
+//! the clashes within one `metrics!` block at expansion time, where the
+//! error can point at the user's token. So it names nothing but `std`.
 
 // Each crate uses a part of it.
 #![allow(dead_code)]
