@@ -235,6 +235,39 @@ impl<L: LabelSet> Trackable for Gauge<L> {
     }
 }
 
+/// The function attributes' traits for multiprocess mode's declared
+/// metrics, written here so that `multiprocess` does not name this module.
+#[cfg(all(feature = "multiprocess", unix))]
+mod multiprocess_attrs {
+    use super::{Countable, Timeable, Trackable};
+    use crate::family::Family;
+    use crate::multiprocess::{
+        MultiProcessCounter, MultiProcessCounterCell, MultiProcessGauge, MultiProcessGaugeCell, MultiProcessHistogram,
+        MultiProcessHistogramCell, MultiProcessSummary, MultiProcessSummaryCell,
+    };
+    use crate::LabelSet;
+
+    macro_rules! attr_impls {
+        ($metric:ident, $cell:ident, $trait:ident, $method:ident) => {
+            // Left out of the "other types implement" hints of a misused
+            // attribute, which then read the same with or without this feature.
+            #[diagnostic::do_not_recommend]
+            impl<L: LabelSet> $trait for $metric<L> {
+                type Labels = L;
+                type Cell = $cell;
+                fn $method(&self) -> &Family<L, $cell> {
+                    self
+                }
+            }
+        };
+    }
+
+    attr_impls!(MultiProcessHistogram, MultiProcessHistogramCell, Timeable, timed_family);
+    attr_impls!(MultiProcessSummary, MultiProcessSummaryCell, Timeable, timed_family);
+    attr_impls!(MultiProcessCounter, MultiProcessCounterCell, Countable, counted_family);
+    attr_impls!(MultiProcessGauge, MultiProcessGaugeCell, Trackable, tracked_family);
+}
+
 impl<T: Timeable, F: FnOnce() -> T> Timeable for Lazy<T, F> {
     type Labels = T::Labels;
     type Cell = T::Cell;
