@@ -101,7 +101,7 @@ fn gauges() {
         Gauge::builder(&name, "S.").register(&registry).unwrap().set(value);
         builder = builder.gauge_mode(name, mode);
     }
-    let writer = builder.collector(registry).build().unwrap();
+    let writer = builder.registry(registry).build().unwrap();
     for mode in GaugeMode::ALL {
         writer.gauge(&format!("g_{mode}"), "G.", &[], mode).unwrap().labels(&[]).unwrap().set(value);
     }
@@ -146,7 +146,7 @@ fn reuse() {
     let registry = Registry::new();
     let c = Counter::builder("mp_reused", "R.").register(&registry).unwrap();
     let late = Counter::builder("mp_reused_late", "R.").labels(["x"]).register(&registry).unwrap();
-    let writer = MultiProcessWriter::builder().collector(registry).process_id(env("PROMDECL_MP_ID")).build().unwrap();
+    let writer = MultiProcessWriter::builder().registry(registry).process_id(env("PROMDECL_MP_ID")).build().unwrap();
     c.inc_by_u64(k);
     // A child first seen by a later snapshot than the first.
     late.with_label_values(&["y"]).unwrap().inc_by_u64(k);
@@ -529,7 +529,7 @@ fn a_writer_made_again_in_the_same_process_does_not_count_twice() {
     let registry = std::sync::Arc::new(Registry::new());
     let c = Counter::builder("again", "A.").register(&registry).unwrap();
     c.inc_by_u64(3);
-    let build = || MultiProcessWriter::builder().dir(&dir.0).collector(registry.clone()).process_id(77).manual_flush();
+    let build = || MultiProcessWriter::builder().dir(&dir.0).registry(registry.clone()).process_id(77).manual_flush();
     let first = build().build().unwrap();
     assert!(matches!(build().build(), Err(MultiProcessError::WriterExists { process_id: 77, .. })));
     drop(first);
@@ -727,7 +727,7 @@ fn the_flush_thread_survives_a_panicking_collector() {
     let flaky = Arc::new(Flaky { calls: AtomicU32::new(0) });
     let writer = MultiProcessWriter::builder()
         .dir(&dir.0)
-        .collector(Arc::clone(&flaky))
+        .registry(Arc::clone(&flaky))
         .flush_interval(Duration::from_millis(10))
         .build()
         .unwrap();
@@ -754,7 +754,7 @@ fn the_flush_thread_survives_a_panicking_collector() {
                 Vec::new()
             }
         }
-        MultiProcessWriter::builder().dir(&dir.0).process_id(9).collector(Panics).build().map(drop)
+        MultiProcessWriter::builder().dir(&dir.0).process_id(9).registry(Panics).build().map(drop)
     };
     assert!(matches!(always(), Err(MultiProcessError::CollectorPanicked(ref m)) if m == "always"));
 }
@@ -802,4 +802,28 @@ fn the_example_merges_its_workers() {
     if let Some(v) = common::validate("multiprocess_example", &text) {
         assert!(v.ok, "{}", v.output);
     }
+}
+
+/// A gauge handle takes `inc_by`/`dec_by` as every gauge does, and the
+/// names before the renaming still work for one release.
+#[test]
+#[allow(deprecated)]
+fn gauge_handles_and_the_builder_take_the_consistent_names() {
+    let dir = TempDir::new("names");
+    let registry = std::sync::Arc::new(Registry::new());
+    let c = Counter::builder("snap", "S.").register(&registry).unwrap();
+    c.inc_by_u64(2);
+    let writer =
+        MultiProcessWriter::builder().dir(&dir.0).collector(registry).process_id(5).manual_flush().build().unwrap();
+    let g = writer.gauge("level", "L.", &[], GaugeMode::All).unwrap().labels(&[]).unwrap();
+    g.inc_by(5.0);
+    g.dec_by(1.5);
+    g.add(0.5);
+    g.inc();
+    g.dec();
+    assert_eq!(g.get(), 4.0);
+    writer.flush().unwrap();
+    let merged = merge(&dir.0);
+    assert_eq!(samples(&merged, "snap")["_total"], 2.0, "the deprecated `collector` still sets the snapshot source");
+    assert_eq!(samples(&merged, "level").values().copied().collect::<Vec<_>>(), [4.0]);
 }

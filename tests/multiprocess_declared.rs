@@ -162,7 +162,7 @@ fn before_install() {
     let dir = std::env::var(DIR_VAR).unwrap();
     // With the default registry as its snapshot collector, which holds the
     // declared metrics too: they must reach the files once, not twice.
-    MultiProcessWriter::builder().dir(dir).collector(promdecl::default_registry()).install().unwrap();
+    MultiProcessWriter::builder().dir(dir).registry(promdecl::default_registry()).install().unwrap();
     // Moved into the files: the process's registry no longer shows them.
     let text = encode_to_string(promdecl::default_registry(), Format::TEXT);
     assert!(!text.contains("mpd_requests_total{"), "{text}");

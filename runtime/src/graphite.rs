@@ -105,7 +105,7 @@ impl GraphiteBridge {
     /// # #![allow(deprecated)]
     /// use std::sync::Arc;
     /// use promdecl_runtime::{graphite::GraphiteBridge, Registry};
-    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").collector(Arc::new(Registry::new()));
+    /// let bridge = GraphiteBridge::new("127.0.0.1:2003").registry(Arc::new(Registry::new()));
     /// assert_eq!(bridge.render(10), "");
     /// ```
     #[deprecated(note = "renamed to `registry`, the name every way out uses for the source of metrics")]

@@ -16,8 +16,10 @@ use std::sync::{Arc, Mutex, Once, OnceLock, Weak};
 use super::writer::{lock, CounterHandle, GaugeHandle, HistogramHandle, SummaryHandle};
 use super::{dir_from_env, GaugeMode, MultiProcessError, MultiProcessWriter, MultiProcessWriterBuilder};
 use crate::encode::{Descriptor, EncodeLabels, Extra, MetricEncoder, Number, Sample};
-use crate::family::{Family, Inner, Labeled};
-use crate::metric::{metric_type, ChildValues, Increment, MetricCell, MetricType, Observe, Track, DEFAULT_BUCKETS};
+use crate::family::{Family, Inner};
+use crate::metric::{
+    child_ops, metric_type, ChildValues, Increment, MetricCell, MetricType, Observe, Track, DEFAULT_BUCKETS,
+};
 use crate::{Collector, Error, FromOpts, LabelSet, Opts};
 
 /// The writer installed for this process; leaked, so that cells can hold
@@ -422,7 +424,7 @@ impl Through for GaugeHandle {
     fn drain(&self, local: &LocalF64) {
         let v = local.take();
         if v != 0.0 {
-            self.add(v);
+            self.inc_by(v);
         }
     }
     fn collect_local(_: &Spec, local: &LocalF64, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
@@ -540,94 +542,182 @@ cell_type! {
     MultiProcessSummaryCell, SummaryHandle, MetricType::Summary
 }
 
-impl MultiProcessCounterCell {
-    /// Adds one.
-    #[inline]
-    pub fn inc(&self) {
-        self.0.update(CounterHandle::inc, |local| local.add(1.0));
-    }
-
-    /// Adds `v`, which must be neither negative nor NaN.
-    #[inline]
-    pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        if v.is_nan() || v < 0.0 {
-            return Err(Error::NegativeIncrement(v));
+child_ops! {
+    impl[] MultiProcessCounterCell[] {
+        /// Adds one.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessCounter};
+        /// let m: MultiProcessCounter = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.inc();
+        /// assert_eq!(m.get(), 1.0);
+        /// ```
+        #[inline]
+        pub fn inc(&self) => with {
+            self.0.update(CounterHandle::inc, |local| local.add(1.0));
         }
-        self.0.update(|h| h.cell.add_count(v), |local| local.add(v));
-        Ok(())
-    }
 
-    /// The value: in the file (with what an earlier process with the same
-    /// id left), or in memory before a writer is installed.
-    pub fn get(&self) -> f64 {
-        match self.0.file.get() {
-            Some(h) => h.get(),
-            None => self.0.local.get(),
+        /// Adds `v`, which must be neither negative nor NaN.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessCounter};
+        /// let m: MultiProcessCounter = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.inc_by(2.5).unwrap();
+        /// assert!(m.inc_by(-1.0).is_err());
+        /// assert_eq!(m.get(), 2.5);
+        /// ```
+        #[inline]
+        pub fn inc_by(&self, v: f64) -> Result<(), Error> => with {
+            if v.is_nan() || v < 0.0 {
+                return Err(Error::NegativeIncrement(v));
+            }
+            self.0.update(|h| h.cell.add_count(v), |local| local.add(v));
+            Ok(())
         }
-    }
-}
 
-impl MultiProcessGaugeCell {
-    /// Sets the value.
-    #[inline]
-    pub fn set(&self, v: f64) {
-        self.0.update(|h| h.set(v), |local| local.set(v));
-    }
-
-    /// Adds `v` (negative to subtract).
-    #[inline]
-    pub fn add(&self, v: f64) {
-        self.0.update(|h| h.add(v), |local| local.add(v));
-    }
-
-    /// Adds one.
-    #[inline]
-    pub fn inc(&self) {
-        self.add(1.0);
-    }
-
-    /// Subtracts one.
-    #[inline]
-    pub fn dec(&self) {
-        self.add(-1.0);
-    }
-
-    /// The value in the file, or in memory before a writer is installed.
-    pub fn get(&self) -> f64 {
-        match self.0.file.get() {
-            Some(h) => h.get(),
-            None => self.0.local.get(),
+        /// The value: in the file (with what an earlier process with the same
+        /// id left), or in memory before a writer is installed.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessCounter};
+        /// let m: MultiProcessCounter = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// assert_eq!(m.get(), 0.0);
+        /// ```
+        pub fn get(&self) -> f64 => with {
+            match self.0.file.get() {
+                Some(h) => h.get(),
+                None => self.0.local.get(),
+            }
         }
     }
 }
 
-impl MultiProcessHistogramCell {
-    /// Counts `v` in its bucket and adds it to the sum.
-    #[inline]
-    pub fn observe(&self, v: f64) {
-        self.0.update(
-            |h| h.observe(v),
-            |local| {
-                let SpecKind::Histogram(bounds, _) = &self.0.spec.kind else { return };
-                let i = if v.is_nan() { bounds.len() } else { bounds.partition_point(|&b| b < v) };
-                local.count(i);
-                local.sum.add(v);
-            },
-        );
+child_ops! {
+    impl[] MultiProcessGaugeCell[] {
+        /// Sets the value.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessGauge};
+        /// let m: MultiProcessGauge = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.set(4.0);
+        /// assert_eq!(m.get(), 4.0);
+        /// ```
+        #[inline]
+        pub fn set(&self, v: f64) => with {
+            self.0.update(|h| h.set(v), |local| local.set(v));
+        }
+
+        /// Adds `v`.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessGauge};
+        /// let m: MultiProcessGauge = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.inc_by(1.5);
+        /// assert_eq!(m.get(), 1.5);
+        /// ```
+        #[inline]
+        pub fn inc_by(&self, v: f64) => with {
+            self.0.update(|h| h.inc_by(v), |local| local.add(v));
+        }
+
+        /// Subtracts `v`.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessGauge};
+        /// let m: MultiProcessGauge = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.dec_by(1.5);
+        /// assert_eq!(m.get(), -1.5);
+        /// ```
+        #[inline]
+        pub fn dec_by(&self, v: f64) => with {
+            self.inc_by(-v);
+        }
+
+        /// Adds one.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessGauge};
+        /// let m: MultiProcessGauge = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.inc();
+        /// assert_eq!(m.get(), 1.0);
+        /// ```
+        #[inline]
+        pub fn inc(&self) => with {
+            self.inc_by(1.0);
+        }
+
+        /// Subtracts one.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessGauge};
+        /// let m: MultiProcessGauge = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.dec();
+        /// assert_eq!(m.get(), -1.0);
+        /// ```
+        #[inline]
+        pub fn dec(&self) => with {
+            self.inc_by(-1.0);
+        }
+
+        /// The value in the file, or in memory before a writer is installed.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessGauge};
+        /// let m: MultiProcessGauge = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// assert_eq!(m.get(), 0.0);
+        /// ```
+        pub fn get(&self) -> f64 => with {
+            match self.0.file.get() {
+                Some(h) => h.get(),
+                None => self.0.local.get(),
+            }
+        }
     }
 }
 
-impl MultiProcessSummaryCell {
-    /// Counts `v` and adds it to the sum.
-    #[inline]
-    pub fn observe(&self, v: f64) {
-        self.0.update(
-            |h| h.observe(v),
-            |local| {
-                local.count(0);
-                local.sum.add(v);
-            },
-        );
+child_ops! {
+    impl[] MultiProcessHistogramCell[] {
+        /// Counts `v` in its bucket and adds it to the sum.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessHistogram};
+        /// let m: MultiProcessHistogram = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.observe(0.2);
+        /// ```
+        #[inline]
+        pub fn observe(&self, v: f64) => with {
+            self.0.update(
+                |h| h.observe(v),
+                |local| {
+                    let SpecKind::Histogram(bounds, _) = &self.0.spec.kind else { return };
+                    let i = if v.is_nan() { bounds.len() } else { bounds.partition_point(|&b| b < v) };
+                    local.count(i);
+                    local.sum.add(v);
+                },
+            );
+        }
+    }
+}
+
+child_ops! {
+    impl[] MultiProcessSummaryCell[] {
+        /// Counts `v` and adds it to the sum.
+        ///
+        /// ```
+        /// use promdecl_runtime::multiprocess::{build_multiprocess, GaugeMode, MultiProcessSummary};
+        /// let m: MultiProcessSummary = build_multiprocess(&promdecl_runtime::Opts::new("m", "M."), GaugeMode::All);
+        /// m.observe(0.2);
+        /// ```
+        #[inline]
+        pub fn observe(&self, v: f64) => with {
+            self.0.update(
+                |h| h.observe(v),
+                |local| {
+                    local.count(0);
+                    local.sum.add(v);
+                },
+            );
+        }
     }
 }
 
@@ -655,66 +745,6 @@ impl Observe for MultiProcessHistogramCell {
 impl Observe for MultiProcessSummaryCell {
     fn observe_duration(&self, seconds: f64) {
         self.observe(seconds)
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, MultiProcessCounterCell> {
-    /// Adds one to this child.
-    #[inline]
-    pub fn inc(&self) {
-        self.with(MultiProcessCounterCell::inc)
-    }
-    /// Adds `v` (non-negative) to this child.
-    #[inline]
-    pub fn inc_by(&self, v: f64) -> Result<(), Error> {
-        self.with(|c| c.inc_by(v))
-    }
-    /// This child's value.
-    pub fn get(&self) -> f64 {
-        self.with(MultiProcessCounterCell::get)
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, MultiProcessGaugeCell> {
-    /// Sets this child's value.
-    #[inline]
-    pub fn set(&self, v: f64) {
-        self.with(|c| c.set(v))
-    }
-    /// Adds `v` to this child.
-    #[inline]
-    pub fn add(&self, v: f64) {
-        self.with(|c| c.add(v))
-    }
-    /// Adds one to this child.
-    #[inline]
-    pub fn inc(&self) {
-        self.with(MultiProcessGaugeCell::inc)
-    }
-    /// Subtracts one from this child.
-    #[inline]
-    pub fn dec(&self) {
-        self.with(MultiProcessGaugeCell::dec)
-    }
-    /// This child's value.
-    pub fn get(&self) -> f64 {
-        self.with(MultiProcessGaugeCell::get)
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, MultiProcessHistogramCell> {
-    /// Records one observation in this child.
-    #[inline]
-    pub fn observe(&self, v: f64) {
-        self.with(|c| c.observe(v))
-    }
-}
-
-impl<L: LabelSet> Labeled<'_, L, MultiProcessSummaryCell> {
-    /// Records one observation in this child.
-    #[inline]
-    pub fn observe(&self, v: f64) {
-        self.with(|c| c.observe(v))
     }
 }
 
@@ -890,23 +920,3 @@ pub fn build_multiprocess<M: MultiProcessMetric>(opts: &Opts, mode: GaugeMode) -
         Err(e) => panic!("promdecl: declared multiprocess metric {:?} is invalid: {e}", opts.name),
     }
 }
-
-macro_rules! attr_impls {
-    ($metric:ident, $cell:ident, $trait:ident, $method:ident) => {
-        // Left out of the "other types implement" hints of a misused
-        // attribute, which then read the same with or without this feature.
-        #[diagnostic::do_not_recommend]
-        impl<L: LabelSet> crate::__private::$trait for $metric<L> {
-            type Labels = L;
-            type Cell = $cell;
-            fn $method(&self) -> &Family<L, $cell> {
-                self
-            }
-        }
-    };
-}
-
-attr_impls!(MultiProcessHistogram, MultiProcessHistogramCell, Timeable, timed_family);
-attr_impls!(MultiProcessSummary, MultiProcessSummaryCell, Timeable, timed_family);
-attr_impls!(MultiProcessCounter, MultiProcessCounterCell, Countable, counted_family);
-attr_impls!(MultiProcessGauge, MultiProcessGaugeCell, Trackable, tracked_family);

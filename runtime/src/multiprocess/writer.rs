@@ -71,11 +71,18 @@ impl MultiProcessWriterBuilder {
     /// ```
     /// use promdecl_runtime::multiprocess::MultiProcessWriter;
     /// use promdecl_runtime::Registry;
-    /// let builder = MultiProcessWriter::builder().collector(Registry::new());
+    /// let builder = MultiProcessWriter::builder().registry(Registry::new());
     /// ```
-    pub fn collector(mut self, collector: impl Collector + 'static) -> Self {
-        self.collector = Some(Arc::new(collector));
+    pub fn registry(mut self, registry: impl Collector + 'static) -> Self {
+        self.collector = Some(Arc::new(registry));
         self
+    }
+
+    /// Renamed to [`registry`](Self::registry), the name the server, the
+    /// push client and the Graphite bridge use for what they read.
+    #[deprecated(note = "renamed to `registry`")]
+    pub fn collector(self, collector: impl Collector + 'static) -> Self {
+        self.registry(collector)
     }
 
     /// How often the background thread writes a snapshot of the collector
@@ -565,23 +572,36 @@ impl GaugeHandle {
         self.touch();
     }
 
-    /// Adds `v` (negative to subtract).
+    /// Adds `v`.
     #[inline]
-    pub fn add(&self, v: f64) {
+    pub fn inc_by(&self, v: f64) {
         self.cell.add(v);
         self.touch();
+    }
+
+    /// Subtracts `v`.
+    #[inline]
+    pub fn dec_by(&self, v: f64) {
+        self.inc_by(-v);
+    }
+
+    /// Renamed to [`inc_by`](Self::inc_by), the name every gauge uses.
+    #[deprecated(note = "renamed to `inc_by`")]
+    #[inline]
+    pub fn add(&self, v: f64) {
+        self.inc_by(v);
     }
 
     /// Adds one.
     #[inline]
     pub fn inc(&self) {
-        self.add(1.0);
+        self.inc_by(1.0);
     }
 
     /// Subtracts one.
     #[inline]
     pub fn dec(&self) {
-        self.add(-1.0);
+        self.inc_by(-1.0);
     }
 
     /// The value in the file.

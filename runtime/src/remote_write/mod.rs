@@ -319,7 +319,7 @@ impl RemoteWriteBuilder {
     /// # #![allow(deprecated)]
     /// use std::sync::Arc;
     /// use promdecl_runtime::{remote_write::RemoteWrite, Registry};
-    /// let builder = RemoteWrite::builder("http://127.0.0.1:9090/api/v1/write").collector(Arc::new(Registry::new()));
+    /// let builder = RemoteWrite::builder("http://127.0.0.1:9090/api/v1/write").registry(Arc::new(Registry::new()));
     /// # let _ = builder;
     /// ```
     #[deprecated(note = "renamed to `registry`, the name every way out uses for the source of metrics")]
