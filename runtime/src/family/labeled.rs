@@ -14,7 +14,7 @@ use crate::sync::atomic::Ordering;
 use crate::LabelSet;
 
 pub(super) enum Target<'a, L: LabelSet, C: MetricCell> {
-    Dense(&'a Inner<L, C>, usize),
+    Dense(&'a Arc<[CachePadded<Slot<C>>]>, usize),
     /// A map child (or the overflow child) and the family's epoch when it
     /// was looked up: while the epoch lasts, the child is the one its labels
     /// name.
@@ -79,7 +79,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&C) -> R) -> R {
         match &self.target {
-            Target::Dense(inner, index) => f(&inner.dense[*index].cell),
+            Target::Dense(dense, index) => f(&dense[*index].cell),
             Target::Map(inner, child, epoch) => {
                 // As a cache hit: marked used, then still the family's child
                 // unless a removal has begun since the lookup.
@@ -107,7 +107,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     /// ```
     pub fn handle(&self) -> Handle<C> {
         let repr = match &self.target {
-            Target::Dense(inner, index) => HandleRepr::Dense(Arc::clone(&inner.dense), *index),
+            Target::Dense(dense, index) => HandleRepr::Dense(Arc::clone(dense), *index),
             Target::Map(inner, child, _) => HandleRepr::Shared(inner.pinned(&KeyValues(child.key()))),
         };
         Handle { repr }

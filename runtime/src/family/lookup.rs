@@ -11,14 +11,6 @@ use crate::sync::atomic::Ordering;
 use crate::{Error, LabelSet};
 
 impl<L: LabelSet, C: MetricCell> Inner<L, C> {
-    #[inline]
-    pub(super) fn mark_present(&self, index: usize) {
-        let slot = &self.dense[index];
-        if !slot.present.load(Ordering::Relaxed) {
-            slot.present.store(true, Ordering::Relaxed);
-        }
-    }
-
     pub(super) fn map(&self) -> &ChildMap<C> {
         self.map.as_ref().expect("open label sets use the map")
     }

@@ -69,6 +69,16 @@ struct Slot<C> {
     present: AtomicBool,
 }
 
+impl<C> Slot<C> {
+    /// Shows the slot's child: a load, and a store only if it was hidden.
+    #[inline]
+    fn mark_present(&self) {
+        if !self.present.load(Ordering::Relaxed) {
+            self.present.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 pub(crate) struct Inner<L, C: MetricCell> {
     pub(crate) meta: Meta,
     pub(crate) config: C::Config,
@@ -121,11 +131,26 @@ pub(crate) struct Limits {
 /// ```
 pub struct Family<L: LabelSet, C: MetricCell> {
     pub(crate) inner: Arc<Inner<L, C>>,
+    /// `inner.dense`, held here too so that a dense child (and the only
+    /// child of a family without labels) is one load away from the family:
+    /// the slot's address is this pointer plus a constant.
+    dense: Arc<[CachePadded<Slot<C>>]>,
+}
+
+impl<L: LabelSet, C: MetricCell> Family<L, C> {
+    /// The family's only constructor (its fields are never assigned after):
+    /// it checks that a label set of `n` closed values has `n` dense slots,
+    /// which the unlabelled `Deref` relies on.
+    pub(crate) fn from_inner(inner: Arc<Inner<L, C>>) -> Self {
+        let dense = Arc::clone(&inner.dense);
+        assert_eq!(dense.len(), dense_len::<L>().unwrap_or(0), "a family has one dense slot per closed label set");
+        Family { inner, dense }
+    }
 }
 
 impl<L: LabelSet, C: MetricCell> Clone for Family<L, C> {
     fn clone(&self) -> Self {
-        Family { inner: Arc::clone(&self.inner) }
+        Family { inner: Arc::clone(&self.inner), dense: Arc::clone(&self.dense) }
     }
 }
 
@@ -179,7 +204,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             overflow: OnceLock::new(),
             _labels: std::marker::PhantomData,
         };
-        Family { inner: Arc::new(inner) }
+        Family::from_inner(Arc::new(inner))
     }
 
     /// The child for `labels`, looked up now: from now on it is shown in
@@ -213,8 +238,8 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
         match dense_len::<L>() {
             Some(_) => {
                 let index = labels.dense_index();
-                self.inner.mark_present(index);
-                Labeled { target: Target::Dense(&self.inner, index) }
+                self.dense[index].mark_present();
+                Labeled { target: Target::Dense(&self.dense, index) }
             }
             None if labels.value_count().is_some_and(|n| n != self.inner.meta.labels.len()) => {
                 Labeled::resolve(&self.inner, &Overflowing(self.inner.meta.labels.len()))
@@ -493,10 +518,21 @@ impl<C: MetricCell> Family<DynLabels, C> {
     }
 }
 
+// The only label set of a family without labels is dense.
+const _: () = assert!(matches!(<() as LabelSet>::CARDINALITY, Some(1)) && DENSE_LIMIT >= 1);
+
 impl<C: MetricCell> Deref for Family<(), C> {
     type Target = C;
+    /// The only child, one load away and without a bounds check: a branch
+    /// on a loaded length ahead of the child's atomic operation measurably
+    /// slows it (`benches/neutral.rs`, counter inc: 2.38 ns with the check,
+    /// 1.87 ns without).
     #[inline]
     fn deref(&self) -> &C {
-        &self.inner.dense[0].cell
+        // SAFETY: `Family::from_inner`, the only constructor, asserts that
+        // `dense` has `dense_len::<()>()` slots, which the const assertion
+        // above makes 1; the field is never assigned after, and an `Arc`'s
+        // slice never changes length.
+        unsafe { &self.dense.get_unchecked(0).cell }
     }
 }

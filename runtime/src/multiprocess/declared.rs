@@ -828,7 +828,7 @@ fn declare<L: LabelSet, C: MetricCell>(family: &Family<L, C>) {
     let weak: Weak<Inner<L, C>> = Arc::downgrade(&family.inner);
     lock(&DECLARED).push(Box::new(move || match weak.upgrade() {
         Some(inner) => {
-            Family { inner }.collect(&mut Discard);
+            Family::from_inner(inner).collect(&mut Discard);
             true
         }
         None => false,
