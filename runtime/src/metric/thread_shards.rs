@@ -3,8 +3,10 @@
 //! instead of a locked read-modify-write. A scrape adds the shards up.
 //!
 //! A thread finds its shard of a cell in a small per-thread table indexed by
-//! the cell's unique id, after a one-entry check of the shard it used last
-//! (a hot loop recording into one histogram never reaches the table). A thread owns at most [`SLOTS`] shards at a time;
+//! the cell's unique id, after a check of a smaller per-thread cache of the
+//! shards it used last, [`WAYS`] of them (a hot loop recording into a few
+//! histograms, or the children of one closed label set, never reaches the
+//! table). A thread owns at most [`SLOTS`] shards at a time;
 //! a shard it lets go of (when its table slot is taken by another cell, or
 //! when the thread exits) keeps its values and is taken over by the next
 //! thread that needs one for that cell, so a cell has at most as many shards
@@ -24,6 +26,12 @@ use crate::sync::Mutex;
 
 /// Cells a thread can hold a shard of at once.
 const SLOTS: usize = 256;
+
+/// Shards a thread finds without its table: the cell with id `i` is
+/// remembered in way `i % WAYS`. A divisor of [`SLOTS`], so the cells of
+/// one way share their table slots with no other way.
+const WAYS: usize = 16;
+const _: () = assert!(SLOTS % WAYS == 0);
 
 /// How many lookups a thread makes between checks of its miss rate.
 const WINDOW: u32 = 4096;
@@ -108,7 +116,7 @@ struct Table {
 impl Drop for Table {
     fn drop(&mut self) {
         // The last-used shard is one of ours: forget it before letting go.
-        let _ = LAST.try_with(|last| last.set(Last::NONE));
+        let _ = LAST.try_with(|last| last.iter().for_each(|way| way.set(Last::NONE)));
         for e in self.entries.iter() {
             if let Some(shard) = &e.shard {
                 shard.owned.store(false, Ordering::Release);
@@ -128,8 +136,8 @@ impl Table {
     }
 }
 
-/// The shard this thread recorded into last: its cell's id, the epoch its
-/// words count for, and the words.
+/// A shard this thread recorded into lately (one per way): its cell's id,
+/// the epoch its words count for, and the words.
 ///
 /// Invariant: `id` is 0 (no cell has it) or the id of an entry of this
 /// thread's table, whose `Arc<Shard>` keeps `words` alive and owned by this
@@ -150,7 +158,7 @@ crate::sync::thread_locals! {
 }
 crate::sync::thread_locals! {
     // No destructor: readable even while the thread's other locals are torn down.
-    static LAST: Cell<Last> = const { Cell::new(Last::NONE) };
+    static LAST: [Cell<Last>; WAYS] = const { [const { Cell::new(Last::NONE) }; WAYS] };
 }
 
 impl ThreadShards {
@@ -171,7 +179,8 @@ impl ThreadShards {
     #[inline]
     pub(crate) fn with_local<R>(&self, f: impl FnOnce(&[AtomicU64]) -> R) -> Option<R> {
         let epoch = self.epoch.load(Ordering::Acquire);
-        if let Ok(last) = LAST.try_with(Cell::get) {
+        let way = self.id as usize % WAYS;
+        if let Ok(last) = LAST.try_with(|last| last[way].get()) {
             if last.id == self.id && last.epoch == epoch {
                 // SAFETY: by `Last`'s invariant the words are those of this
                 // cell's shard in this thread's table, alive and written by
@@ -204,7 +213,8 @@ impl ThreadShards {
                 shard.enter(epoch);
                 let words = shard.words();
                 // The table entry for `self.id` now holds this shard.
-                let _ = LAST.try_with(|last| last.set(Last { id: self.id, epoch, words: words.as_ptr() }));
+                let way = self.id as usize % WAYS;
+                let _ = LAST.try_with(|last| last[way].set(Last { id: self.id, epoch, words: words.as_ptr() }));
                 Some(f(words))
             })
             .ok()
@@ -225,11 +235,12 @@ impl ThreadShards {
             return None;
         }
         let entry = &mut table.entries[slot];
-        // The entry's cell may be the one used last: it is about to lose its
-        // shard, so forget it (the caller records the new one).
+        // The entry's cell may be remembered in its way: it is about to lose
+        // its shard, so forget it (the caller records the new one).
+        let way = entry.id as usize % WAYS;
         let _ = LAST.try_with(|last| {
-            if last.get().id == entry.id {
-                last.set(Last::NONE);
+            if last[way].get().id == entry.id {
+                last[way].set(Last::NONE);
             }
         });
         if let Some(old) = entry.shard.replace(self.claim()) {
