@@ -36,7 +36,7 @@ lacks() { # CRATE FEATURE-ARGS...
 
 check "one syn major with the default features" one_syn
 check "one syn major without default features" one_syn --no-default-features
-for crate in procfs rustix foldhash; do
+for crate in procfs rustix foldhash thiserror; do
     check "no $crate without default features" lacks "$crate" --no-default-features
 done
 check "the process collector's procfs with the default features" \

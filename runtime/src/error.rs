@@ -12,11 +12,10 @@
 /// assert!(matches!(err, Error::InvalidMetricName { .. }));
 /// assert!(err.to_string().contains("1bad"));
 /// ```
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Error {
     /// A metric name does not match the active validation scheme.
-    #[error("invalid metric name {name:?}: {reason}")]
     InvalidMetricName {
         /// The offending name.
         name: String,
@@ -24,7 +23,6 @@ pub enum Error {
         reason: &'static str,
     },
     /// A label name does not match the active validation scheme, or is reserved.
-    #[error("invalid label name {name:?}: {reason}")]
     InvalidLabelName {
         /// The offending name.
         name: String,
@@ -32,13 +30,10 @@ pub enum Error {
         reason: &'static str,
     },
     /// A counter was asked to go down or to add NaN.
-    #[error("counters can only be incremented by non-negative amounts, got {0} (use a Gauge for values that go down)")]
     NegativeIncrement(f64),
     /// Histogram buckets were not usable.
-    #[error("invalid buckets: {0}")]
     InvalidBuckets(&'static str),
     /// Summary quantile objectives or their window were not usable.
-    #[error("metric {metric:?}: invalid summary quantiles: {reason}")]
     InvalidQuantiles {
         /// The metric's name.
         metric: String,
@@ -46,7 +41,6 @@ pub enum Error {
         reason: QuantileError,
     },
     /// The number of label values differs from the number of label names.
-    #[error("metric {metric:?} expects {expected} label values ({names}), got {got}")]
     LabelCount {
         /// The metric's name.
         metric: String,
@@ -58,7 +52,6 @@ pub enum Error {
         names: String,
     },
     /// A label name given by name is not one of the metric's labels.
-    #[error("metric {metric:?} has no label {label:?} (its labels are: {names})")]
     UnknownLabel {
         /// The metric's name.
         metric: String,
@@ -68,7 +61,6 @@ pub enum Error {
         names: String,
     },
     /// A label given by name was missing.
-    #[error("metric {metric:?} needs a value for label {label:?}")]
     MissingLabel {
         /// The metric's name.
         metric: String,
@@ -76,7 +68,6 @@ pub enum Error {
         label: String,
     },
     /// An enum state is not one of the declared states.
-    #[error("metric {metric:?} has no state {state:?} (its states are: {states})")]
     UnknownState {
         /// The metric's name.
         metric: String,
@@ -86,7 +77,6 @@ pub enum Error {
         states: String,
     },
     /// A metric type was given an option it cannot have.
-    #[error("metric {metric:?}: {reason}")]
     InvalidOption {
         /// The metric's name.
         metric: String,
@@ -94,7 +84,6 @@ pub enum Error {
         reason: &'static str,
     },
     /// Registering would expose a time series name that is already exposed.
-    #[error("duplicated time series {series:?}: {new:?} collides with already registered {existing:?}")]
     DuplicateSeries {
         /// The series name both would expose.
         series: String,
@@ -104,7 +93,6 @@ pub enum Error {
         existing: String,
     },
     /// A family reached its `max_children` and refused a new label set.
-    #[error("metric {metric:?} already has its maximum of {limit} label sets; new ones are counted in the series whose labels are all \"__overflow__\" (raise max_children or bound the label values)")]
     CardinalityLimit {
         /// The metric's name.
         metric: String,
@@ -112,16 +100,37 @@ pub enum Error {
         limit: usize,
     },
     /// An unregister call named a collector that is not registered.
-    #[error("collector is not registered")]
     NotRegistered,
     /// An exemplar's label names and values together are longer than
     /// OpenMetrics allows.
-    #[error("exemplar labels total {chars} UTF-8 characters (names and values together); OpenMetrics allows at most 128: shorten them or keep fewer labels")]
     ExemplarTooLong {
         /// How many characters the names and values have together.
         chars: usize,
     },
 }
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::InvalidMetricName { name, reason } => write!(f, "invalid metric name {name:?}: {reason}"),
+            Error::InvalidLabelName { name, reason } => write!(f, "invalid label name {name:?}: {reason}"),
+            Error::NegativeIncrement(v) => write!(f, "counters can only be incremented by non-negative amounts, got {v} (use a Gauge for values that go down)"),
+            Error::InvalidBuckets(v) => write!(f, "invalid buckets: {v}"),
+            Error::InvalidQuantiles { metric, reason } => write!(f, "metric {metric:?}: invalid summary quantiles: {reason}"),
+            Error::LabelCount { expected, got, metric, names } => write!(f, "metric {metric:?} expects {expected} label values ({names}), got {got}"),
+            Error::UnknownLabel { label, metric, names } => write!(f, "metric {metric:?} has no label {label:?} (its labels are: {names})"),
+            Error::MissingLabel { label, metric } => write!(f, "metric {metric:?} needs a value for label {label:?}"),
+            Error::UnknownState { metric, state, states } => write!(f, "metric {metric:?} has no state {state:?} (its states are: {states})"),
+            Error::InvalidOption { metric, reason } => write!(f, "metric {metric:?}: {reason}"),
+            Error::DuplicateSeries { existing, new, series } => write!(f, "duplicated time series {series:?}: {new:?} collides with already registered {existing:?}"),
+            Error::CardinalityLimit { limit, metric } => write!(f, "metric {metric:?} already has its maximum of {limit} label sets; new ones are counted in the series whose labels are all \"__overflow__\" (raise max_children or bound the label values)"),
+            Error::NotRegistered => f.write_str("collector is not registered"),
+            Error::ExemplarTooLong { chars } => write!(f, "exemplar labels total {chars} UTF-8 characters (names and values together); OpenMetrics allows at most 128: shorten them or keep fewer labels"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// Why quantile objectives or their window were refused.
 ///
@@ -132,20 +141,15 @@ pub enum Error {
 ///     Err(QuantileError::QuantileOutOfRange { quantile: 1.5 })
 /// );
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum QuantileError {
     /// A quantile is not in `[0, 1]` (or is NaN).
-    #[error("quantile {quantile} is not between 0 and 1 (the median is 0.5, the 99th percentile 0.99)")]
     QuantileOutOfRange {
         /// The quantile.
         quantile: f64,
     },
     /// An allowed error is not in `(0, 1)` (or is NaN).
-    #[error(
-        "the allowed error {error} of quantile {quantile} is not strictly between 0 and 1 \
-         (0.01 lets the reported value rank 1% of the observations away from the quantile)"
-    )]
     ErrorOutOfRange {
         /// The quantile.
         quantile: f64,
@@ -153,24 +157,36 @@ pub enum QuantileError {
         error: f64,
     },
     /// A quantile appears twice.
-    #[error("quantile {quantile} is declared twice; declare each quantile once, with one allowed error")]
     DuplicateQuantile {
         /// The quantile.
         quantile: f64,
     },
     /// `max_age` is zero.
-    #[error("max_age must be longer than zero")]
     ZeroMaxAge,
     /// `age_buckets` is zero.
-    #[error("age_buckets must be at least 1")]
     ZeroAgeBuckets,
     /// `max_age` is shorter than one nanosecond per age bucket.
-    #[error("max_age must be at least one nanosecond per age bucket")]
     MaxAgeTooShort,
     /// `max_age`, `age_buckets` or a clock was given without objectives.
-    #[error("max_age, age_buckets and the quantile clock apply only to a summary with quantiles; add .quantiles([...]) or remove them")]
     WindowWithoutQuantiles,
 }
+
+impl std::fmt::Display for QuantileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QuantileError::QuantileOutOfRange { quantile } => write!(f, "quantile {quantile} is not between 0 and 1 (the median is 0.5, the 99th percentile 0.99)"),
+            QuantileError::ErrorOutOfRange { error, quantile } => write!(f, "the allowed error {error} of quantile {quantile} is not strictly between 0 and 1 \
+         (0.01 lets the reported value rank 1% of the observations away from the quantile)"),
+            QuantileError::DuplicateQuantile { quantile } => write!(f, "quantile {quantile} is declared twice; declare each quantile once, with one allowed error"),
+            QuantileError::ZeroMaxAge => f.write_str("max_age must be longer than zero"),
+            QuantileError::ZeroAgeBuckets => f.write_str("age_buckets must be at least 1"),
+            QuantileError::MaxAgeTooShort => f.write_str("max_age must be at least one nanosecond per age bucket"),
+            QuantileError::WindowWithoutQuantiles => f.write_str("max_age, age_buckets and the quantile clock apply only to a summary with quantiles; add .quantiles([...]) or remove them"),
+        }
+    }
+}
+
+impl std::error::Error for QuantileError {}
 
 impl QuantileError {
     /// The reason without the numbers, for compile-time errors.

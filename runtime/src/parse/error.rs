@@ -14,8 +14,7 @@ use std::fmt;
 /// assert_eq!((err.line, err.column), (2, 9));
 /// assert_eq!(err.to_string(), "2:9: expected a non-negative value for a_total, found -1");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{line}:{column}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ParseError {
     /// The line, starting at 1.
@@ -25,6 +24,14 @@ pub struct ParseError {
     /// What was wrong, saying what was expected.
     pub message: String,
 }
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
 
 impl ParseError {
     /// The error at byte `offset` of `text`.
