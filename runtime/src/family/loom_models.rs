@@ -86,6 +86,20 @@ fn exposed<L: LabelSet>(c: &Counter<L>, labels: &str) -> f64 {
     Scrape::of(c).value(labels, "_total").unwrap_or(0.0)
 }
 
+/// The family `make` builds, with child `a` incremented once and, if the
+/// family expires children, idle for longer than its expiry.
+fn with_a_ready_to_go(make: fn() -> (Counter<DynLabels>, Option<ManualClock>)) -> Counter<DynLabels> {
+    let (c, clock) = make();
+    c.with_label_values(&["a"]).unwrap().inc();
+    if let Some(clock) = &clock {
+        // A scrape finds `a` untouched since the last one; the next finds
+        // it idle for longer than its expiry.
+        Scrape::of(&c);
+        clock.advance(EXPIRY + Duration::from_secs(1));
+    }
+    c
+}
+
 /// A thread increments child `a` twice while the main thread runs `remove`,
 /// then, once `remove` has returned, once more: that increment must be
 /// exposed. Before the race, `a` exists (and, with a clock, has been idle
@@ -95,14 +109,7 @@ fn increments_after_a_racing_removal_are_exposed(
     remove: fn(&Counter<DynLabels>),
 ) {
     check(move || {
-        let (c, clock) = make();
-        c.with_label_values(&["a"]).unwrap().inc();
-        if let Some(clock) = &clock {
-            // A scrape finds `a` untouched since the last one; the next finds
-            // it idle for longer than its expiry.
-            Scrape::of(&c);
-            clock.advance(EXPIRY + Duration::from_secs(1));
-        }
+        let c = with_a_ready_to_go(make);
         let removed = Arc::new(AtomicBool::new(false));
         let t = {
             let (c, removed) = (c.clone(), Arc::clone(&removed));
@@ -190,12 +197,7 @@ fn kept_children_follow_a_racing_removal(
     remove: fn(&Counter<DynLabels>),
 ) {
     check(move || {
-        let (c, clock) = make();
-        c.with_label_values(&["a"]).unwrap().inc();
-        if let Some(clock) = &clock {
-            Scrape::of(&c);
-            clock.advance(EXPIRY + Duration::from_secs(1));
-        }
+        let c = with_a_ready_to_go(make);
         let removed = Arc::new(AtomicBool::new(false));
         let t = {
             let (c, removed) = (c.clone(), Arc::clone(&removed));
