@@ -142,6 +142,11 @@ fn expiring() -> (Counter<DynLabels>, Option<ManualClock>) {
     (c, Some(clock))
 }
 
+/// Removes child `a`, which must be there.
+fn remove_a(c: &Counter<DynLabels>) {
+    assert!(c.remove(&DynLabels::new(["a"])));
+}
+
 /// Lookup vs `remove`.
 ///
 /// Guards: `remove` takes a new epoch after the removal too (`Inner::removing`).
@@ -150,9 +155,7 @@ fn expiring() -> (Counter<DynLabels>, Option<ManualClock>) {
 /// after the removal goes to it (shown: 0).
 #[test]
 fn lookup_vs_remove() {
-    increments_after_a_racing_removal_are_exposed(plain, |c| {
-        assert!(c.remove(&DynLabels::new(["a"])));
-    });
+    increments_after_a_racing_removal_are_exposed(plain, remove_a);
 }
 
 /// Lookup vs `clear`.
@@ -229,9 +232,7 @@ fn kept_children_follow_a_racing_removal(
 /// goes to the removed child (shown: 0).
 #[test]
 fn kept_child_vs_remove() {
-    kept_children_follow_a_racing_removal(plain, |c| {
-        assert!(c.remove(&DynLabels::new(["a"])));
-    });
+    kept_children_follow_a_racing_removal(plain, remove_a);
 }
 
 /// A kept child vs expiry during a scrape.
