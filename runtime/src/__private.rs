@@ -235,6 +235,27 @@ impl<L: LabelSet> Trackable for Gauge<L> {
     }
 }
 
+// Left out of the hints of a misused attribute, which name the metric types.
+#[cfg(not(promdecl_loom))]
+#[diagnostic::do_not_recommend]
+impl Countable for crate::Declared<Counter> {
+    type Labels = ();
+    type Cell = CounterCell;
+    fn counted_family(&self) -> &Family<(), CounterCell> {
+        self
+    }
+}
+
+#[cfg(not(promdecl_loom))]
+#[diagnostic::do_not_recommend]
+impl Trackable for crate::Declared<Gauge> {
+    type Labels = ();
+    type Cell = GaugeCell;
+    fn tracked_family(&self) -> &Family<(), GaugeCell> {
+        self
+    }
+}
+
 /// The function attributes' traits for multiprocess mode's declared
 /// metrics, written here so that `multiprocess` does not name this module.
 #[cfg(all(feature = "multiprocess", unix))]

@@ -86,6 +86,8 @@ pub use metric::{
     Observe, ObserveWithExemplar, Opts, ShardedCounter, ShardedCounterCell, Summary, SummaryCell, Timer, Track,
     DEFAULT_BUCKETS,
 };
+#[cfg(not(promdecl_loom))]
+pub use metric::{Declared, HasStaticCell};
 pub use model::{
     CounterFamily, FamilySample, GaugeFamily, GaugeHistogramFamily, HistogramFamily, InfoFamily, MetricFamily,
     StateSetFamily, SummaryFamily, UnknownFamily,

@@ -108,13 +108,23 @@ pub fn multiprocess_type(krate: &syn::Path, m: &Metric) -> TokenStream {
 }
 
 /// The expression that builds one metric.
-fn build(group: &Group, m: &Metric) -> TokenStream {
+fn build(group: &Group, m: &Metric, statics: bool) -> TokenStream {
     let krate = &group.krate;
     let ty = runtime_type(krate, m);
     let opts = opts(group, m);
+    if statics && in_static(m, false) {
+        let name = &m.ident;
+        return quote!(#name.__build(&#opts));
+    }
     quote! {
         #krate::__private::build::<#ty>(&#opts)
     }
+}
+
+/// Whether the metric's value lives in its `static` (a `Declared`): an
+/// unlabelled counter or gauge, outside multiprocess mode.
+pub fn in_static(m: &Metric, multiprocess: bool) -> bool {
+    !multiprocess && m.labels.is_none() && matches!(m.kind, Kind::Counter | Kind::Gauge)
 }
 
 /// The expression that builds one metric of a `#[metrics(multiprocess)]`
@@ -191,7 +201,14 @@ pub fn fallback_impls(krate: &syn::Path, ident: &Ident) -> TokenStream {
 
 /// `new()`, `Default` and `Collector` for a struct of metric fields.
 pub fn struct_impls(ident: &Ident, group: &Group) -> TokenStream {
-    let builds = group.metrics.iter().map(|m| build(group, m)).collect();
+    let builds = group.metrics.iter().map(|m| build(group, m, false)).collect();
+    impls_with(ident, group, builds)
+}
+
+/// [`struct_impls`] for the group of a `metrics!` module, whose unlabelled
+/// counters and gauges take the value their `static` holds.
+pub fn module_impls(ident: &Ident, group: &Group) -> TokenStream {
+    let builds = group.metrics.iter().map(|m| build(group, m, true)).collect();
     impls_with(ident, group, builds)
 }
 

@@ -330,10 +330,15 @@ fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, s
         let (attrs, vis, name) = (&m.attrs, &m.vis, &m.ident);
         let exposed = expand::exposed_doc(&group, m);
         let init = if result.is_ok() { quote!(__PROMDECL_GROUP.#name.clone()) } else { quote!(::core::unreachable!()) };
+        let item = if expand::in_static(m, multiprocess) {
+            quote!(#vis static #name: #krate::Declared<#ty> = #krate::Declared::<#ty>::__new(|| #init);)
+        } else {
+            quote!(#vis static #name: #krate::__private::Lazy<#ty> = #krate::__private::Lazy::new(|| #init);)
+        };
         quote! {
             #(#attrs)*
             #[doc = #exposed]
-            #vis static #name: #krate::__private::Lazy<#ty> = #krate::__private::Lazy::new(|| #init);
+            #item
         }
     });
     let body = if result.is_err() {
@@ -353,7 +358,7 @@ fn module(decl: ModDecl, exposed: &mut Vec<(String, String)>) -> (TokenStream, s
             let impls = expand::multiprocess_struct_impls(&group_ident, &group, mode);
             quote!(#krate::__private::require_multiprocess!(); #impls)
         } else {
-            expand::struct_impls(&group_ident, &group)
+            expand::module_impls(&group_ident, &group)
         };
         quote! {
             #checks

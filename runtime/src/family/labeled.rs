@@ -2,19 +2,17 @@
 //! child resolved once.
 
 use std::ops::Deref;
-use std::sync::Arc;
-
-use crossbeam_utils::CachePadded;
 
 use super::child::Child;
+use super::dense::DenseSlots;
 use super::key::{KeyRef, Values};
-use super::{Inner, Slot, OVERFLOW_LABEL_VALUE};
+use super::{Inner, OVERFLOW_LABEL_VALUE};
 use crate::collect::MetricCell;
 use crate::sync::atomic::Ordering;
 use crate::LabelSet;
 
 pub(super) enum Target<'a, L: LabelSet, C: MetricCell> {
-    Dense(&'a Arc<[CachePadded<Slot<C>>]>, usize),
+    Dense(&'a DenseSlots<C>, usize),
     /// A map child (or the overflow child) and the family's epoch when it
     /// was looked up: while the epoch lasts, the child is the one its labels
     /// name.
@@ -107,7 +105,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
     /// ```
     pub fn handle(&self) -> Handle<C> {
         let repr = match &self.target {
-            Target::Dense(dense, index) => HandleRepr::Dense(Arc::clone(dense), *index),
+            Target::Dense(dense, index) => HandleRepr::Dense((*dense).clone(), *index),
             Target::Map(inner, child, _) => HandleRepr::Shared(inner.pinned(&KeyValues(child.key()))),
         };
         Handle { repr }
@@ -115,7 +113,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
 }
 
 enum HandleRepr<C> {
-    Dense(Arc<[CachePadded<Slot<C>>]>, usize),
+    Dense(DenseSlots<C>, usize),
     /// A map child, pinned: it does not expire while a handle holds it.
     Shared(Child<C>),
 }
@@ -136,7 +134,7 @@ pub struct Handle<C> {
 impl<C> Clone for Handle<C> {
     fn clone(&self) -> Self {
         let repr = match &self.repr {
-            HandleRepr::Dense(d, i) => HandleRepr::Dense(Arc::clone(d), *i),
+            HandleRepr::Dense(d, i) => HandleRepr::Dense(d.clone(), *i),
             // This handle's pin keeps the child in the map meanwhile.
             HandleRepr::Shared(c) => {
                 c.pin();

@@ -8,6 +8,7 @@
 mod cache;
 mod child;
 mod collect;
+mod dense;
 mod key;
 mod labeled;
 mod lookup;
@@ -24,6 +25,8 @@ use crossbeam_utils::CachePadded;
 
 use self::child::Child;
 use self::collect::{render_dense, ExpiryClock};
+use self::dense::DenseSlots;
+pub(crate) use self::dense::{PaddedSlot, Slot};
 use self::key::{NamedValues, SetValues};
 pub use self::labeled::{Handle, Labeled};
 use self::labeled::{Overflowing, Target};
@@ -64,25 +67,10 @@ impl Meta {
     }
 }
 
-struct Slot<C> {
-    cell: C,
-    present: AtomicBool,
-}
-
-impl<C> Slot<C> {
-    /// Shows the slot's child: a load, and a store only if it was hidden.
-    #[inline]
-    fn mark_present(&self) {
-        if !self.present.load(Ordering::Relaxed) {
-            self.present.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
 pub(crate) struct Inner<L, C: MetricCell> {
     pub(crate) meta: Meta,
     pub(crate) config: C::Config,
-    dense: Arc<[CachePadded<Slot<C>>]>,
+    dense: DenseSlots<C>,
     /// Labels of each dense slot, rendered once (legacy label names only).
     rendered: Box<[Box<str>]>,
     /// `name="` (first label) and `,name="` (the others), when every label
@@ -134,7 +122,7 @@ pub struct Family<L: LabelSet, C: MetricCell> {
     /// `inner.dense`, held here too so that a dense child (and the only
     /// child of a family without labels) is one load away from the family:
     /// the slot's address is this pointer plus a constant.
-    dense: Arc<[CachePadded<Slot<C>>]>,
+    dense: DenseSlots<C>,
 }
 
 impl<L: LabelSet, C: MetricCell> Family<L, C> {
@@ -142,7 +130,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// it checks that a label set of `n` closed values has `n` dense slots,
     /// which the unlabelled `Deref` relies on.
     pub(crate) fn from_inner(inner: Arc<Inner<L, C>>) -> Self {
-        let dense = Arc::clone(&inner.dense);
+        let dense = inner.dense.clone();
         assert_eq!(dense.len(), dense_len::<L>().unwrap_or(0), "a family has one dense slot per closed label set");
         Family { inner, dense }
     }
@@ -150,7 +138,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
 
 impl<L: LabelSet, C: MetricCell> Clone for Family<L, C> {
     fn clone(&self) -> Self {
-        Family { inner: Arc::clone(&self.inner), dense: Arc::clone(&self.dense) }
+        Family { inner: Arc::clone(&self.inner), dense: self.dense.clone() }
     }
 }
 
@@ -166,15 +154,36 @@ fn dense_len<L: LabelSet>() -> Option<usize> {
 
 impl<L: LabelSet, C: MetricCell> Family<L, C> {
     pub(crate) fn new(meta: Meta, config: C::Config, limits: Limits) -> Self {
-        let (dense, rendered, map): (Arc<[_]>, Box<[Box<str>]>, _) = match dense_len::<L>() {
+        Self::with_slots(meta, config, limits, None)
+    }
+
+    /// A family without labels whose only child is the slot in a `static`,
+    /// which it takes as it finds it.
+    #[cfg(not(promdecl_loom))]
+    pub(crate) fn with_static_slot(
+        meta: Meta,
+        config: C::Config,
+        limits: Limits,
+        slot: &'static PaddedSlot<C>,
+    ) -> Self {
+        Self::with_slots(meta, config, limits, Some(slot))
+    }
+
+    fn with_slots(meta: Meta, config: C::Config, limits: Limits, slot: Option<&'static PaddedSlot<C>>) -> Self {
+        let (dense, rendered, map): (DenseSlots<C>, Box<[Box<str>]>, _) = match dense_len::<L>() {
             Some(n) => {
                 let unlabelled = meta.labels.is_empty();
-                let dense = (0..n)
-                    .map(|i| {
-                        let cell = C::new_child(&config, &|f| L::visit_dense(i, f));
-                        CachePadded::new(Slot { cell, present: AtomicBool::new(unlabelled) })
-                    })
-                    .collect();
+                let dense = match slot {
+                    Some(slot) if n == 1 && unlabelled => DenseSlots::from_static(slot),
+                    _ => DenseSlots::new(
+                        (0..n)
+                            .map(|i| {
+                                let cell = C::new_child(&config, &|f| L::visit_dense(i, f));
+                                CachePadded::new(Slot { cell, present: AtomicBool::new(unlabelled) })
+                            })
+                            .collect(),
+                    ),
+                };
                 let rendered = if meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)) {
                     (0..n).map(|i| render_dense::<L>(&meta.labels, i).into_boxed_str()).collect()
                 } else {
@@ -182,7 +191,7 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
                 };
                 (dense, rendered, None)
             }
-            None => (Arc::new([]), Box::default(), Some(ChildMap::default())),
+            None => (DenseSlots::new(Arc::new([])), Box::default(), Some(ChildMap::default())),
         };
         let prefixes = meta.labels.iter().all(|n| crate::name::is_legacy_label_name(n)).then(|| {
             let prefix = |(i, n): (usize, &str)| format!("{}{n}=\"", if i == 0 { "" } else { "," }).into_boxed_str();
@@ -531,8 +540,8 @@ impl<C: MetricCell> Deref for Family<(), C> {
     fn deref(&self) -> &C {
         // SAFETY: `Family::from_inner`, the only constructor, asserts that
         // `dense` has `dense_len::<()>()` slots, which the const assertion
-        // above makes 1; the field is never assigned after, and an `Arc`'s
-        // slice never changes length.
-        unsafe { &self.dense.get_unchecked(0).cell }
+        // above makes 1; the field is never assigned after, and a
+        // `DenseSlots` never changes length.
+        unsafe { &self.dense.first_unchecked().cell }
     }
 }

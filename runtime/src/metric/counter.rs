@@ -77,7 +77,7 @@ pub(crate) fn split_increment(v: f64) -> Result<Option<u64>, Error> {
 }
 
 child_ops! {
-    impl[] CounterCell[] {
+    impl[] CounterCell[] declared(Counter) {
         /// Adds one.
         ///
         /// ```
@@ -263,6 +263,26 @@ impl CounterCell {
         } else {
             Number::Float(whole as f64 + fraction)
         }
+    }
+}
+
+impl CounterCell {
+    /// A counter at zero that has not started: the value of a `static`
+    /// (see [`Declared`](crate::Declared)), started when a metric takes it.
+    #[cfg(not(promdecl_loom))]
+    pub(super) const fn zero() -> Self {
+        CounterCell {
+            whole: AtomicU64::new(0),
+            fraction: AtomicF64::zero(),
+            created: AtomicF64::zero(),
+            exemplar: ExemplarSlots::new(),
+        }
+    }
+
+    /// Sets the start time, shown as `_created`, to now.
+    #[cfg(not(promdecl_loom))]
+    pub(super) fn start_now(&self) {
+        self.created.set(unix_now());
     }
 }
 

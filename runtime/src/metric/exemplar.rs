@@ -137,6 +137,12 @@ pub(crate) struct ExemplarSlots {
 type Slot = Mutex<Option<Arc<Exemplar>>>;
 
 impl ExemplarSlots {
+    /// No exemplar yet.
+    #[cfg(not(promdecl_loom))]
+    pub(crate) const fn new() -> Self {
+        ExemplarSlots { slots: OnceBox::new() }
+    }
+
     /// Replaces the exemplar of sample `index` of `len`.
     pub(crate) fn store(&self, len: usize, index: usize, exemplar: Exemplar) {
         let slots = self.slots.get_or_init(|| Box::new((0..len).map(|_| Mutex::new(None)).collect()));

@@ -57,7 +57,7 @@ impl std::fmt::Debug for GaugeCell {
 }
 
 child_ops! {
-    impl[] GaugeCell[] {
+    impl[] GaugeCell[] declared(Gauge) {
         /// Sets the value.
         ///
         /// ```
@@ -215,6 +215,15 @@ child_ops! {
         pub fn time(&self) -> Timer => guard(target) {
             Timer::new(target, crate::clock::now())
         }
+    }
+}
+
+impl GaugeCell {
+    /// A gauge at zero: the value of a `static` (see
+    /// [`Declared`](crate::Declared)).
+    #[cfg(not(promdecl_loom))]
+    pub(super) const fn zero() -> Self {
+        GaugeCell { value: AtomicF64::zero(), function: RwLock::new(None) }
     }
 }
 

@@ -2,6 +2,8 @@
 
 mod ckms;
 mod counter;
+#[cfg(not(promdecl_loom))]
+mod declared;
 mod enumeration;
 mod exemplar;
 mod gauge;
@@ -16,6 +18,8 @@ mod summary;
 mod thread_shards;
 
 pub use counter::{Counter, CounterCell};
+#[cfg(not(promdecl_loom))]
+pub use declared::{Declared, HasStaticCell};
 pub use enumeration::{Enum, EnumCell};
 pub use exemplar::{ExemplarLabels, MAX_EXEMPLAR_CHARS};
 pub use gauge::{Gauge, GaugeCell};
@@ -89,6 +93,12 @@ impl Opts {
 
     /// Builds the family: composes and validates the name and label names.
     pub(crate) fn family<L: LabelSet, C: MetricCell>(&self, config: C::Config) -> Result<Family<L, C>, Error> {
+        let (meta, limits) = self.meta::<L, C>()?;
+        Ok(Family::new(meta, config, limits))
+    }
+
+    /// The family's description and bounds, validated.
+    pub(crate) fn meta<L: LabelSet, C: MetricCell>(&self) -> Result<(Meta, crate::family::Limits), Error> {
         let name = crate::name::full_name(C::TYPE, &self.namespace, &self.subsystem, &self.name, &self.unit)?;
         let labels: Vec<Box<str>> = if !L::NAMES.is_empty() || self.label_names.is_empty() {
             if !self.label_names.is_empty() {
@@ -115,7 +125,7 @@ impl Opts {
             labels: labels.into(),
         };
         let limits = crate::family::Limits { max_children: self.max_children, expire_after: self.expire_after };
-        Ok(Family::new(meta, config, limits))
+        Ok((meta, limits))
     }
 }
 
@@ -340,6 +350,10 @@ pub(crate) fn unix_now() -> f64 {
 pub(crate) struct AtomicF64(crate::sync::atomic::AtomicU64);
 
 impl AtomicF64 {
+    #[cfg(not(promdecl_loom))]
+    pub(crate) const fn zero() -> Self {
+        AtomicF64(crate::sync::atomic::AtomicU64::new(0))
+    }
     pub(crate) fn new(v: f64) -> Self {
         AtomicF64(crate::sync::atomic::AtomicU64::new(v.to_bits()))
     }
@@ -371,7 +385,7 @@ macro_rules! metric_type {
     ($(#[$doc:meta])* $name:ident [$($g:ident : $($b:tt)+)?], $cell:ty) => {
         $(#[$doc])*
         pub struct $name<$($g: $($b)+,)? L: $crate::LabelSet = ()> {
-            family: $crate::family::Family<L, $cell>,
+            pub(crate) family: $crate::family::Family<L, $cell>,
         }
 
         impl<$($g: $($b)+,)? L: $crate::LabelSet> ::std::ops::Deref for $name<$($g,)? L> {
@@ -433,6 +447,42 @@ macro_rules! child_ops {
             $crate::metric::child_ops!(@child $cell[$($p),*] $($ops)*);
         }
     };
+    // A cell whose unlabelled metric can be a `Declared` static: the
+    // static gets the operations too, on the cell it holds.
+    (impl[] $cell:ident[] declared($metric:ident) { $($ops:tt)* }) => {
+        $crate::metric::child_ops!(impl[] $cell[] { $($ops)* });
+        #[cfg(not(promdecl_loom))]
+        impl $crate::metric::Declared<$metric> {
+            $crate::metric::child_ops!(@declared $cell $($ops)*);
+        }
+    };
+
+    (@declared $cell:ident) => {};
+    (@declared $cell:ident $(#[$($a:tt)*])* $v:vis fn $n:ident(&$s:ident) -> $guard:ident
+        => guard($t:ident) $body:block $($rest:tt)*) => {
+        $crate::metric::child_ops!(@attrs "static" $cell $n [] [$(#[$($a)*])*]
+            $v fn $n(&$s) -> $guard<&$cell> {
+                $s.cell().$n()
+            }
+        );
+        $crate::metric::child_ops!(@declared $cell $($rest)*);
+    };
+    (@declared $cell:ident $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])?
+        (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)? => same $body:block $($rest:tt)*) => {
+        $crate::metric::child_ops!(@attrs "static" $cell $n [] [$(#[$($a)*])*]
+            $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? $body
+        );
+        $crate::metric::child_ops!(@declared $cell $($rest)*);
+    };
+    (@declared $cell:ident $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])?
+        (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)? => $mode:ident $body:block $($rest:tt)*) => {
+        $crate::metric::child_ops!(@attrs "static" $cell $n [] [$(#[$($a)*])*]
+            $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? {
+                $s.cell().$n($($arg),*)
+            }
+        );
+        $crate::metric::child_ops!(@declared $cell $($rest)*);
+    };
 
     (@cell) => {};
     (@cell $(#[$($a:tt)*])* $v:vis fn $n:ident(&$s:ident) -> $guard:ident => guard($t:ident) $body:block $($rest:tt)*) => {
@@ -453,7 +503,7 @@ macro_rules! child_ops {
     (@child $cell:ident[$($p:ident),*]) => {};
     (@child $cell:ident[$($p:ident),*] $(#[$($a:tt)*])* $v:vis fn $n:ident(&$s:ident) -> $guard:ident
         => guard($t:ident) $body:block $($rest:tt)*) => {
-        $crate::metric::child_ops!(@attrs $cell $n [] [$(#[$($a)*])*]
+        $crate::metric::child_ops!(@attrs "child" $cell $n [] [$(#[$($a)*])*]
             $v fn $n(&$s) -> $guard<$crate::family::Handle<$cell<$($p),*>>> {
                 let $t = $s.handle();
                 $body
@@ -463,7 +513,7 @@ macro_rules! child_ops {
     };
     (@child $cell:ident[$($p:ident),*] $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])?
         (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)? => with $body:block $($rest:tt)*) => {
-        $crate::metric::child_ops!(@attrs $cell $n [] [$(#[$($a)*])*]
+        $crate::metric::child_ops!(@attrs "child" $cell $n [] [$(#[$($a)*])*]
             $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? {
                 $s.with(move |cell| cell.$n($($arg),*))
             }
@@ -472,7 +522,7 @@ macro_rules! child_ops {
     };
     (@child $cell:ident[$($p:ident),*] $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])?
         (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)? => handle $body:block $($rest:tt)*) => {
-        $crate::metric::child_ops!(@attrs $cell $n [] [$(#[$($a)*])*]
+        $crate::metric::child_ops!(@attrs "child" $cell $n [] [$(#[$($a)*])*]
             $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? {
                 $s.handle().$n($($arg),*)
             }
@@ -481,7 +531,7 @@ macro_rules! child_ops {
     };
     (@child $cell:ident[$($p:ident),*] $(#[$($a:tt)*])* $v:vis fn $n:ident $([$($gen:tt)*])?
         (&$s:ident $(, $arg:ident: $ty:ty)* $(,)?) $(-> $ret:ty)? => same $body:block $($rest:tt)*) => {
-        $crate::metric::child_ops!(@attrs $cell $n [] [$(#[$($a)*])*]
+        $crate::metric::child_ops!(@attrs "child" $cell $n [] [$(#[$($a)*])*]
             $v fn $n $(<$($gen)*>)? (&$s $(, $arg: $ty)*) $(-> $ret)? $body
         );
         $crate::metric::child_ops!(@child $cell[$($p),*] $($rest)*);
@@ -489,16 +539,16 @@ macro_rules! child_ops {
 
     // A child's method keeps the cell method's attributes but its docs,
     // which would repeat the examples; it links to them instead.
-    (@attrs $cell:ident $n:ident [$($keep:tt)*] [] $($item:tt)*) => {
-        #[doc = concat!("[`", stringify!($cell), "::", stringify!($n), "`], on this child.")]
+    (@attrs $on:literal $cell:ident $n:ident [$($keep:tt)*] [] $($item:tt)*) => {
+        #[doc = concat!("[`", stringify!($cell), "::", stringify!($n), "`], on this ", $on, ".")]
         $($keep)*
         $($item)*
     };
-    (@attrs $cell:ident $n:ident [$($keep:tt)*] [#[doc = $($d:tt)*] $($more:tt)*] $($item:tt)*) => {
-        $crate::metric::child_ops!(@attrs $cell $n [$($keep)*] [$($more)*] $($item)*);
+    (@attrs $on:literal $cell:ident $n:ident [$($keep:tt)*] [#[doc = $($d:tt)*] $($more:tt)*] $($item:tt)*) => {
+        $crate::metric::child_ops!(@attrs $on $cell $n [$($keep)*] [$($more)*] $($item)*);
     };
-    (@attrs $cell:ident $n:ident [$($keep:tt)*] [#[$($a:tt)*] $($more:tt)*] $($item:tt)*) => {
-        $crate::metric::child_ops!(@attrs $cell $n [$($keep)* #[$($a)*]] [$($more)*] $($item)*);
+    (@attrs $on:literal $cell:ident $n:ident [$($keep:tt)*] [#[$($a:tt)*] $($more:tt)*] $($item:tt)*) => {
+        $crate::metric::child_ops!(@attrs $on $cell $n [$($keep)* #[$($a)*]] [$($more)*] $($item)*);
     };
 }
 pub(crate) use child_ops;
