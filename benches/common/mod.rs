@@ -82,14 +82,41 @@ pub fn seq_values() -> &'static [f64] {
     })
 }
 
+/// Runs the calling thread on `cpu` only, if the machine has it.
+#[cfg(target_os = "linux")]
+fn pin_to_cpu(cpu: usize) {
+    let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpu >= available {
+        return;
+    }
+    // SAFETY: `set` is a zeroed `cpu_set_t` owned by this frame, which
+    // `CPU_SET` and `sched_setaffinity` only read and write within its size;
+    // pid 0 is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to_cpu(_: usize) {}
+
 /// Two threads each run `op` `iters` times. The clock starts once both are
 /// spawned and parked on a barrier and stops when both have joined, so one
 /// iteration is one `op` on each thread, concurrently.
+///
+/// Each thread is pinned to a CPU of its own (CPUs 0 and 1, on Linux), so
+/// the two always contend from two cores: left to the scheduler, the pair
+/// sometimes shared one core and ran in turn, without contention, which
+/// made this case change by several times from one run to the next.
 pub fn two_threads<F: Fn() + Sync>(iters: u64, op: F) -> Duration {
     let barrier = Barrier::new(3);
     std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
+        for cpu in 0..2 {
+            let (barrier, op) = (&barrier, &op);
+            s.spawn(move || {
+                pin_to_cpu(cpu);
                 barrier.wait();
                 for _ in 0..iters {
                     op();
