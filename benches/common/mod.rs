@@ -102,31 +102,35 @@ fn pin_to_cpu(cpu: usize) {
 #[cfg(not(target_os = "linux"))]
 fn pin_to_cpu(_: usize) {}
 
-/// Two threads each run `op` `iters` times. The clock starts once both are
-/// spawned and parked on a barrier and stops when both have joined, so one
-/// iteration is one `op` on each thread, concurrently.
+/// Two threads each run `op` `iters` times, concurrently: the time is from
+/// the first thread's start to the last one's end, both read by the workers
+/// themselves (the spawning thread may not run again until they are done).
 ///
 /// Each thread is pinned to a CPU of its own (CPUs 0 and 1, on Linux), so
 /// the two always contend from two cores: left to the scheduler, the pair
-/// sometimes shared one core and ran in turn, without contention, which
-/// made this case change by several times from one run to the next.
+/// sometimes shared one core and ran in turn, without contention.
 pub fn two_threads<F: Fn() + Sync>(iters: u64, op: F) -> Duration {
-    let barrier = Barrier::new(3);
-    std::thread::scope(|s| {
-        for cpu in 0..2 {
-            let (barrier, op) = (&barrier, &op);
-            s.spawn(move || {
-                pin_to_cpu(cpu);
-                barrier.wait();
-                for _ in 0..iters {
-                    op();
-                }
-            });
-        }
-        barrier.wait();
-        Instant::now()
-    })
-    .elapsed()
+    let barrier = Barrier::new(2);
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2)
+            .map(|cpu| {
+                let (barrier, op) = (&barrier, &op);
+                s.spawn(move || {
+                    pin_to_cpu(cpu);
+                    barrier.wait();
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        op();
+                    }
+                    (start, Instant::now())
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("a benchmark thread panicked")).collect()
+    });
+    let start = spans.iter().map(|s| s.0).min().expect("two spans");
+    let end = spans.iter().map(|s| s.1).max().expect("two spans");
+    end - start
 }
 
 pub mod ours {
