@@ -85,7 +85,7 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
                 if inner.epoch.load(Ordering::SeqCst) == *epoch {
                     f(cell)
                 } else {
-                    inner.with_values(&KeyValues(child.key()), f)
+                    look_up_again(inner, child, f)
                 }
             }
         }
@@ -110,6 +110,15 @@ impl<L: LabelSet, C: MetricCell> Labeled<'_, L, C> {
         };
         Handle { repr }
     }
+}
+
+/// Runs `f` on the family's child for the labels of `child`, which a
+/// removal may have taken out since it was looked up. Out of line: the hot
+/// path of an operation on a child is the branch that does not come here.
+#[cold]
+#[inline(never)]
+fn look_up_again<L: LabelSet, C: MetricCell, R>(inner: &Inner<L, C>, child: &Child<C>, f: impl FnOnce(&C) -> R) -> R {
+    inner.with_values(&KeyValues(child.key()), f)
 }
 
 enum HandleRepr<C> {
