@@ -39,7 +39,13 @@ pub struct Declared<M: HasStaticCell + 'static> {
 }
 
 /// The metrics whose only cell can live in a `static`: [`Counter`] and
-/// [`Gauge`] without labels.
+/// [`Gauge`] without labels. Sealed.
+///
+/// ```
+/// fn in_a_static<M: promdecl_runtime::HasStaticCell>() {}
+/// in_a_static::<promdecl_runtime::Counter>();
+/// in_a_static::<promdecl_runtime::Gauge>();
+/// ```
 pub trait HasStaticCell: sealed::Sealed {
     /// The cell.
     #[doc(hidden)]
