@@ -138,15 +138,12 @@ where
         let want = tag(current, hash);
         let set = set_of(id, hash);
         let ways = &cache.entries[set..set + WAYS];
-        // Which ways hold a child for this hash, found without a branch per
-        // way: where a child sits in its set is as good as random.
-        let mut matching = ways.iter().enumerate().fold(0u32, |m, (i, e)| m | (u32::from(e.tag == want) << i));
         if current == 0 {
             return None;
         }
-        while matching != 0 {
-            let entry = &ways[matching.trailing_zeros() as usize];
-            matching &= matching - 1;
+        // Newest first: a child used again and again stays at the front of
+        // its set unless another one for the same set came after it.
+        for entry in ways.iter().filter(|e| e.tag == want) {
             // SAFETY: epochs are unique in the process and `current` is not
             // 0 (the tag of an empty entry), so an entry tagged with this
             // family's current epoch was made by `insert` for this family,
