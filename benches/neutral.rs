@@ -219,11 +219,12 @@ fn timed_then_drain(iters: u64, handle: &PrometheusHandle, mut op: impl FnMut())
 }
 
 /// How many instances of an unlabelled metric its case rotates over, a new
-/// one for each sample (four samples each). The time of one locked add
-/// reached through `black_box` moves by a tenth or more with where the
-/// fixture and the loop land (the same instructions took 1.87 ns in one
-/// build and 2.12 ns in the next, with nothing changed on their path); each
-/// crate's metrics are boxed one by one, so they land in as many places.
+/// one for each sample (four samples each) or round (two threads). The time
+/// of one locked add reached through `black_box` moves by a tenth or more
+/// with where the fixture and the loop land (the same instructions took
+/// 1.87 ns in one build and 2.12 ns in the next, with nothing changed on
+/// their path), and a contended one by more (a bare `fetch_add` takes 10 to
+/// 25 ns at different heap addresses).
 const FIXTURES: usize = 16;
 
 /// Benchmarks `op` on the next of `fixtures` each sample, reached through
@@ -248,8 +249,9 @@ fn rotating_fixtures<T>(
     });
 }
 
-fn boxed<T>(make: impl FnMut(usize) -> T) -> Vec<Box<T>> {
-    let mut make = make;
+/// `FIXTURES` metrics from `make`, each boxed on its own, so they land in
+/// as many places.
+fn boxed<T>(mut make: impl FnMut(usize) -> T) -> Vec<Box<T>> {
     (0..FIXTURES).map(|i| Box::new(make(i))).collect()
 }
 
@@ -659,13 +661,6 @@ fn histogram_string_labels(c: &mut Criterion) {
     g.finish();
 }
 
-/// How many instances of each counter the two-thread case rotates over, a
-/// new one for each round. On this machine the time of a contended atomic
-/// add depends on where its cache line is: a bare `fetch_add` takes from 10
-/// to 25 ns at different heap addresses, more than any crate adds. Rotating
-/// spreads every crate over the same range of places.
-const PLACES: usize = 16;
-
 /// Rounds of the two-thread case; each measures every crate once.
 const ROUNDS: usize = 400;
 
@@ -678,7 +673,7 @@ const OPS_PER_ROUND: u64 = 20_000;
 struct Padded<T>(T);
 
 /// One crate's side of the two-thread case: measures `OPS_PER_ROUND`
-/// increments on each of two threads, on instance `round % PLACES`.
+/// increments on each of two threads, on instance `round % FIXTURES`.
 type TwoThreadCase<'a> = Box<dyn Fn(usize) -> Duration + 'a>;
 
 fn rotating<'a, T: Sync>(instances: &'a [T], op: impl Fn(&T) + Sync + 'a) -> TwoThreadCase<'a> {
@@ -707,20 +702,20 @@ fn counter_two_threads(_: &mut Criterion) {
     if !selected("neutral/counter_two_threads") {
         return;
     }
-    let ours: Vec<Counter> = (0..PLACES).map(|_| Counter::builder("requests", "help").build().unwrap()).collect();
+    let ours: Vec<Counter> = (0..FIXTURES).map(|_| Counter::builder("requests", "help").build().unwrap()).collect();
     let sharded: Vec<ShardedCounter> =
-        (0..PLACES).map(|_| ShardedCounter::builder("requests", "help").build().unwrap()).collect();
-    let prom: Vec<_> = (0..PLACES).map(|_| prometheus::IntCounter::new("requests_total", "help").unwrap()).collect();
-    let pc: Vec<prometheus_client::metrics::counter::Counter> = (0..PLACES).map(|_| Default::default()).collect();
+        (0..FIXTURES).map(|_| ShardedCounter::builder("requests", "help").build().unwrap()).collect();
+    let prom: Vec<_> = (0..FIXTURES).map(|_| prometheus::IntCounter::new("requests_total", "help").unwrap()).collect();
+    let pc: Vec<prometheus_client::metrics::counter::Counter> = (0..FIXTURES).map(|_| Default::default()).collect();
     // measured's counter is its atomic, held inline: each in a box of its
     // own cache lines, so that no two share one.
-    let meas: Vec<_> = (0..PLACES).map(|_| Box::new(Padded(measured::Counter::new()))).collect();
+    let meas: Vec<_> = (0..FIXTURES).map(|_| Box::new(Padded(measured::Counter::new()))).collect();
     let (recorder, _handle) = metrics_recorder();
-    let met: Vec<_> = (0..PLACES)
+    let met: Vec<_> = (0..FIXTURES)
         .map(|i| metrics::with_local_recorder(&recorder, || metrics::counter!(format!("requests_{i}_total"))))
         .collect();
     // A bare `fetch_add`, in the same places as measured's.
-    let bare: Vec<_> = (0..PLACES).map(|_| Box::new(Padded(AtomicU64::new(0)))).collect();
+    let bare: Vec<_> = (0..FIXTURES).map(|_| Box::new(Padded(AtomicU64::new(0)))).collect();
 
     let cases: Vec<(&str, TwoThreadCase<'_>)> = vec![
         ("promdecl", rotating(&ours, |c| c.inc())),
