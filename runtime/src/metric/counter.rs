@@ -1,6 +1,8 @@
 //! Counter: a total that only goes up.
 
-use super::exemplar::{ExemplarLabels, ExemplarSlots};
+use once_cell::race::OnceBox;
+
+use super::exemplar::{ExemplarLabels, ExemplarSlot};
 use super::guard::ExceptionGuard;
 use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
 use crate::encode::{EncodeLabels, MetricEncoder, Number, Sample};
@@ -45,14 +47,22 @@ impl<L: LabelSet> FromOpts for Counter<L> {
 
 /// The value of one counter child.
 ///
-/// Whole increments go to an integer atomic, fractional ones to a float
-/// beside it, so the common `inc()` is a single atomic add.
+/// Whole increments go to an integer atomic, so the common `inc()` is a
+/// single atomic add. Fractional increments and the exemplar live in a
+/// second allocation made by the first of them: a counter that only counts
+/// whole events is three words (value, start time and that pointer).
 #[derive(Debug)]
 pub struct CounterCell {
     whole: AtomicU64,
-    fraction: AtomicF64,
     created: AtomicF64,
-    exemplar: ExemplarSlots,
+    rare: OnceBox<Rare>,
+}
+
+/// What a counter cell allocates on first use.
+#[derive(Debug, Default)]
+struct Rare {
+    fraction: AtomicF64,
+    exemplar: ExemplarSlot,
 }
 
 /// Increments up to this are added exactly to the integer part.
@@ -104,7 +114,7 @@ child_ops! {
         pub fn inc_by(&self, v: f64) -> Result<(), Error> => with {
             match split_increment(v)? {
                 Some(n) => self.inc_by_u64(n),
-                None => self.fraction.add(v),
+                None => self.rare().fraction.add(v),
             }
             Ok(())
         }
@@ -183,7 +193,7 @@ child_ops! {
         /// ```
         pub fn inc_by_with_exemplar['a](&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> => with {
             self.inc_by(v)?;
-            self.exemplar.store(1, 0, exemplar.into().to_exemplar(v)?);
+            self.rare().exemplar.store(exemplar.into().to_exemplar(v)?);
             Ok(())
         }
 
@@ -194,7 +204,7 @@ child_ops! {
         /// assert!(c.exemplar().is_none());
         /// ```
         pub fn exemplar(&self) -> Option<crate::encode::Exemplar> => with {
-            self.exemplar.get(0).map(|e| (*e).clone())
+            self.rare.get()?.exemplar.get().map(|e| (*e).clone())
         }
 
         /// The current total.
@@ -204,7 +214,7 @@ child_ops! {
         /// assert_eq!(c.get(), 0.0);
         /// ```
         pub fn get(&self) -> f64 => with {
-            self.whole.load(Ordering::Relaxed) as f64 + self.fraction.get()
+            self.whole.load(Ordering::Relaxed) as f64 + self.fraction()
         }
 
         /// When the counter was created or last reset, in seconds since the
@@ -228,9 +238,11 @@ child_ops! {
         /// ```
         pub fn reset(&self) => with {
             self.whole.store(0, Ordering::Relaxed);
-            self.fraction.set(0.0);
+            if let Some(rare) = self.rare.get() {
+                rare.fraction.set(0.0);
+                rare.exemplar.clear();
+            }
             self.created.set(unix_now());
-            self.exemplar.clear();
         }
 
         /// A guard that counts one if the thread panics before it is
@@ -252,12 +264,21 @@ child_ops! {
 impl CounterCell {
     #[cold]
     fn add_inexact(&self, n: u64) {
-        self.fraction.add(n as f64);
+        self.rare().fraction.add(n as f64);
+    }
+
+    /// The fraction and exemplar, allocated on first use.
+    fn rare(&self) -> &Rare {
+        self.rare.get_or_init(Box::default)
+    }
+
+    fn fraction(&self) -> f64 {
+        self.rare.get().map_or(0.0, |rare| rare.fraction.get())
     }
 
     fn value(&self) -> Number {
         let whole = self.whole.load(Ordering::Relaxed);
-        let fraction = self.fraction.get();
+        let fraction = self.fraction();
         if fraction == 0.0 {
             Number::Int(whole)
         } else {
@@ -271,12 +292,7 @@ impl CounterCell {
     /// (see [`Declared`](crate::Declared)), started when a metric takes it.
     #[cfg(not(promdecl_loom))]
     pub(super) const fn zero() -> Self {
-        CounterCell {
-            whole: AtomicU64::new(0),
-            fraction: AtomicF64::zero(),
-            created: AtomicF64::zero(),
-            exemplar: ExemplarSlots::new(),
-        }
+        CounterCell { whole: AtomicU64::new(0), created: AtomicF64::zero(), rare: OnceBox::new() }
     }
 
     /// Sets the start time, shown as `_created`, to now.
@@ -291,12 +307,7 @@ impl MetricCell for CounterCell {
     const TYPE: MetricType = MetricType::Counter;
 
     fn new(_: &()) -> Self {
-        CounterCell {
-            whole: AtomicU64::new(0),
-            fraction: AtomicF64::new(0.0),
-            created: AtomicF64::new(unix_now()),
-            exemplar: ExemplarSlots::default(),
-        }
+        CounterCell { whole: AtomicU64::new(0), created: AtomicF64::new(unix_now()), rare: OnceBox::new() }
     }
 
     fn reset(&self, _: &()) {
@@ -305,7 +316,7 @@ impl MetricCell for CounterCell {
 
     fn collect(&self, _: &(), labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
         enc.series(labels);
-        let exemplar = self.exemplar.get(0);
+        let exemplar = self.rare.get().and_then(|rare| rare.exemplar.get());
         enc.sample(&Sample { exemplar: exemplar.as_deref(), ..Sample::new("_total", self.value()) });
         enc.sample(&Sample::new("_created", Number::Float(self.created())));
     }

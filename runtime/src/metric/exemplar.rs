@@ -127,43 +127,53 @@ impl<'a, const N: usize> From<&'a [(&'a str, &'a str); N]> for ExemplarLabels<'a
     }
 }
 
-/// The latest exemplar of each of `N` samples (one for a counter, one per
-/// bucket for a histogram), allocated when the first one is recorded.
+/// The latest exemplar of one sample.
 #[derive(Debug, Default)]
-pub(crate) struct ExemplarSlots {
-    slots: OnceBox<Box<[Slot]>>,
-}
+pub(crate) struct ExemplarSlot(Mutex<Option<Arc<Exemplar>>>);
 
-type Slot = Mutex<Option<Arc<Exemplar>>>;
-
-impl ExemplarSlots {
-    /// No exemplar yet.
-    #[cfg(not(promdecl_loom))]
-    pub(crate) const fn new() -> Self {
-        ExemplarSlots { slots: OnceBox::new() }
+impl ExemplarSlot {
+    /// Replaces the exemplar.
+    pub(crate) fn store(&self, exemplar: Exemplar) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(exemplar));
     }
 
+    /// The exemplar, if one was recorded. Cloning the `Arc` lets the lock
+    /// go before any encoder sees the exemplar.
+    pub(crate) fn get(&self) -> Option<Arc<Exemplar>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Forgets the exemplar (on reset).
+    pub(crate) fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// The latest exemplar of each of `N` samples (one per bucket for a
+/// histogram), allocated when the first one is recorded.
+#[derive(Debug, Default)]
+pub(crate) struct ExemplarSlots {
+    slots: OnceBox<Box<[ExemplarSlot]>>,
+}
+
+impl ExemplarSlots {
     /// Replaces the exemplar of sample `index` of `len`.
     pub(crate) fn store(&self, len: usize, index: usize, exemplar: Exemplar) {
-        let slots = self.slots.get_or_init(|| Box::new((0..len).map(|_| Mutex::new(None)).collect()));
+        let slots = self.slots.get_or_init(|| Box::new((0..len).map(|_| ExemplarSlot::default()).collect()));
         if let Some(slot) = slots.get(index) {
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(exemplar));
+            slot.store(exemplar);
         }
     }
 
-    /// The exemplar of sample `index`, if one was recorded. Cloning the `Arc`
-    /// lets the lock go before any encoder sees the exemplar.
+    /// The exemplar of sample `index`, if one was recorded.
     pub(crate) fn get(&self, index: usize) -> Option<Arc<Exemplar>> {
-        let slot = self.slots.get()?.get(index)?;
-        slot.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.slots.get()?.get(index)?.get()
     }
 
     /// Forgets every exemplar (on reset).
     pub(crate) fn clear(&self) {
         if let Some(slots) = self.slots.get() {
-            for slot in slots.iter() {
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
-            }
+            slots.iter().for_each(ExemplarSlot::clear);
         }
     }
 }
