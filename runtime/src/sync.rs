@@ -35,10 +35,10 @@ pub(crate) use loom::sync::{Mutex, MutexGuard};
 /// Atomic types and fences.
 pub(crate) mod atomic {
     #[cfg(not(promdecl_loom))]
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 
     #[cfg(promdecl_loom)]
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 }
 
 /// `std::thread_local!` normally, `loom::thread_local!` under the model

@@ -1,27 +1,61 @@
-//! A child of a family with open label values: its cell, its expiry state
-//! and its label values, in one reference-counted allocation.
+//! A child of a family with open label values: its reference count, its
+//! cell, its expiry word (only in a family that expires children) and its
+//! label values, in one allocation.
+//!
+//! ```text
+//! [count: u32][meta: u32][cell: C][idle: u64, if expiring][key bytes]
+//! ```
+//!
+//! `meta` holds the key's length, whether any value needs escaping and
+//! whether the expiry word is there, so a series of a family without expiry
+//! costs its cell, its key and eight bytes. A key of 1 GiB or more keeps
+//! its length in a word of its own just before its bytes.
+//!
+//! The count follows `Arc`'s protocol: clones add with `Relaxed` (a clone
+//! is made from a live reference), and the last release, decremented with
+//! `Release` and followed by an `Acquire` fence, sees every access made
+//! through the other references before it frees the child (loom model
+//! `child_released_on_two_threads`).
 
-use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::alloc::{self, Layout};
 use std::ffi::c_void;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
+use std::mem::{self, ManuallyDrop};
 use std::ops::Deref;
+use std::ptr::{self, NonNull};
 use std::time::Duration;
-
-use triomphe::ThinArc;
 
 use super::key::{self, KeyRef, Values};
 
-pub(crate) struct Header<C> {
-    /// [`TOUCHED`], set by every lookup and cleared by every scrape; in
-    /// [`HANDLES`], how many handles hold the child; in [`SECONDS`], when a
-    /// scrape first found the child untouched (seconds on the family's
-    /// monotonic expiry clock, which starts at 1), or 0.
-    idle: AtomicU64,
-    cell: C,
+/// The start of every child.
+#[repr(C)]
+struct Head {
+    count: AtomicU32,
+    /// [`EXPIRING`], [`PLAIN`] and the key's length (or [`LONG`]); never
+    /// written after the child is made.
+    meta: u32,
 }
 
+/// The child has an expiry word.
+const EXPIRING: u32 = 1 << 31;
+/// No label value needs escaping.
+const PLAIN: u32 = 1 << 30;
+/// The bits of `meta` that hold the key's length; all of them set: the
+/// length is in a word before the key.
+const LONG: u32 = PLAIN - 1;
+/// Keys this long keep their length in a word of their own: 1 GiB, or (so
+/// that the unit tests take that path too) 64 bytes in them.
+const LONG_AT: usize = if cfg!(test) { 64 } else { LONG as usize };
+/// Past this many references the process aborts, as `Arc` does, rather than
+/// let the count wrap and free a child in use.
+const MAX_REFS: u32 = i32::MAX as u32;
+
+/// The expiry word: [`TOUCHED`], set by every lookup and cleared by every
+/// scrape; in [`HANDLES`], how many handles hold the child; in [`SECONDS`],
+/// when a scrape first found the child untouched (seconds on the family's
+/// monotonic expiry clock, which starts at 1), or 0.
 const TOUCHED: u64 = 1 << 63;
 const HANDLE_ONE: u64 = 1 << 40;
 /// 23 bits of handle count; a count that reaches the top stays there (the
@@ -32,33 +66,144 @@ const SECONDS: u64 = HANDLE_ONE - 1;
 
 /// A shared reference to a map child. Equal children have equal label
 /// values; the hash is that of the values (see [`key`]).
-pub(crate) struct Child<C>(ThinArc<Header<C>, u8>);
+pub(crate) struct Child<C> {
+    head: NonNull<Head>,
+    _cell: PhantomData<C>,
+}
+
+// SAFETY: a `Child` gives shared access to its `C` (and to atomics and bytes
+// that are never written after it is made) from any thread that holds one,
+// and the last one to go drops the `C`: as for `Arc<C>`, that is sound to
+// send or share between threads when `C` is `Send + Sync`.
+unsafe impl<C: Send + Sync> Send for Child<C> {}
+// SAFETY: as for `Send`.
+unsafe impl<C: Send + Sync> Sync for Child<C> {}
+
+const fn round_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
 
 impl<C> Child<C> {
-    pub(crate) fn new(cell: C, values: &(impl Values + ?Sized)) -> Self {
-        let header = Header { idle: AtomicU64::new(TOUCHED), cell };
-        Child(ThinArc::from_header_and_slice(header, &key::encode(values)))
+    /// Where the cell starts.
+    const CELL: usize = round_up(mem::size_of::<Head>(), mem::align_of::<C>());
+    /// Where the expiry word starts, or (without one) the key.
+    const IDLE: usize = round_up(Self::CELL + mem::size_of::<C>(), mem::align_of::<AtomicU64>());
+    const ALIGN: usize = max(max(mem::align_of::<Head>(), mem::align_of::<C>()), mem::align_of::<AtomicU64>());
+
+    pub(crate) fn new(cell: C, values: &(impl Values + ?Sized), expiring: bool) -> Self {
+        let (key, plain) = key::encode(values);
+        let long = key.len() >= LONG_AT;
+        let meta = if expiring { EXPIRING } else { 0 }
+            | if plain { PLAIN } else { 0 }
+            | if long { LONG } else { key.len() as u32 };
+        let (layout, bytes_at) = Self::layout(meta, key.len());
+        // SAFETY: the layout is never zero-sized (it holds a `Head`).
+        let base = unsafe { alloc::alloc(layout) };
+        let Some(head) = NonNull::new(base.cast::<Head>()) else { alloc::handle_alloc_error(layout) };
+        // SAFETY: `Self::layout` placed each part within the allocation, at
+        // an offset aligned for its type (`ALIGN` covers all of them); the
+        // length word, which may be unaligned, is written unaligned.
+        unsafe {
+            head.as_ptr().write(Head { count: AtomicU32::new(1), meta });
+            base.add(Self::CELL).cast::<C>().write(cell);
+            if expiring {
+                base.add(Self::IDLE).cast::<AtomicU64>().write(AtomicU64::new(TOUCHED));
+            }
+            if long {
+                base.add(bytes_at - mem::size_of::<usize>()).cast::<usize>().write_unaligned(key.len());
+            }
+            ptr::copy_nonoverlapping(key.as_ptr(), base.add(bytes_at), key.len());
+        }
+        Child { head, _cell: PhantomData }
+    }
+
+    /// Where the key's bytes start in a child with this `meta`.
+    #[inline]
+    fn key_at(meta: u32) -> usize {
+        let mut at = Self::IDLE;
+        if meta & EXPIRING != 0 {
+            at += mem::size_of::<AtomicU64>();
+        }
+        if meta & LONG == LONG {
+            at += mem::size_of::<usize>();
+        }
+        at
+    }
+
+    /// The layout of a child with this `meta` and a key of `len` bytes, and
+    /// where the key's bytes start.
+    fn layout(meta: u32, len: usize) -> (Layout, usize) {
+        let at = Self::key_at(meta);
+        // A key that is in memory already leaves room for a few words more
+        // below `isize::MAX`.
+        let layout = Layout::from_size_align(at + len, Self::ALIGN).expect("a child's size fits in isize");
+        (layout, at)
+    }
+
+    #[inline]
+    fn head(&self) -> &Head {
+        // SAFETY: `head` points to the `Head` written by `new`, which lives
+        // until the last reference (this one among them) is released.
+        unsafe { self.head.as_ref() }
+    }
+
+    #[inline]
+    fn base(&self) -> *const u8 {
+        self.head.as_ptr().cast_const().cast()
     }
 
     #[inline]
     pub(crate) fn cell(&self) -> &C {
-        &self.0.header.header.cell
+        // SAFETY: `new` wrote a `C` at `CELL`, aligned, and it is only
+        // dropped with the last reference.
+        unsafe { &*self.base().add(Self::CELL).cast::<C>() }
+    }
+
+    /// The expiry word, in a family that expires children.
+    #[inline]
+    fn idle(&self) -> Option<&AtomicU64> {
+        // SAFETY: with `EXPIRING` set, `new` wrote the word at `IDLE`,
+        // aligned, and it lives as long as the child.
+        (self.head().meta & EXPIRING != 0).then(|| unsafe { &*self.base().add(Self::IDLE).cast::<AtomicU64>() })
+    }
+
+    /// The key's length and where its bytes start.
+    #[inline]
+    fn key_span(&self) -> (usize, usize) {
+        let meta = self.head().meta;
+        let at = Self::key_at(meta);
+        if meta & LONG == LONG {
+            // SAFETY: for a long key `new` wrote its length, unaligned, in
+            // the word just before its bytes.
+            (unsafe { self.base().add(at - mem::size_of::<usize>()).cast::<usize>().read_unaligned() }, at)
+        } else {
+            ((meta & LONG) as usize, at)
+        }
     }
 
     #[inline]
     pub(crate) fn key(&self) -> KeyRef<'_> {
-        // SAFETY: `Child::new` is the only constructor, and it fills the
-        // slice from `key::encode`; a `ThinArc` never hands out its slice
-        // mutably while shared, and this one is never written after.
-        unsafe { KeyRef::new(&self.0.slice) }
+        let (len, at) = self.key_span();
+        // SAFETY: `new` copied `len` bytes of `key::encode`'s key to `at`,
+        // with its flag in `meta`; neither is written after.
+        unsafe { KeyRef::new(std::slice::from_raw_parts(self.base().add(at), len), self.head().meta & PLAIN != 0) }
     }
 
     /// Whether both are the same child (not merely equal label values).
     pub(crate) fn same(&self, other: &Child<C>) -> bool {
-        std::ptr::eq(self.0.ptr(), other.0.ptr())
+        self.head == other.head
     }
 
-    /// Marks the child used. Costs a load unless a scrape cleared the mark.
+    /// Marks the child used, in a family that expires children. Costs a
+    /// load unless a scrape cleared the mark.
     ///
     /// The store is sequentially consistent so that it pairs with the
     /// family's epoch bump before an expiry check: either that check sees
@@ -68,41 +213,50 @@ impl<C> Child<C> {
     /// removal also takes a new epoch after it (see the loom models).
     #[inline]
     pub(crate) fn touch(&self) -> &C {
-        let header = &self.0.header.header;
-        if header.idle.load(Ordering::Relaxed) & TOUCHED == 0 {
-            header.idle.fetch_or(TOUCHED, Ordering::SeqCst);
+        if let Some(idle) = self.idle() {
+            if idle.load(Ordering::Relaxed) & TOUCHED == 0 {
+                idle.fetch_or(TOUCHED, Ordering::SeqCst);
+            }
         }
-        &header.cell
+        self.cell()
     }
 
+    /// Whether the child was used since the last scrape; always, for a
+    /// child that does not expire.
     pub(crate) fn touched(&self) -> bool {
-        self.0.header.header.idle.load(Ordering::SeqCst) & TOUCHED != 0
+        self.idle().is_none_or(|idle| idle.load(Ordering::SeqCst) & TOUCHED != 0)
     }
 
     /// Counts one more handle holding the child: updates through a handle
     /// are not lookups, so a held child must not expire.
     pub(crate) fn pin(&self) {
-        let _ =
-            self.0.header.header.idle.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |w| {
+        if let Some(idle) = self.idle() {
+            let _ = idle.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |w| {
                 (w & HANDLES != HANDLES).then_some(w + HANDLE_ONE)
             });
+        }
     }
 
     /// Counts one handle fewer.
     pub(crate) fn unpin(&self) {
-        let _ = self.0.header.header.idle.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |w| {
-            (w & HANDLES != HANDLES && w & HANDLES != 0).then(|| w - HANDLE_ONE)
-        });
+        if let Some(idle) = self.idle() {
+            let _ = idle.fetch_update(Ordering::SeqCst, Ordering::Relaxed, |w| {
+                (w & HANDLES != HANDLES && w & HANDLES != 0).then(|| w - HANDLE_ONE)
+            });
+        }
     }
 
+    /// Whether a handle holds the child (counted only where children
+    /// expire).
     pub(crate) fn pinned(&self) -> bool {
-        self.0.header.header.idle.load(Ordering::SeqCst) & HANDLES != 0
+        self.idle().is_some_and(|idle| idle.load(Ordering::SeqCst) & HANDLES != 0)
     }
 
     /// Whether the child has been idle for `expire` as of `now`; records
-    /// the start of its idleness. A child a handle holds is never idle.
+    /// the start of its idleness. A child a handle holds is never idle, nor
+    /// is one made without an expiry word.
     pub(crate) fn expired(&self, now: u64, expire: Duration) -> bool {
-        let idle_word = &self.0.header.header.idle;
+        let Some(idle_word) = self.idle() else { return false };
         let word = idle_word.load(Ordering::Relaxed);
         if word & HANDLES != 0 {
             return false;
@@ -124,7 +278,7 @@ impl<C> Child<C> {
     pub(crate) fn prefetch(&self) {
         #[cfg(target_arch = "x86_64")]
         {
-            let p = self.0.ptr().cast::<i8>();
+            let p = self.base().cast::<i8>();
             // SAFETY: prefetching has no effect on memory, and reads none;
             // the addresses are within (or just past) a live allocation.
             unsafe {
@@ -137,7 +291,9 @@ impl<C> Child<C> {
 
     /// Gives up this reference as a pointer, for the lookup cache.
     pub(crate) fn into_raw(self) -> *const c_void {
-        ThinArc::into_raw(self.0)
+        let ptr = self.head.as_ptr().cast_const().cast();
+        mem::forget(self);
+        ptr
     }
 
     /// Borrows the child whose reference [`Child::into_raw`] gave up as
@@ -149,12 +305,12 @@ impl<C> Child<C> {
     /// is not released while the guard lives.
     #[inline]
     pub(crate) unsafe fn borrow_raw<'a>(ptr: *const c_void) -> BorrowedChild<'a, C> {
-        // SAFETY: `ThinArc::from_raw` takes a pointer from `ThinArc::into_raw`,
-        // as the caller promises this one is; the result is never dropped
-        // (`ManuallyDrop`), so the reference count it stands for stays with
-        // the reference the caller keeps alive for `'a`.
-        let child = unsafe { ThinArc::<Header<C>, u8>::from_raw(ptr) };
-        BorrowedChild { child: ManuallyDrop::new(Child(child)), _borrow: PhantomData }
+        // SAFETY: `into_raw` gave up a non-null pointer to a live child, as
+        // the caller promises this one is; the `Child` made here is never
+        // dropped (`ManuallyDrop`), so the reference it stands for stays
+        // with the one the caller keeps alive for `'a`.
+        let head = unsafe { NonNull::new_unchecked(ptr.cast_mut().cast::<Head>()) };
+        BorrowedChild { child: ManuallyDrop::new(Child { head, _cell: PhantomData }), _borrow: PhantomData }
     }
 
     /// Releases a reference given up by [`Child::into_raw`].
@@ -163,8 +319,10 @@ impl<C> Child<C> {
     ///
     /// `ptr` came from `Child::<C>::into_raw` and is released only once.
     pub(crate) unsafe fn release_raw(ptr: *const c_void) {
-        // SAFETY: as the caller promises.
-        drop(Child(unsafe { ThinArc::<Header<C>, u8>::from_raw(ptr) }));
+        // SAFETY: `into_raw` gave up a non-null pointer and its reference,
+        // which the caller hands back here once.
+        let head = unsafe { NonNull::new_unchecked(ptr.cast_mut().cast::<Head>()) };
+        drop(Child::<C> { head, _cell: PhantomData });
     }
 }
 
@@ -184,14 +342,48 @@ impl<C> Deref for BorrowedChild<'_, C> {
 }
 
 impl<C> Clone for Child<C> {
+    #[inline]
     fn clone(&self) -> Self {
-        Child(self.0.clone())
+        // Relaxed: the new reference is made from a live one, which keeps
+        // the child alive meanwhile; nothing else is published by it.
+        if self.head().count.fetch_add(1, Ordering::Relaxed) >= MAX_REFS {
+            std::process::abort();
+        }
+        Child { head: self.head, _cell: PhantomData }
+    }
+}
+
+impl<C> Drop for Child<C> {
+    #[inline]
+    fn drop(&mut self) {
+        // Release: this reference's accesses happen before the last
+        // release's fence below, so before the child is dropped.
+        if self.head().count.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        fence(Ordering::Acquire);
+        let meta = self.head().meta;
+        let (len, _) = self.key_span();
+        let (layout, _) = Self::layout(meta, len);
+        let base = self.head.as_ptr().cast::<u8>();
+        // SAFETY: the count reached zero, so this was the last reference
+        // and nothing reads the child again; `new` wrote each part dropped
+        // here (the expiry word only with `EXPIRING`) and allocated `base`
+        // with the layout that `meta` and the key's length give back.
+        unsafe {
+            ptr::drop_in_place(base.add(Self::CELL).cast::<C>());
+            if meta & EXPIRING != 0 {
+                ptr::drop_in_place(base.add(Self::IDLE).cast::<AtomicU64>());
+            }
+            ptr::drop_in_place(self.head.as_ptr());
+            alloc::dealloc(base, layout);
+        }
     }
 }
 
 impl<C> PartialEq for Child<C> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.slice == other.0.slice
+        self.key().bytes() == other.key().bytes()
     }
 }
 
@@ -200,5 +392,84 @@ impl<C> Eq for Child<C> {}
 impl<C> Hash for Child<C> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.key().hash(key::seed()));
+    }
+}
+
+#[cfg(all(test, not(promdecl_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    /// Counts its drops.
+    struct Cell(Arc<AtomicUsize>, u64);
+
+    impl Drop for Cell {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[repr(align(64))]
+    struct Wide(u8);
+
+    #[test]
+    fn keys_cells_and_flags_round_trip_in_every_layout() {
+        let long = "v".repeat(100);
+        for expiring in [false, true] {
+            for values in [&["GET", "/a"][..], &["a\"b", ""][..], &[long.as_str(), "x"][..], &[][..]] {
+                let child = Child::new(7u64, values, expiring);
+                assert_eq!(*child.cell(), 7);
+                assert_eq!(child.key().values().collect::<Vec<_>>(), values, "expiring {expiring}");
+                assert_eq!(child.key().plain(), !values.concat().contains('"'));
+                assert!(values.equals(child.key()));
+                assert_eq!(child.key().hash(3), Values::hash(values, 3));
+            }
+        }
+        let wide = Child::new(Wide(9), &["a"][..], true);
+        assert_eq!(wide.cell() as *const Wide as usize % 64, 0);
+        assert_eq!(wide.cell().0, 9);
+        assert!(["a"][..].equals(wide.key()));
+    }
+
+    #[test]
+    fn the_last_reference_drops_the_cell_once() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let long = "k".repeat(80);
+        for expiring in [false, true] {
+            let child = Child::new(Cell(drops.clone(), 1), &[long.as_str()][..], expiring);
+            let clones: Vec<_> = (0..3).map(|_| child.clone()).collect();
+            let raw = child.clone().into_raw();
+            // SAFETY: `raw` came from `into_raw` and is released below, after
+            // the borrow ends.
+            let borrowed = unsafe { Child::<Cell>::borrow_raw(raw) };
+            assert!(borrowed.same(&child) && borrowed.cell().1 == 1);
+            drop(borrowed);
+            drop(child);
+            drop(clones);
+            assert_eq!(drops.load(Ordering::SeqCst), if expiring { 1 } else { 0 });
+            // SAFETY: the reference `into_raw` gave up, released once.
+            unsafe { Child::<Cell>::release_raw(raw) };
+            assert_eq!(drops.load(Ordering::SeqCst), if expiring { 2 } else { 1 });
+        }
+    }
+
+    #[test]
+    fn only_expiring_children_keep_expiry_state() {
+        let plain = Child::new(0u64, &["a"][..], false);
+        plain.pin();
+        assert!(plain.touched() && !plain.pinned());
+        assert!(!plain.expired(100, Duration::from_secs(1)));
+        let expiring = Child::new(0u64, &["a"][..], true);
+        assert!(expiring.touched());
+        assert!(!expiring.expired(5, Duration::from_secs(1)), "touched: idle from now");
+        assert!(!expiring.touched(), "a scrape clears the mark");
+        assert!(expiring.expired(10, Duration::from_secs(1)));
+        expiring.pin();
+        assert!(expiring.pinned() && !expiring.expired(20, Duration::from_secs(1)));
+        expiring.unpin();
+        assert!(!expiring.pinned());
+        expiring.touch();
+        assert!(expiring.touched());
     }
 }

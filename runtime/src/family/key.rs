@@ -1,8 +1,8 @@
 //! The label values of a map child, encoded in one byte string, and the hash
 //! that finds them.
 //!
-//! A key is a flag byte followed by each value as a LEB128 length and its
-//! bytes. Lookups never build a key: they hash and compare the caller's
+//! A key is each value as a LEB128 length and its bytes, and one flag kept
+//! beside them: whether any value needs escaping. Lookups never build a key: they hash and compare the caller's
 //! values in place, so hashing is defined value by value and gives the same
 //! result for a key and for the values it encodes.
 
@@ -103,16 +103,14 @@ impl Values for NamedValues<'_> {
     }
 }
 
-/// Set in the flag byte when no value needs escaping in the text formats,
-/// so a scrape copies the values as they are.
-const PLAIN: u8 = 1;
-
-/// Encodes `values` as a key.
-pub(crate) fn encode(values: &(impl Values + ?Sized)) -> Vec<u8> {
-    let mut key = vec![PLAIN];
+/// Encodes `values` as a key: its bytes, and whether no value needs
+/// escaping in the text formats (so a scrape copies them as they are).
+pub(crate) fn encode(values: &(impl Values + ?Sized)) -> (Vec<u8>, bool) {
+    let mut key = Vec::new();
+    let mut plain = true;
     values.each(&mut |v| {
         if memchr::memchr3(b'\\', b'"', b'\n', v.as_bytes()).is_some() {
-            key[0] &= !PLAIN;
+            plain = false;
         }
         let mut len = v.len();
         while len >= 0x80 {
@@ -122,40 +120,45 @@ pub(crate) fn encode(values: &(impl Values + ?Sized)) -> Vec<u8> {
         key.push(len as u8);
         key.extend_from_slice(v.as_bytes());
     });
-    key
+    (key, plain)
 }
 
 /// An encoded key, borrowed from its child.
 ///
-/// Invariant: the bytes are a key [`encode`] returned, so each value in them
-/// is whole UTF-8. The field is private and [`KeyRef::new`], which promises
-/// it, is the only way to make one.
+/// Invariant: the bytes and flag are a key [`encode`] returned, so each
+/// value in the bytes is whole UTF-8. The fields are private and
+/// [`KeyRef::new`], which promises it, is the only way to make one.
 #[derive(Clone, Copy)]
-pub(crate) struct KeyRef<'a>(&'a [u8]);
+pub(crate) struct KeyRef<'a> {
+    bytes: &'a [u8],
+    plain: bool,
+}
 
 impl<'a> KeyRef<'a> {
     /// # Safety
     ///
-    /// `bytes` are (a copy of) what [`encode`] returned.
+    /// `bytes` and `plain` are (a copy of) what [`encode`] returned.
     #[inline]
-    pub(crate) unsafe fn new(bytes: &'a [u8]) -> Self {
-        KeyRef(bytes)
+    pub(crate) unsafe fn new(bytes: &'a [u8], plain: bool) -> Self {
+        KeyRef { bytes, plain }
     }
 
-    /// The encoded bytes, for comparing two keys.
+    /// The encoded bytes, for comparing two keys (the flag follows from
+    /// them).
     #[inline]
     #[cfg_attr(promdecl_loom, allow(dead_code))]
     pub(crate) fn bytes(self) -> &'a [u8] {
-        self.0
+        self.bytes
     }
 
+    #[inline]
     fn values_bytes(self) -> &'a [u8] {
-        self.0.get(1..).unwrap_or_default()
+        self.bytes
     }
 
     /// Whether no value needs escaping.
     pub(crate) fn plain(self) -> bool {
-        self.0.first().is_some_and(|f| f & PLAIN != 0)
+        self.plain
     }
 
     /// The values, in label-name order.
@@ -311,8 +314,8 @@ mod tests {
     fn keys_round_trip_and_hash_like_their_values() {
         let long = "x".repeat(300);
         let values: [&str; 5] = ["", "GET", "/api/v1/item/42", &long, "é\"\\"];
-        let key = encode(&values[..]);
-        let key = KeyRef(&key);
+        let (key, plain) = encode(&values[..]);
+        let key = KeyRef { bytes: &key, plain };
         assert_eq!(key.values().collect::<Vec<_>>(), values);
         assert!(!key.plain());
         assert!(values[..].equals(key));
@@ -331,10 +334,10 @@ mod tests {
 
     #[test]
     fn value_boundaries_matter() {
-        let (ab_c, a_bc) = (encode(&["ab", "c"][..]), encode(&["a", "bc"][..]));
-        assert!(KeyRef(&ab_c).plain());
-        assert!(!["a", "bc"][..].equals(KeyRef(&ab_c)));
-        assert!(["a", "bc"][..].equals(KeyRef(&a_bc)));
+        let ((ab_c, plain), (a_bc, _)) = (encode(&["ab", "c"][..]), encode(&["a", "bc"][..]));
+        assert!(plain);
+        assert!(!["a", "bc"][..].equals(KeyRef { bytes: &ab_c, plain }));
+        assert!(["a", "bc"][..].equals(KeyRef { bytes: &a_bc, plain }));
         assert_ne!(["ab", "c"][..].hash(1), ["a", "bc"][..].hash(1));
         assert_ne!(["", "x"][..].hash(1), ["x", ""][..].hash(1));
     }

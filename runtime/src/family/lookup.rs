@@ -95,7 +95,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
             let child = if values.is_overflow() {
                 None
             } else {
-                map.get_or_insert(hash, values, |len| self.has_room(len), || self.new_cell(values))
+                map.get_or_insert(hash, values, |len| self.has_room(len), || self.new_child(values))
             };
             let Some(child) = child else {
                 // The overflow child is never removed: any epoch will do.
@@ -113,9 +113,11 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
         }
     }
 
-    /// A new cell for the child holding `values`.
-    fn new_cell<V: Values + ?Sized>(&self, values: &V) -> C {
-        C::new_child(&self.config, &|f| values.each(f))
+    /// A new child holding `values`, with an expiry word if the family
+    /// expires children.
+    fn new_child<V: Values + ?Sized>(&self, values: &V) -> Child<C> {
+        let cell = C::new_child(&self.config, &|f| values.each(f));
+        Child::new(cell, values, self.expire_after.is_some())
     }
 
     fn has_room(&self, len: usize) -> bool {
@@ -137,7 +139,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
             return Ok(self.overflow().clone());
         }
         let hash = values.hash(self.seed);
-        self.map().get_or_insert(hash, values, |len| self.has_room(len), || self.new_cell(values)).ok_or_else(|| {
+        self.map().get_or_insert(hash, values, |len| self.has_room(len), || self.new_child(values)).ok_or_else(|| {
             Error::CardinalityLimit { metric: self.meta.name.to_string(), limit: self.max_children.unwrap_or_default() }
         })
     }
@@ -180,7 +182,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     fn overflow(&self) -> &Child<C> {
         self.overflow.get_or_init(|| {
             let names: Vec<&str> = vec![OVERFLOW_LABEL_VALUE; self.meta.labels.len()];
-            Child::new(self.new_cell(&names[..]), &names[..])
+            self.new_child(&names[..])
         })
     }
 }

@@ -55,6 +55,14 @@
 //! is reset by a removal but stays shown, since it is used through `Deref`,
 //! which never sets the flag again.
 //!
+//! # Child references
+//!
+//! A map child is one allocation with a reference count (`Child`): clones
+//! add with `Relaxed`, releases subtract with `Release`, and the release
+//! that reaches zero takes an `Acquire` fence before it drops the cell and
+//! frees the child. Invariant: **the last release sees every access made
+//! through the other references, and drops the cell once**.
+//!
 //! # Resets racing increments
 //!
 //! A removal of a dense child resets its cell with a plain store, which
@@ -371,5 +379,51 @@ fn label_free_increment_vs_remove() {
         c.inc();
         let shown = Scrape::of(&c).value("", "_total");
         assert!(matches!(shown, Some(v) if v >= 1.0), "the counter is hidden: {shown:?}");
+    });
+}
+
+/// A cell that checks, as it is dropped, that it sees the write made
+/// through the other reference.
+struct Witness {
+    written: loom::cell::UnsafeCell<u64>,
+    drops: Arc<crate::sync::atomic::AtomicU64>,
+}
+
+// SAFETY: the model writes `written` from one thread while it holds a
+// reference, and reads it only in `drop`, after every reference is gone;
+// the model is there to check that those accesses are ordered.
+unsafe impl Sync for Witness {}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        // SAFETY: every other reference is gone (see `Sync`); loom reports
+        // the read if the write is not ordered before it.
+        self.written.with(|v| assert_eq!(unsafe { *v }, 1));
+        self.drops.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A child released on two threads, one of which wrote through it.
+///
+/// Guards: the count's `Release` decrement and the last release's
+/// `Acquire` fence. Watched failing with the decrement `Relaxed` (loom
+/// reports the read in `Witness::drop` as racing the write).
+#[test]
+fn child_released_on_two_threads() {
+    use super::child::Child;
+    check(|| {
+        let drops = Arc::new(crate::sync::atomic::AtomicU64::new(0));
+        let witness = Witness { written: loom::cell::UnsafeCell::new(0), drops: drops.clone() };
+        let child = Child::new(witness, &["a"][..], false);
+        let other = child.clone();
+        let t = thread::spawn(move || {
+            // SAFETY: only this thread writes, and `main` reads after both
+            // references are released (see `Witness`).
+            other.cell().written.with_mut(|v| unsafe { *v = 1 });
+            drop(other);
+        });
+        drop(child);
+        t.join().unwrap();
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
     });
 }

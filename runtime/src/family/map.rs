@@ -175,7 +175,7 @@ impl<C> ChildMap<C> {
         hash: u64,
         values: &V,
         room: impl FnOnce(usize) -> bool,
-        make: impl FnOnce() -> C,
+        make: impl FnOnce() -> Child<C>,
     ) -> Option<Child<C>> {
         if let Some(child) = self.with_found(hash, values, Child::clone) {
             return Some(child);
@@ -186,7 +186,7 @@ impl<C> ChildMap<C> {
         // Made before the shard is locked; if another thread inserted the
         // same values meanwhile, its child wins and this one is dropped
         // after the lock is let go (the entry holds a second reference).
-        let fresh = Child::new(make(), values);
+        let fresh = make();
         let child = match self.map.entry(fresh.clone()) {
             Entry::Occupied(found) => found.key().clone(),
             Entry::Vacant(vacant) => {
@@ -295,7 +295,7 @@ mod model {
             hash: u64,
             values: &V,
             room: impl FnOnce(usize) -> bool,
-            make: impl FnOnce() -> C,
+            make: impl FnOnce() -> Child<C>,
         ) -> Option<Child<C>> {
             // Two critical sections, as the dashmap version has (a read
             // lock, then a write lock only to insert).
@@ -309,7 +309,7 @@ mod model {
             if let Some(child) = children.iter().find(|c| values.equals(c.key())) {
                 return Some(child.clone());
             }
-            let child = Child::new(make(), values);
+            let child = make();
             children.push(child.clone());
             Some(child)
         }
