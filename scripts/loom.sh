@@ -6,6 +6,7 @@
 # (the tests named `loom_models::*`) over every interleaving within the
 # preemption bound. The models sit next to the code they check:
 #   runtime/src/family/loom_models.rs
+#   runtime/src/metric/counter.rs (mod loom_models)
 #   runtime/src/metric/thread_shards/loom_models.rs
 #   runtime/src/metric/quantile_window/loom_models.rs
 #

@@ -16,7 +16,11 @@
 //!
 //! - `family::loom_models`: the lookup cache and its epochs against
 //!   `remove`, `clear`, `remove_by_labels` and expiry; handles against
-//!   expiry; the dense `present` flags against `clear_slot`.
+//!   expiry; the dense `present` flags against `clear_slot`; a child's
+//!   reference count, released on two threads.
+//! - `metric::counter::loom_models`: a counter cell's second word (start
+//!   time, or the allocation of its fraction and exemplar) against racing
+//!   first fractional increments and a new start time.
 //! - `metric::thread_shards::loom_models`: shard enter against reset and
 //!   claim; `ShardedCounter` inc against scrape and reset; histogram observe
 //!   against scrape.
@@ -35,10 +39,10 @@ pub(crate) use loom::sync::{Mutex, MutexGuard};
 /// Atomic types and fences.
 pub(crate) mod atomic {
     #[cfg(not(promdecl_loom))]
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     #[cfg(promdecl_loom)]
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 }
 
 /// `std::thread_local!` normally, `loom::thread_local!` under the model

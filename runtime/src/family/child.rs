@@ -15,9 +15,12 @@
 //! is made from a live reference), and the last release, decremented with
 //! `Release` and followed by an `Acquire` fence, sees every access made
 //! through the other references before it frees the child (loom model
-//! `child_released_on_two_threads`).
+//! `child_released_on_two_threads`). The count is a type parameter so that
+//! the model runs this code with loom's atomic while the family's models,
+//! which clone children at every step, keep the standard one and a state
+//! space loom can search.
 
-use crate::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use crate::sync::atomic::{AtomicU64, Ordering};
 use std::alloc::{self, Layout};
 use std::ffi::c_void;
 use std::hash::{Hash, Hasher};
@@ -25,14 +28,59 @@ use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
 use std::ops::Deref;
 use std::ptr::{self, NonNull};
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use super::key::{self, KeyRef, Values};
 
+/// A child's reference count: the standard `AtomicU32`, or loom's in the
+/// model of the count itself.
+pub(crate) trait Count {
+    /// A count of one.
+    fn one() -> Self;
+    /// Adds one; returns the count before.
+    fn increment(&self) -> u32;
+    /// Takes one away; returns the count before.
+    fn decrement(&self) -> u32;
+    /// The fence the last release takes before it frees the child.
+    fn acquire_fence();
+}
+
+/// Implements [`Count`] with the same orderings for either atomic type.
+macro_rules! count {
+    ($atomic:ty, $fence:path) => {
+        impl Count for $atomic {
+            fn one() -> Self {
+                <$atomic>::new(1)
+            }
+            #[inline]
+            fn increment(&self) -> u32 {
+                // Relaxed: a new reference is made from a live one, which
+                // keeps the child alive meanwhile; it publishes nothing.
+                self.fetch_add(1, Ordering::Relaxed)
+            }
+            #[inline]
+            fn decrement(&self) -> u32 {
+                // Release: this reference's accesses happen before the last
+                // release's fence, so before the child is dropped.
+                self.fetch_sub(1, Ordering::Release)
+            }
+            #[inline]
+            fn acquire_fence() {
+                $fence(Ordering::Acquire)
+            }
+        }
+    };
+}
+
+count!(AtomicU32, std::sync::atomic::fence);
+#[cfg(promdecl_loom)]
+count!(loom::sync::atomic::AtomicU32, loom::sync::atomic::fence);
+
 /// The start of every child.
 #[repr(C)]
-struct Head {
-    count: AtomicU32,
+struct Head<K> {
+    count: K,
     /// [`EXPIRING`], [`PLAIN`] and the key's length (or [`LONG`]); never
     /// written after the child is made.
     meta: u32,
@@ -66,8 +114,8 @@ const SECONDS: u64 = HANDLE_ONE - 1;
 
 /// A shared reference to a map child. Equal children have equal label
 /// values; the hash is that of the values (see [`key`]).
-pub(crate) struct Child<C> {
-    head: NonNull<Head>,
+pub(crate) struct Child<C, K: Count = AtomicU32> {
+    head: NonNull<Head<K>>,
     _cell: PhantomData<C>,
 }
 
@@ -75,9 +123,9 @@ pub(crate) struct Child<C> {
 // that are never written after it is made) from any thread that holds one,
 // and the last one to go drops the `C`: as for `Arc<C>`, that is sound to
 // send or share between threads when `C` is `Send + Sync`.
-unsafe impl<C: Send + Sync> Send for Child<C> {}
+unsafe impl<C: Send + Sync, K: Count + Send + Sync> Send for Child<C, K> {}
 // SAFETY: as for `Send`.
-unsafe impl<C: Send + Sync> Sync for Child<C> {}
+unsafe impl<C: Send + Sync, K: Count + Send + Sync> Sync for Child<C, K> {}
 
 const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
@@ -91,12 +139,12 @@ const fn max(a: usize, b: usize) -> usize {
     }
 }
 
-impl<C> Child<C> {
+impl<C, K: Count> Child<C, K> {
     /// Where the cell starts.
-    const CELL: usize = round_up(mem::size_of::<Head>(), mem::align_of::<C>());
+    const CELL: usize = round_up(mem::size_of::<Head<K>>(), mem::align_of::<C>());
     /// Where the expiry word starts, or (without one) the key.
     const IDLE: usize = round_up(Self::CELL + mem::size_of::<C>(), mem::align_of::<AtomicU64>());
-    const ALIGN: usize = max(max(mem::align_of::<Head>(), mem::align_of::<C>()), mem::align_of::<AtomicU64>());
+    const ALIGN: usize = max(max(mem::align_of::<Head<K>>(), mem::align_of::<C>()), mem::align_of::<AtomicU64>());
 
     pub(crate) fn new(cell: C, values: &(impl Values + ?Sized), expiring: bool) -> Self {
         let (key, plain) = key::encode(values);
@@ -107,12 +155,12 @@ impl<C> Child<C> {
         let (layout, bytes_at) = Self::layout(meta, key.len());
         // SAFETY: the layout is never zero-sized (it holds a `Head`).
         let base = unsafe { alloc::alloc(layout) };
-        let Some(head) = NonNull::new(base.cast::<Head>()) else { alloc::handle_alloc_error(layout) };
+        let Some(head) = NonNull::new(base.cast::<Head<K>>()) else { alloc::handle_alloc_error(layout) };
         // SAFETY: `Self::layout` placed each part within the allocation, at
         // an offset aligned for its type (`ALIGN` covers all of them); the
         // length word, which may be unaligned, is written unaligned.
         unsafe {
-            head.as_ptr().write(Head { count: AtomicU32::new(1), meta });
+            head.as_ptr().write(Head { count: K::one(), meta });
             base.add(Self::CELL).cast::<C>().write(cell);
             if expiring {
                 base.add(Self::IDLE).cast::<AtomicU64>().write(AtomicU64::new(TOUCHED));
@@ -149,7 +197,7 @@ impl<C> Child<C> {
     }
 
     #[inline]
-    fn head(&self) -> &Head {
+    fn head(&self) -> &Head<K> {
         // SAFETY: `head` points to the `Head` written by `new`, which lives
         // until the last reference (this one among them) is released.
         unsafe { self.head.as_ref() }
@@ -198,7 +246,7 @@ impl<C> Child<C> {
     }
 
     /// Whether both are the same child (not merely equal label values).
-    pub(crate) fn same(&self, other: &Child<C>) -> bool {
+    pub(crate) fn same(&self, other: &Self) -> bool {
         self.head == other.head
     }
 
@@ -304,12 +352,12 @@ impl<C> Child<C> {
     /// `ptr` came from `Child::<C>::into_raw` (same `C`), and that reference
     /// is not released while the guard lives.
     #[inline]
-    pub(crate) unsafe fn borrow_raw<'a>(ptr: *const c_void) -> BorrowedChild<'a, C> {
+    pub(crate) unsafe fn borrow_raw<'a>(ptr: *const c_void) -> BorrowedChild<'a, C, K> {
         // SAFETY: `into_raw` gave up a non-null pointer to a live child, as
         // the caller promises this one is; the `Child` made here is never
         // dropped (`ManuallyDrop`), so the reference it stands for stays
         // with the one the caller keeps alive for `'a`.
-        let head = unsafe { NonNull::new_unchecked(ptr.cast_mut().cast::<Head>()) };
+        let head = unsafe { NonNull::new_unchecked(ptr.cast_mut().cast::<Head<K>>()) };
         BorrowedChild { child: ManuallyDrop::new(Child { head, _cell: PhantomData }), _borrow: PhantomData }
     }
 
@@ -321,47 +369,43 @@ impl<C> Child<C> {
     pub(crate) unsafe fn release_raw(ptr: *const c_void) {
         // SAFETY: `into_raw` gave up a non-null pointer and its reference,
         // which the caller hands back here once.
-        let head = unsafe { NonNull::new_unchecked(ptr.cast_mut().cast::<Head>()) };
-        drop(Child::<C> { head, _cell: PhantomData });
+        let head = unsafe { NonNull::new_unchecked(ptr.cast_mut().cast::<Head<K>>()) };
+        drop(Child::<C, K> { head, _cell: PhantomData });
     }
 }
 
 /// A child borrowed from a reference given up by [`Child::into_raw`]; see
 /// [`Child::borrow_raw`].
-pub(crate) struct BorrowedChild<'a, C> {
-    child: ManuallyDrop<Child<C>>,
-    _borrow: PhantomData<&'a Child<C>>,
+pub(crate) struct BorrowedChild<'a, C, K: Count = AtomicU32> {
+    child: ManuallyDrop<Child<C, K>>,
+    _borrow: PhantomData<&'a Child<C, K>>,
 }
 
-impl<C> Deref for BorrowedChild<'_, C> {
-    type Target = Child<C>;
+impl<C, K: Count> Deref for BorrowedChild<'_, C, K> {
+    type Target = Child<C, K>;
     #[inline]
-    fn deref(&self) -> &Child<C> {
+    fn deref(&self) -> &Child<C, K> {
         &self.child
     }
 }
 
-impl<C> Clone for Child<C> {
+impl<C, K: Count> Clone for Child<C, K> {
     #[inline]
     fn clone(&self) -> Self {
-        // Relaxed: the new reference is made from a live one, which keeps
-        // the child alive meanwhile; nothing else is published by it.
-        if self.head().count.fetch_add(1, Ordering::Relaxed) >= MAX_REFS {
+        if self.head().count.increment() >= MAX_REFS {
             std::process::abort();
         }
         Child { head: self.head, _cell: PhantomData }
     }
 }
 
-impl<C> Drop for Child<C> {
+impl<C, K: Count> Drop for Child<C, K> {
     #[inline]
     fn drop(&mut self) {
-        // Release: this reference's accesses happen before the last
-        // release's fence below, so before the child is dropped.
-        if self.head().count.fetch_sub(1, Ordering::Release) != 1 {
+        if self.head().count.decrement() != 1 {
             return;
         }
-        fence(Ordering::Acquire);
+        K::acquire_fence();
         let meta = self.head().meta;
         let (len, _) = self.key_span();
         let (layout, _) = Self::layout(meta, len);
@@ -381,15 +425,15 @@ impl<C> Drop for Child<C> {
     }
 }
 
-impl<C> PartialEq for Child<C> {
+impl<C, K: Count> PartialEq for Child<C, K> {
     fn eq(&self, other: &Self) -> bool {
         self.key().bytes() == other.key().bytes()
     }
 }
 
-impl<C> Eq for Child<C> {}
+impl<C, K: Count> Eq for Child<C, K> {}
 
-impl<C> Hash for Child<C> {
+impl<C, K: Count> Hash for Child<C, K> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.key().hash(key::seed()));
     }
@@ -418,7 +462,7 @@ mod tests {
         let long = "v".repeat(100);
         for expiring in [false, true] {
             for values in [&["GET", "/a"][..], &["a\"b", ""][..], &[long.as_str(), "x"][..], &[][..]] {
-                let child = Child::new(7u64, values, expiring);
+                let child: Child<u64> = Child::new(7u64, values, expiring);
                 assert_eq!(*child.cell(), 7);
                 assert_eq!(child.key().values().collect::<Vec<_>>(), values, "expiring {expiring}");
                 assert_eq!(child.key().plain(), !values.concat().contains('"'));
@@ -426,7 +470,7 @@ mod tests {
                 assert_eq!(child.key().hash(3), Values::hash(values, 3));
             }
         }
-        let wide = Child::new(Wide(9), &["a"][..], true);
+        let wide: Child<Wide> = Child::new(Wide(9), &["a"][..], true);
         assert_eq!(wide.cell() as *const Wide as usize % 64, 0);
         assert_eq!(wide.cell().0, 9);
         assert!(["a"][..].equals(wide.key()));
@@ -437,7 +481,7 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0));
         let long = "k".repeat(80);
         for expiring in [false, true] {
-            let child = Child::new(Cell(drops.clone(), 1), &[long.as_str()][..], expiring);
+            let child: Child<Cell> = Child::new(Cell(drops.clone(), 1), &[long.as_str()][..], expiring);
             let clones: Vec<_> = (0..3).map(|_| child.clone()).collect();
             let raw = child.clone().into_raw();
             // SAFETY: `raw` came from `into_raw` and is released below, after
@@ -456,11 +500,11 @@ mod tests {
 
     #[test]
     fn only_expiring_children_keep_expiry_state() {
-        let plain = Child::new(0u64, &["a"][..], false);
+        let plain: Child<u64> = Child::new(0u64, &["a"][..], false);
         plain.pin();
         assert!(plain.touched() && !plain.pinned());
         assert!(!plain.expired(100, Duration::from_secs(1)));
-        let expiring = Child::new(0u64, &["a"][..], true);
+        let expiring: Child<u64> = Child::new(0u64, &["a"][..], true);
         assert!(expiring.touched());
         assert!(!expiring.expired(5, Duration::from_secs(1)), "touched: idle from now");
         assert!(!expiring.touched(), "a scrape clears the mark");

@@ -60,7 +60,10 @@
 //! A map child is one allocation with a reference count (`Child`): clones
 //! add with `Relaxed`, releases subtract with `Release`, and the release
 //! that reaches zero takes an `Acquire` fence before it drops the cell and
-//! frees the child. Invariant: **the last release sees every access made
+//! frees the child. The model runs the child with loom's atomic as its
+//! count; the other models keep the standard one (their children are
+//! cloned at every step, and a modelled count would multiply the
+//! interleavings past what loom can search). Invariant: **the last release sees every access made
 //! through the other references, and drops the cell once**.
 //!
 //! # Resets racing increments
@@ -411,10 +414,11 @@ impl Drop for Witness {
 #[test]
 fn child_released_on_two_threads() {
     use super::child::Child;
+    type LoomCount = loom::sync::atomic::AtomicU32;
     check(|| {
         let drops = Arc::new(crate::sync::atomic::AtomicU64::new(0));
         let witness = Witness { written: loom::cell::UnsafeCell::new(0), drops: drops.clone() };
-        let child = Child::new(witness, &["a"][..], false);
+        let child: Child<Witness, LoomCount> = Child::new(witness, &["a"][..], false);
         let other = child.clone();
         let t = thread::spawn(move || {
             // SAFETY: only this thread writes, and `main` reads after both

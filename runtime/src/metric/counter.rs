@@ -1,7 +1,5 @@
 //! Counter: a total that only goes up.
 
-use once_cell::race::OnceBox;
-
 use super::exemplar::{ExemplarLabels, ExemplarSlot};
 use super::guard::ExceptionGuard;
 use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
@@ -48,21 +46,39 @@ impl<L: LabelSet> FromOpts for Counter<L> {
 /// The value of one counter child.
 ///
 /// Whole increments go to an integer atomic, so the common `inc()` is a
-/// single atomic add. Fractional increments and the exemplar live in a
-/// second allocation made by the first of them: a counter that only counts
-/// whole events is three words (value, start time and that pointer).
+/// single atomic add. A counter that only counts whole events is two
+/// words: that integer and its start time. The first fractional increment
+/// or exemplar moves the start time into an allocation that holds them
+/// too, and the second word then points there.
+///
+/// The second word holds either the start time's bits with the lowest one
+/// cleared (a tenth of a microsecond today), or the address of that
+/// allocation with the lowest bit set; it changes from the first to the
+/// second once, by compare-and-swap, and setting the start time swaps a
+/// time for a time, so neither overwrites the other (loom models in this
+/// file).
 #[derive(Debug)]
 pub struct CounterCell {
     whole: AtomicU64,
-    created: AtomicF64,
-    rare: OnceBox<Rare>,
+    stamp: AtomicU64,
 }
 
 /// What a counter cell allocates on first use.
 #[derive(Debug, Default)]
 struct Rare {
+    created: AtomicF64,
     fraction: AtomicF64,
     exemplar: ExemplarSlot,
+}
+
+/// Set in [`CounterCell::stamp`] when it points to a [`Rare`].
+const RARE: u64 = 1;
+
+/// A start time as [`CounterCell::stamp`] holds it: positive (so `-0.0` and
+/// NaN become `0.0`), with the lowest bit clear.
+fn time_bits(t: f64) -> u64 {
+    let t = if t > 0.0 { t } else { 0.0 };
+    t.to_bits() & !RARE
 }
 
 /// Increments up to this are added exactly to the integer part.
@@ -204,7 +220,7 @@ child_ops! {
         /// assert!(c.exemplar().is_none());
         /// ```
         pub fn exemplar(&self) -> Option<crate::encode::Exemplar> => with {
-            self.rare.get()?.exemplar.get().map(|e| (*e).clone())
+            self.rare_if_any()?.exemplar.get().map(|e| (*e).clone())
         }
 
         /// The current total.
@@ -225,7 +241,11 @@ child_ops! {
         /// assert!(c.created() > 1.0e9);
         /// ```
         pub fn created(&self) -> f64 => with {
-            self.created.get()
+            let stamp = self.stamp.load(Ordering::Acquire);
+            match self.rare_at(stamp) {
+                Some(rare) => rare.created.get(),
+                None => f64::from_bits(stamp),
+            }
         }
 
         /// Sets the total back to zero and the creation time to now.
@@ -238,11 +258,11 @@ child_ops! {
         /// ```
         pub fn reset(&self) => with {
             self.whole.store(0, Ordering::Relaxed);
-            if let Some(rare) = self.rare.get() {
+            if let Some(rare) = self.rare_if_any() {
                 rare.fraction.set(0.0);
                 rare.exemplar.clear();
             }
-            self.created.set(unix_now());
+            self.set_start(unix_now());
         }
 
         /// A guard that counts one if the thread panics before it is
@@ -267,13 +287,60 @@ impl CounterCell {
         self.rare().fraction.add(n as f64);
     }
 
-    /// The fraction and exemplar, allocated on first use.
+    /// The [`Rare`] that `stamp` (a value of `self.stamp`) points to.
+    #[inline]
+    fn rare_at(&self, stamp: u64) -> Option<&Rare> {
+        // SAFETY: a stamp with `RARE` set is the address of a `Rare` that
+        // `rare` leaked from a `Box` and published with a release
+        // compare-and-swap (read here after an acquire load); it is freed
+        // only when the cell is dropped, so it outlives `&self`.
+        (stamp & RARE != 0).then(|| unsafe { &*((stamp & !RARE) as usize as *const Rare) })
+    }
+
+    #[inline]
+    fn rare_if_any(&self) -> Option<&Rare> {
+        self.rare_at(self.stamp.load(Ordering::Acquire))
+    }
+
+    /// The start time, fraction and exemplar, allocated on first use.
     fn rare(&self) -> &Rare {
-        self.rare.get_or_init(Box::default)
+        let mut stamp = self.stamp.load(Ordering::Acquire);
+        loop {
+            if let Some(rare) = self.rare_at(stamp) {
+                return rare;
+            }
+            let fresh = Box::new(Rare { created: AtomicF64::new(f64::from_bits(stamp)), ..Rare::default() });
+            let fresh = Box::into_raw(fresh);
+            match self.stamp.compare_exchange(stamp, fresh as usize as u64 | RARE, Ordering::AcqRel, Ordering::Acquire)
+            {
+                // SAFETY: just published; freed only with the cell.
+                Ok(_) => return unsafe { &*fresh },
+                Err(now) => {
+                    // SAFETY: `fresh` was not published; this is its only owner.
+                    drop(unsafe { Box::from_raw(fresh) });
+                    stamp = now;
+                }
+            }
+        }
+    }
+
+    /// Sets the start time, in the stamp or in the [`Rare`] it points to.
+    fn set_start(&self, t: f64) {
+        let mut stamp = self.stamp.load(Ordering::Acquire);
+        loop {
+            if let Some(rare) = self.rare_at(stamp) {
+                rare.created.set(f64::from_bits(time_bits(t)));
+                return;
+            }
+            match self.stamp.compare_exchange_weak(stamp, time_bits(t), Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(now) => stamp = now,
+            }
+        }
     }
 
     fn fraction(&self) -> f64 {
-        self.rare.get().map_or(0.0, |rare| rare.fraction.get())
+        self.rare_if_any().map_or(0.0, |rare| rare.fraction.get())
     }
 
     fn value(&self) -> Number {
@@ -292,13 +359,24 @@ impl CounterCell {
     /// (see [`Declared`](crate::Declared)), started when a metric takes it.
     #[cfg(not(promdecl_loom))]
     pub(super) const fn zero() -> Self {
-        CounterCell { whole: AtomicU64::new(0), created: AtomicF64::zero(), rare: OnceBox::new() }
+        CounterCell { whole: AtomicU64::new(0), stamp: AtomicU64::new(0) }
     }
 
     /// Sets the start time, shown as `_created`, to now.
     #[cfg(not(promdecl_loom))]
     pub(super) fn start_now(&self) {
-        self.created.set(unix_now());
+        self.set_start(unix_now());
+    }
+}
+
+impl Drop for CounterCell {
+    fn drop(&mut self) {
+        let stamp = self.stamp.load(Ordering::Acquire);
+        if stamp & RARE != 0 {
+            // SAFETY: the `Rare` that `rare` leaked and published; `&mut
+            // self` means no reference to it is left.
+            drop(unsafe { Box::from_raw((stamp & !RARE) as usize as *mut Rare) });
+        }
     }
 }
 
@@ -307,7 +385,7 @@ impl MetricCell for CounterCell {
     const TYPE: MetricType = MetricType::Counter;
 
     fn new(_: &()) -> Self {
-        CounterCell { whole: AtomicU64::new(0), created: AtomicF64::new(unix_now()), rare: OnceBox::new() }
+        CounterCell { whole: AtomicU64::new(0), stamp: AtomicU64::new(time_bits(unix_now())) }
     }
 
     fn reset(&self, _: &()) {
@@ -316,8 +394,66 @@ impl MetricCell for CounterCell {
 
     fn collect(&self, _: &(), labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
         enc.series(labels);
-        let exemplar = self.rare.get().and_then(|rare| rare.exemplar.get());
+        let exemplar = self.rare_if_any().and_then(|rare| rare.exemplar.get());
         enc.sample(&Sample { exemplar: exemplar.as_deref(), ..Sample::new("_total", self.value()) });
         enc.sample(&Sample::new("_created", Number::Float(self.created())));
+    }
+}
+
+/// Models of the counter cell's second word, run by loom
+/// (`scripts/loom.sh`).
+///
+/// Invariant: **the first fractional increments of two threads both count,
+/// and a start time set while one of them allocates keeps both the time
+/// and the increment**: the word changes from a time to a pointer once,
+/// by compare-and-swap, and a time is set by compare-and-swap against the
+/// time it replaces.
+#[cfg(all(test, promdecl_loom))]
+mod loom_models {
+    use std::sync::Arc;
+
+    use loom::thread;
+
+    use super::{CounterCell, MetricCell};
+    use crate::sync::models::check;
+
+    /// Two first fractional increments at once.
+    ///
+    /// Guards: the compare-and-swap in `rare`. Watched failing with a plain
+    /// store there: one thread's allocation replaces the other's, with its
+    /// increment.
+    #[test]
+    fn first_fractional_increments_race() {
+        check(|| {
+            let cell = Arc::new(CounterCell::new(&()));
+            let t = {
+                let cell = cell.clone();
+                thread::spawn(move || cell.inc_by(0.5).unwrap())
+            };
+            cell.inc_by(0.25).unwrap();
+            t.join().unwrap();
+            assert_eq!(cell.get(), 0.75);
+        });
+    }
+
+    /// Setting the start time while the first fractional increment
+    /// allocates.
+    ///
+    /// Guards: the compare-and-swap in `set_start`. Watched failing with a
+    /// plain store there: the time overwrites the pointer, and the
+    /// increment is lost.
+    #[test]
+    fn start_time_vs_first_fractional_increment() {
+        check(|| {
+            let cell = Arc::new(CounterCell::new(&()));
+            let t = {
+                let cell = cell.clone();
+                thread::spawn(move || cell.set_start(2.0e9))
+            };
+            cell.inc_by(0.5).unwrap();
+            t.join().unwrap();
+            assert_eq!(cell.get(), 0.5);
+            assert_eq!(cell.created(), 2.0e9);
+        });
     }
 }
