@@ -3,13 +3,14 @@
 //! label values, in one allocation.
 //!
 //! ```text
-//! [count: u32][meta: u32][cell: C][idle: u64, if expiring][key bytes]
+//! [key length: usize, if long][count: u32][meta: u32][cell: C][idle: u64, if expiring][key bytes]
 //! ```
 //!
 //! `meta` holds the key's length, whether any value needs escaping and
 //! whether the expiry word is there, so a series of a family without expiry
 //! costs its cell, its key and eight bytes. A key of 1 GiB or more keeps
-//! its length in a word of its own just before its bytes.
+//! its length in a word of its own, just before the count (the allocation
+//! then starts one alignment unit earlier).
 //!
 //! The count follows `Arc`'s protocol: clones add with `Relaxed` (a clone
 //! is made from a live reference), and the last release, decremented with
@@ -152,48 +153,47 @@ impl<C, K: Count> Child<C, K> {
         let meta = if expiring { EXPIRING } else { 0 }
             | if plain { PLAIN } else { 0 }
             | if long { LONG } else { key.len() as u32 };
-        let (layout, bytes_at) = Self::layout(meta, key.len());
+        let (layout, prefix) = Self::layout(meta, key.len());
         // SAFETY: the layout is never zero-sized (it holds a `Head`).
-        let base = unsafe { alloc::alloc(layout) };
-        let Some(head) = NonNull::new(base.cast::<Head<K>>()) else { alloc::handle_alloc_error(layout) };
-        // SAFETY: `Self::layout` placed each part within the allocation, at
-        // an offset aligned for its type (`ALIGN` covers all of them); the
-        // length word, which may be unaligned, is written unaligned.
+        let start = unsafe { alloc::alloc(layout) };
+        if start.is_null() {
+            alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `Self::layout` sized the allocation for a prefix of
+        // `prefix` bytes, then each part at its offset from the head, each
+        // aligned for its type (`ALIGN` covers all of them, and `prefix` is
+        // 0 or `ALIGN`).
         unsafe {
-            head.as_ptr().write(Head { count: K::one(), meta });
+            let base = start.add(prefix);
+            base.cast::<Head<K>>().write(Head { count: K::one(), meta });
             base.add(Self::CELL).cast::<C>().write(cell);
             if expiring {
                 base.add(Self::IDLE).cast::<AtomicU64>().write(AtomicU64::new(TOUCHED));
             }
             if long {
-                base.add(bytes_at - mem::size_of::<usize>()).cast::<usize>().write_unaligned(key.len());
+                base.sub(mem::size_of::<usize>()).cast::<usize>().write(key.len());
             }
-            ptr::copy_nonoverlapping(key.as_ptr(), base.add(bytes_at), key.len());
+            ptr::copy_nonoverlapping(key.as_ptr(), base.add(Self::key_at(meta)), key.len());
+            Child { head: NonNull::new_unchecked(base.cast::<Head<K>>()), _cell: PhantomData }
         }
-        Child { head, _cell: PhantomData }
     }
 
-    /// Where the key's bytes start in a child with this `meta`.
+    /// Where the key's bytes start in a child with this `meta`: after the
+    /// cell, and after the expiry word if there is one.
     #[inline]
     fn key_at(meta: u32) -> usize {
-        let mut at = Self::IDLE;
-        if meta & EXPIRING != 0 {
-            at += mem::size_of::<AtomicU64>();
-        }
-        if meta & LONG == LONG {
-            at += mem::size_of::<usize>();
-        }
-        at
+        Self::IDLE + (meta >> 31) as usize * mem::size_of::<AtomicU64>()
     }
 
     /// The layout of a child with this `meta` and a key of `len` bytes, and
-    /// where the key's bytes start.
+    /// how far before the head it starts (the long key's length word).
     fn layout(meta: u32, len: usize) -> (Layout, usize) {
-        let at = Self::key_at(meta);
+        let prefix = if meta & LONG == LONG { Self::ALIGN } else { 0 };
         // A key that is in memory already leaves room for a few words more
         // below `isize::MAX`.
-        let layout = Layout::from_size_align(at + len, Self::ALIGN).expect("a child's size fits in isize");
-        (layout, at)
+        let layout = Layout::from_size_align(prefix + Self::key_at(meta) + len, Self::ALIGN)
+            .expect("a child's size fits in isize");
+        (layout, prefix)
     }
 
     #[inline]
@@ -223,23 +223,27 @@ impl<C, K: Count> Child<C, K> {
         (self.head().meta & EXPIRING != 0).then(|| unsafe { &*self.base().add(Self::IDLE).cast::<AtomicU64>() })
     }
 
-    /// The key's length and where its bytes start.
+    /// The key's length.
     #[inline]
-    fn key_span(&self) -> (usize, usize) {
-        let meta = self.head().meta;
-        let at = Self::key_at(meta);
-        if meta & LONG == LONG {
-            // SAFETY: for a long key `new` wrote its length, unaligned, in
-            // the word just before its bytes.
-            (unsafe { self.base().add(at - mem::size_of::<usize>()).cast::<usize>().read_unaligned() }, at)
+    fn key_len(&self) -> usize {
+        let len = self.head().meta & LONG;
+        if len == LONG {
+            self.long_key_len()
         } else {
-            ((meta & LONG) as usize, at)
+            len as usize
         }
+    }
+
+    #[cold]
+    fn long_key_len(&self) -> usize {
+        // SAFETY: for a long key `new` wrote its length in the word just
+        // before the head, aligned (the prefix is `ALIGN` bytes).
+        unsafe { self.base().sub(mem::size_of::<usize>()).cast::<usize>().read() }
     }
 
     #[inline]
     pub(crate) fn key(&self) -> KeyRef<'_> {
-        let (len, at) = self.key_span();
+        let (len, at) = (self.key_len(), Self::key_at(self.head().meta));
         // SAFETY: `new` copied `len` bytes of `key::encode`'s key to `at`,
         // with its flag in `meta`; neither is written after.
         unsafe { KeyRef::new(std::slice::from_raw_parts(self.base().add(at), len), self.head().meta & PLAIN != 0) }
@@ -407,20 +411,20 @@ impl<C, K: Count> Drop for Child<C, K> {
         }
         K::acquire_fence();
         let meta = self.head().meta;
-        let (len, _) = self.key_span();
-        let (layout, _) = Self::layout(meta, len);
+        let (layout, prefix) = Self::layout(meta, self.key_len());
         let base = self.head.as_ptr().cast::<u8>();
         // SAFETY: the count reached zero, so this was the last reference
         // and nothing reads the child again; `new` wrote each part dropped
-        // here (the expiry word only with `EXPIRING`) and allocated `base`
-        // with the layout that `meta` and the key's length give back.
+        // here (the expiry word only with `EXPIRING`) and allocated
+        // `prefix` bytes before the head with the layout that `meta` and the
+        // key's length give back.
         unsafe {
             ptr::drop_in_place(base.add(Self::CELL).cast::<C>());
             if meta & EXPIRING != 0 {
                 ptr::drop_in_place(base.add(Self::IDLE).cast::<AtomicU64>());
             }
             ptr::drop_in_place(self.head.as_ptr());
-            alloc::dealloc(base, layout);
+            alloc::dealloc(base.sub(prefix), layout);
         }
     }
 }
