@@ -215,6 +215,23 @@ mod neutral {
         )
     }
 
+    /// The same, in a family that expires idle series: each carries its
+    /// expiry word.
+    fn ours_expiring(labels: &Labels) -> Usage {
+        measure(
+            labels.len(),
+            labels,
+            || {
+                promdecl::Counter::builder("requests", "help")
+                    .labels(["route", "code"])
+                    .expire_after(std::time::Duration::from_secs(600))
+                    .build()
+                    .unwrap()
+            },
+            |c, r, k| c.with_label_values(&[r, k]).unwrap().inc(),
+        )
+    }
+
     fn ours_struct(labels: &Labels) -> Usage {
         measure(
             labels.len(),
@@ -276,9 +293,10 @@ mod neutral {
 
     pub fn series() {
         let labels = labels();
-        let crates: [(&str, Series); 6] = [
+        let crates: [(&str, Series); 7] = [
             ("promdecl (with_label_values)", ours_dyn),
             ("promdecl (struct of String)", ours_struct),
+            ("promdecl (with_label_values, expire_after)", ours_expiring),
             ("prometheus", prom),
             ("prometheus-client", pc),
             ("measured", meas),
