@@ -507,3 +507,33 @@ fn removing_the_only_child_of_a_label_free_metric_resets_it_and_keeps_it_shown()
     (0..5).for_each(|_| c.inc());
     assert_eq!(registry.get_sample_value("jobs_total", &[]), Some(5.0));
 }
+
+/// A derived label set of an open type gives its values as one slice
+/// (`visit_slice`), the same values `visit` gives; every way to a child
+/// finds the same one.
+#[derive(promdecl::LabelSet)]
+struct Request {
+    method: Method,
+    path: String,
+    zone: &'static str,
+}
+
+#[test]
+fn derived_sets_find_the_child_their_values_name() {
+    let set = Request { method: Method::Post, path: "/a\"b".to_owned(), zone: "eu" };
+    let (mut visited, mut sliced) = (Vec::new(), Vec::new());
+    set.visit(&mut |v| visited.push(v.to_owned()));
+    set.visit_slice(&mut |vs| sliced.extend(vs.iter().map(|v| v.to_string())));
+    assert_eq!(visited, ["POST", "/a\"b", "eu"]);
+    assert_eq!(sliced, visited);
+
+    let c = Counter::builder("requests", "Requests.").label_set::<Request>().build().unwrap();
+    c.labels(&set).inc();
+    c.try_labels(&set).unwrap().inc();
+    assert_eq!(c.labels(&set).get(), 2.0);
+    assert_eq!(c.len(), 1);
+    assert!(c.remove(&set));
+    assert!(!c.remove(&set));
+    assert_eq!(c.len(), 0);
+    assert_eq!(c.labels(&Request { method: Method::Get, ..set }).get(), 0.0);
+}

@@ -85,6 +85,13 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             __index /= __n;
         }
     });
+    // `with_str` may make a value on its stack (an integer as text), so the
+    // slice is built innermost, inside one closure per field.
+    let vars: Vec<_> = (0..count).map(|k| quote::format_ident!("__v{}", k)).collect();
+    let mut slice_call = quote!(__f(&[#(#vars),*]));
+    for (ident, var) in idents.iter().zip(&vars).rev() {
+        slice_call = quote!(#krate::LabelValue::with_str(&self.#ident, |#var: &str| { #slice_call }));
+    }
     let dense_values = (0..count).map(|k| {
         let ty = types[k];
         quote!(__f(#krate::__private::value_at(<#ty as #krate::LabelValue>::VALUES, __digits[#k]));)
@@ -121,6 +128,11 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             #[allow(unused_variables)]
             fn visit(&self, __f: &mut dyn ::core::ops::FnMut(&str)) {
                 #(#krate::LabelValue::with_str(&self.#idents, |__s| __f(__s));)*
+            }
+
+            #[inline]
+            fn visit_slice(&self, __f: &mut dyn ::core::ops::FnMut(&[&str])) {
+                #slice_call
             }
         }
     })

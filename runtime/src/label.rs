@@ -95,6 +95,36 @@ pub trait LabelSet: 'static {
     /// Calls `f` with each label value, in the order of [`LabelSet::NAMES`].
     fn visit(&self, f: &mut dyn FnMut(&str));
 
+    /// Calls `f` once with every label value, in the order of
+    /// [`LabelSet::NAMES`], as one slice: a lookup then hashes and compares
+    /// them without a call per value. It must give the values `visit`
+    /// gives. `#[derive(LabelSet)]` writes it; the default does not call
+    /// `f`, and lookups go through [`LabelSet::visit`].
+    ///
+    /// ```
+    /// use promdecl_runtime::LabelSet;
+    /// struct Route {
+    ///     method: &'static str,
+    ///     path: String,
+    /// }
+    /// impl LabelSet for Route {
+    ///     const NAMES: &'static [&'static str] = &["method", "path"];
+    ///     fn visit(&self, f: &mut dyn FnMut(&str)) {
+    ///         f(self.method);
+    ///         f(&self.path);
+    ///     }
+    ///     fn visit_slice(&self, f: &mut dyn FnMut(&[&str])) {
+    ///         f(&[self.method, &self.path])
+    ///     }
+    /// }
+    /// let mut seen = String::new();
+    /// Route { method: "GET", path: "/".into() }.visit_slice(&mut |v| seen = v.join(" "));
+    /// assert_eq!(seen, "GET /");
+    /// ```
+    fn visit_slice(&self, f: &mut dyn FnMut(&[&str])) {
+        let _ = f;
+    }
+
     /// How many values this label set holds, when that is only known at run
     /// time ([`DynLabels`]); `None` when the type fixes it. A family refuses
     /// a set whose count differs from its number of label names.

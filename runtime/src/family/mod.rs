@@ -148,6 +148,28 @@ impl<L: LabelSet, C: MetricCell> std::fmt::Debug for Family<L, C> {
     }
 }
 
+/// Runs `on_slice` with the values of `labels` as one slice, if its type
+/// gives them so ([`LabelSet::visit_slice`]), else `on_visit` with them
+/// value by value: both find the same child.
+#[inline]
+fn with_set_values<L: LabelSet, R>(
+    labels: &L,
+    on_slice: impl FnOnce(&[&str]) -> R,
+    on_visit: impl FnOnce(&SetValues<'_, L>) -> R,
+) -> R {
+    let mut on_slice = Some(on_slice);
+    let mut out = None;
+    labels.visit_slice(&mut |values| {
+        if let Some(f) = on_slice.take() {
+            out = Some(f(values));
+        }
+    });
+    match out {
+        Some(out) => out,
+        None => on_visit(&SetValues(labels)),
+    }
+}
+
 fn dense_len<L: LabelSet>() -> Option<usize> {
     L::CARDINALITY.filter(|&n| n <= DENSE_LIMIT)
 }
@@ -253,7 +275,11 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
             None if labels.value_count().is_some_and(|n| n != self.inner.meta.labels.len()) => {
                 Labeled::resolve(&self.inner, &Overflowing(self.inner.meta.labels.len()))
             }
-            None => Labeled::resolve(&self.inner, &SetValues(labels)),
+            None => with_set_values(
+                labels,
+                |values| Labeled::resolve(&self.inner, values),
+                |values| Labeled::resolve(&self.inner, values),
+            ),
         }
     }
 
@@ -284,7 +310,8 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
         if self.inner.map.is_none() {
             return Ok(self.labels(labels));
         }
-        let (child, epoch) = self.inner.try_resolve(&SetValues(labels))?;
+        let (child, epoch) =
+            with_set_values(labels, |values| self.inner.try_resolve(values), |values| self.inner.try_resolve(values))?;
         Ok(Labeled { target: Target::Map(&self.inner, child, epoch) })
     }
 
@@ -304,7 +331,11 @@ impl<L: LabelSet, C: MetricCell> Family<L, C> {
     /// ```
     pub fn remove(&self, labels: &L) -> bool {
         match &self.inner.map {
-            Some(_) => self.inner.remove_values(&SetValues(labels)),
+            Some(_) => with_set_values(
+                labels,
+                |values| self.inner.remove_values(values),
+                |values| self.inner.remove_values(values),
+            ),
             None => self.inner.clear_slot(labels.dense_index()),
         }
     }
