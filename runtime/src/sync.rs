@@ -20,7 +20,7 @@
 //!   reference count, released on two threads.
 //! - `metric::counter::loom_models`: a counter cell's second word (start
 //!   time, or the allocation of its fraction and exemplar) against racing
-//!   first fractional increments and a new start time.
+//!   first fractional increments, a new start time and reads.
 //! - `metric::thread_shards::loom_models`: shard enter against reset and
 //!   claim; `ShardedCounter` inc against scrape and reset; histogram observe
 //!   against scrape.

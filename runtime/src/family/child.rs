@@ -145,7 +145,13 @@ impl<C, K: Count> Child<C, K> {
     const CELL: usize = round_up(mem::size_of::<Head<K>>(), mem::align_of::<C>());
     /// Where the expiry word starts, or (without one) the key.
     const IDLE: usize = round_up(Self::CELL + mem::size_of::<C>(), mem::align_of::<AtomicU64>());
-    const ALIGN: usize = max(max(mem::align_of::<Head<K>>(), mem::align_of::<C>()), mem::align_of::<AtomicU64>());
+    /// The allocation's alignment; a long key's length prefix, one unit of
+    /// it, must hold a `usize`.
+    const ALIGN: usize = {
+        let align = max(max(mem::align_of::<Head<K>>(), mem::align_of::<C>()), mem::align_of::<AtomicU64>());
+        assert!(align >= mem::size_of::<usize>());
+        align
+    };
 
     pub(crate) fn new(cell: C, values: &(impl Values + ?Sized), expiring: bool) -> Self {
         let (key, plain) = key::encode(values);
@@ -189,9 +195,12 @@ impl<C, K: Count> Child<C, K> {
     /// how far before the head it starts (the long key's length word).
     fn layout(meta: u32, len: usize) -> (Layout, usize) {
         let prefix = if meta & LONG == LONG { Self::ALIGN } else { 0 };
-        // A key that is in memory already leaves room for a few words more
-        // below `isize::MAX`.
-        let layout = Layout::from_size_align(prefix + Self::key_at(meta) + len, Self::ALIGN)
+        // The key is in memory already, so `len` is at most `isize::MAX`,
+        // and the prefix, the head, the cell and the expiry word add a few
+        // words more: only a key within that much of the limit fails here.
+        let size = prefix.checked_add(Self::key_at(meta)).and_then(|at| at.checked_add(len));
+        let layout = size
+            .and_then(|size| Layout::from_size_align(size, Self::ALIGN).ok())
             .expect("a child's size fits in isize");
         (layout, prefix)
     }
@@ -353,7 +362,7 @@ impl<C, K: Count> Child<C, K> {
     ///
     /// # Safety
     ///
-    /// `ptr` came from `Child::<C>::into_raw` (same `C`), and that reference
+    /// `ptr` came from `Child::<C, K>::into_raw` (same `C` and `K`), and that reference
     /// is not released while the guard lives.
     #[inline]
     pub(crate) unsafe fn borrow_raw<'a>(ptr: *const c_void) -> BorrowedChild<'a, C, K> {
@@ -369,7 +378,8 @@ impl<C, K: Count> Child<C, K> {
     ///
     /// # Safety
     ///
-    /// `ptr` came from `Child::<C>::into_raw` and is released only once.
+    /// `ptr` came from `Child::<C, K>::into_raw` (same `C` and `K`) and is
+    /// released only once.
     pub(crate) unsafe fn release_raw(ptr: *const c_void) {
         // SAFETY: `into_raw` gave up a non-null pointer and its reference,
         // which the caller hands back here once.
@@ -474,10 +484,16 @@ mod tests {
                 assert_eq!(child.key().hash(3), Values::hash(values, 3));
             }
         }
-        let wide: Child<Wide> = Child::new(Wide(9), &["a"][..], true);
-        assert_eq!(wide.cell() as *const Wide as usize % 64, 0);
-        assert_eq!(wide.cell().0, 9);
-        assert!(["a"][..].equals(wide.key()));
+        for values in [&["a"][..], &[long.as_str()][..]] {
+            for expiring in [false, true] {
+                let wide: Child<Wide> = Child::new(Wide(9), values, expiring);
+                assert_eq!(wide.cell() as *const Wide as usize % 64, 0);
+                assert_eq!(wide.cell().0, 9);
+                assert!(values.equals(wide.key()));
+                let nothing: Child<()> = Child::new((), values, expiring);
+                assert!(values.equals(nothing.key()) && nothing.clone().same(&nothing));
+            }
+        }
     }
 
     #[test]
@@ -488,11 +504,12 @@ mod tests {
             let child: Child<Cell> = Child::new(Cell(drops.clone(), 1), &[long.as_str()][..], expiring);
             let clones: Vec<_> = (0..3).map(|_| child.clone()).collect();
             let raw = child.clone().into_raw();
-            // SAFETY: `raw` came from `into_raw` and is released below, after
-            // the borrow ends.
-            let borrowed = unsafe { Child::<Cell>::borrow_raw(raw) };
-            assert!(borrowed.same(&child) && borrowed.cell().1 == 1);
-            drop(borrowed);
+            {
+                // SAFETY: `raw` came from `into_raw` and is released below,
+                // after the borrow ends.
+                let borrowed = unsafe { Child::<Cell>::borrow_raw(raw) };
+                assert!(borrowed.same(&child) && borrowed.cell().1 == 1);
+            }
             drop(child);
             drop(clones);
             assert_eq!(drops.load(Ordering::SeqCst), if expiring { 1 } else { 0 });

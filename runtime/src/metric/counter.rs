@@ -52,7 +52,7 @@ impl<L: LabelSet> FromOpts for Counter<L> {
 /// too, and the second word then points there.
 ///
 /// The second word holds either the start time's bits with the lowest one
-/// cleared (a tenth of a microsecond today), or the address of that
+/// cleared (a quarter of a microsecond today), or the address of that
 /// allocation with the lowest bit set; it changes from the first to the
 /// second once, by compare-and-swap, and setting the start time swaps a
 /// time for a time, so neither overwrites the other (loom models in this
@@ -73,6 +73,15 @@ struct Rare {
 
 /// Set in [`CounterCell::stamp`] when it points to a [`Rare`].
 const RARE: u64 = 1;
+
+// The tag needs a free lowest bit in `Rare`'s address, and `CounterCell`
+// owns a `Rare` behind an integer, so the compiler cannot see that it must
+// be `Send` and `Sync` for the cell to be.
+const _: () = assert!(std::mem::align_of::<Rare>() >= 2);
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Rare>();
+};
 
 /// A start time as [`CounterCell::stamp`] holds it: positive (so `-0.0` and
 /// NaN become `0.0`), with the lowest bit clear.
@@ -209,7 +218,8 @@ child_ops! {
         /// ```
         pub fn inc_by_with_exemplar['a](&self, v: f64, exemplar: impl Into<ExemplarLabels<'a>>) -> Result<(), Error> => with {
             self.inc_by(v)?;
-            self.rare().exemplar.store(exemplar.into().to_exemplar(v)?);
+            let exemplar = exemplar.into().to_exemplar(v)?;
+            self.rare().exemplar.store(exemplar);
             Ok(())
         }
 
@@ -242,7 +252,8 @@ child_ops! {
         /// ```
         pub fn created(&self) -> f64 => with {
             let stamp = self.stamp.load(Ordering::Acquire);
-            match self.rare_at(stamp) {
+            // SAFETY: `stamp` was read from `self.stamp` by an acquire load.
+            match unsafe { self.rare_at(stamp) } {
                 Some(rare) => rare.created.get(),
                 None => f64::from_bits(stamp),
             }
@@ -287,32 +298,41 @@ impl CounterCell {
         self.rare().fraction.add(n as f64);
     }
 
-    /// The [`Rare`] that `stamp` (a value of `self.stamp`) points to.
+    /// The [`Rare`] that `stamp` points to, if it is a pointer.
+    ///
+    /// # Safety
+    ///
+    /// `stamp` was read from `self.stamp` by an acquire load (or a
+    /// compare-and-swap with acquire ordering on failure).
     #[inline]
-    fn rare_at(&self, stamp: u64) -> Option<&Rare> {
-        // SAFETY: a stamp with `RARE` set is the address of a `Rare` that
-        // `rare` leaked from a `Box` and published with a release
-        // compare-and-swap (read here after an acquire load); it is freed
-        // only when the cell is dropped, so it outlives `&self`.
-        (stamp & RARE != 0).then(|| unsafe { &*((stamp & !RARE) as usize as *const Rare) })
+    unsafe fn rare_at(&self, stamp: u64) -> Option<&Rare> {
+        // SAFETY: a stamp with `RARE` set is the exposed address of a
+        // `Rare` that `rare` leaked from a `Box` and published with a
+        // release compare-and-swap, which the caller's acquire read of it
+        // synchronizes with; it is freed only when the cell is dropped, so
+        // it outlives `&self`.
+        (stamp & RARE != 0).then(|| unsafe { &*std::ptr::with_exposed_provenance::<Rare>((stamp & !RARE) as usize) })
     }
 
     #[inline]
     fn rare_if_any(&self) -> Option<&Rare> {
-        self.rare_at(self.stamp.load(Ordering::Acquire))
+        // SAFETY: read by an acquire load.
+        unsafe { self.rare_at(self.stamp.load(Ordering::Acquire)) }
     }
 
     /// The start time, fraction and exemplar, allocated on first use.
     fn rare(&self) -> &Rare {
         let mut stamp = self.stamp.load(Ordering::Acquire);
         loop {
-            if let Some(rare) = self.rare_at(stamp) {
+            // SAFETY: read by an acquire load or a failed compare-and-swap
+            // with acquire ordering.
+            if let Some(rare) = unsafe { self.rare_at(stamp) } {
                 return rare;
             }
             let fresh = Box::new(Rare { created: AtomicF64::new(f64::from_bits(stamp)), ..Rare::default() });
             let fresh = Box::into_raw(fresh);
-            match self.stamp.compare_exchange(stamp, fresh as usize as u64 | RARE, Ordering::AcqRel, Ordering::Acquire)
-            {
+            let tagged = fresh.expose_provenance() as u64 | RARE;
+            match self.stamp.compare_exchange(stamp, tagged, Ordering::AcqRel, Ordering::Acquire) {
                 // SAFETY: just published; freed only with the cell.
                 Ok(_) => return unsafe { &*fresh },
                 Err(now) => {
@@ -328,7 +348,9 @@ impl CounterCell {
     fn set_start(&self, t: f64) {
         let mut stamp = self.stamp.load(Ordering::Acquire);
         loop {
-            if let Some(rare) = self.rare_at(stamp) {
+            // SAFETY: read by an acquire load or a failed compare-and-swap
+            // with acquire ordering.
+            if let Some(rare) = unsafe { self.rare_at(stamp) } {
                 rare.created.set(f64::from_bits(time_bits(t)));
                 return;
             }
@@ -375,7 +397,7 @@ impl Drop for CounterCell {
         if stamp & RARE != 0 {
             // SAFETY: the `Rare` that `rare` leaked and published; `&mut
             // self` means no reference to it is left.
-            drop(unsafe { Box::from_raw((stamp & !RARE) as usize as *mut Rare) });
+            drop(unsafe { Box::from_raw(std::ptr::with_exposed_provenance_mut::<Rare>((stamp & !RARE) as usize)) });
         }
     }
 }
@@ -433,6 +455,32 @@ mod loom_models {
             cell.inc_by(0.25).unwrap();
             t.join().unwrap();
             assert_eq!(cell.get(), 0.75);
+        });
+    }
+
+    /// Reading the start time and the value while the first fractional
+    /// increment allocates.
+    ///
+    /// Guards: the acquire loads in `created` and `rare_if_any`. Watched
+    /// failing with either `Relaxed` (loom reports the read of the new
+    /// allocation). The `yield_now` lets loom run the other thread first
+    /// (tokio-rs/loom#392: a thread that starts with a load is otherwise
+    /// never interleaved).
+    #[test]
+    fn reads_vs_first_fractional_increment() {
+        check(|| {
+            let cell = Arc::new(CounterCell::new(&()));
+            let start = cell.created();
+            let t = {
+                let cell = cell.clone();
+                thread::spawn(move || cell.inc_by(0.5).unwrap())
+            };
+            thread::yield_now();
+            assert_eq!(cell.created(), start);
+            let v = cell.get();
+            assert!(v == 0.0 || v == 0.5, "{v}");
+            t.join().unwrap();
+            assert_eq!(cell.get(), 0.5);
         });
     }
 
