@@ -64,17 +64,44 @@ impl Values for [&str] {
         finish(h)
     }
 
+    /// Each value's place in the key follows from the lengths of the values
+    /// before it, which the caller's slices give: while every value is
+    /// shorter than 128 bytes (its length one byte in the key), no load
+    /// waits for a length read from the key, and the values are compared
+    /// side by side.
     #[inline(always)]
     fn equals(&self, key: KeyRef<'_>) -> bool {
-        let mut rest = key.values_bytes();
+        let key = key.values_bytes();
+        let mut at = 0;
         for v in self {
-            match strip_value(rest, v.as_bytes()) {
-                Some(tail) => rest = tail,
-                None => return false,
+            let v = v.as_bytes();
+            if v.len() >= 0x80 {
+                return equals_from(&self[..], key);
             }
+            let (Some(&len), Some(mine)) = (key.get(at), key.get(at + 1..at + 1 + v.len())) else {
+                return false;
+            };
+            if usize::from(len) != v.len() || !same_bytes(mine, v) {
+                return false;
+            }
+            at += 1 + v.len();
         }
-        rest.is_empty()
+        at == key.len()
     }
+}
+
+/// Whether `key` holds exactly `values`, reading each value's length from
+/// the key: for values of 128 bytes or more.
+#[cold]
+fn equals_from(values: &[&str], key: &[u8]) -> bool {
+    let mut rest = key;
+    for v in values {
+        match strip_value(rest, v.as_bytes()) {
+            Some(tail) => rest = tail,
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// A label set's values, through [`LabelSet::visit`](crate::LabelSet::visit).
@@ -330,6 +357,37 @@ mod tests {
         assert_eq!(Each(&values).hash(7), values[..].hash(7));
         assert!(Each(&values).equals(key));
         assert!(!Each(&values[1..]).equals(key));
+    }
+
+    #[test]
+    fn values_equal_exactly_the_keys_made_of_them() {
+        // Lengths on each side of every branch of `equals` and `words`, and
+        // values that differ in their first, middle or last byte only.
+        let mut pool: Vec<String> = Vec::new();
+        for len in [0usize, 1, 2, 3, 4, 7, 8, 16, 17, 127, 128, 200] {
+            let base: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            pool.push(base.clone());
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                if len > 0 {
+                    let mut v = base.clone().into_bytes();
+                    v[at] = b'Z';
+                    pool.push(String::from_utf8(v).unwrap());
+                }
+            }
+        }
+        pool.dedup();
+        let lists: Vec<Vec<&str>> = pool
+            .iter()
+            .flat_map(|a| pool.iter().map(move |b| vec![a.as_str(), b.as_str()]))
+            .chain(pool.iter().map(|a| vec![a.as_str()]))
+            .collect();
+        for stored in &lists {
+            let (bytes, plain) = encode(&stored[..]);
+            let key = KeyRef { bytes: &bytes, plain };
+            for asked in lists.iter().filter(|l| l[0].len() == stored[0].len()) {
+                assert_eq!(asked[..].equals(key), asked == stored, "{asked:?} against {stored:?}");
+            }
+        }
     }
 
     #[test]
