@@ -237,8 +237,15 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() <= 16 {
         words(a) == words(b)
     } else {
-        a == b
+        same_long(a, b)
     }
+}
+
+/// `same_bytes` past 16 bytes, out of line: the call to `memcmp` would
+/// otherwise make a lookup keep its registers on the stack across it.
+#[inline(never)]
+fn same_long(a: &[u8], b: &[u8]) -> bool {
+    a == b
 }
 
 /// Whether `key` starts with the value `v`; returns the rest of the key.
