@@ -523,7 +523,7 @@ fn derived_sets_find_the_child_their_values_name() {
     let set = Request { method: Method::Post, path: "/a\"b".to_owned(), zone: "eu" };
     let (mut visited, mut sliced) = (Vec::new(), Vec::new());
     set.visit(&mut |v| visited.push(v.to_owned()));
-    set.visit_slice(&mut |vs| sliced.extend(vs.iter().map(|v| v.to_string())));
+    assert_eq!(set.visit_slice(|vs| sliced.extend(vs.iter().map(|v| v.to_string()))), Some(()));
     assert_eq!(visited, ["POST", "/a\"b", "eu"]);
     assert_eq!(sliced, visited);
 

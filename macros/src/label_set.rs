@@ -131,8 +131,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
 
             #[inline]
-            fn visit_slice(&self, __f: &mut dyn ::core::ops::FnMut(&[&str])) {
-                #slice_call
+            fn visit_slice<__R>(&self, __f: impl ::core::ops::FnOnce(&[&str]) -> __R) -> ::core::option::Option<__R> {
+                ::core::option::Option::Some(#slice_call)
             }
         }
     })

@@ -95,11 +95,12 @@ pub trait LabelSet: 'static {
     /// Calls `f` with each label value, in the order of [`LabelSet::NAMES`].
     fn visit(&self, f: &mut dyn FnMut(&str));
 
-    /// Calls `f` once with every label value, in the order of
-    /// [`LabelSet::NAMES`], as one slice: a lookup then hashes and compares
-    /// them without a call per value. It must give the values `visit`
-    /// gives. `#[derive(LabelSet)]` writes it; the default does not call
-    /// `f`, and lookups go through [`LabelSet::visit`].
+    /// Runs `f` once with every label value, in the order of
+    /// [`LabelSet::NAMES`], as one slice, and returns what it returns: a
+    /// lookup then hashes and compares them without a call per value. It
+    /// must give the values `visit` gives. `#[derive(LabelSet)]` writes it;
+    /// the default returns `None` without calling `f`, and lookups go
+    /// through [`LabelSet::visit`].
     ///
     /// ```
     /// use promdecl_runtime::LabelSet;
@@ -113,16 +114,19 @@ pub trait LabelSet: 'static {
     ///         f(self.method);
     ///         f(&self.path);
     ///     }
-    ///     fn visit_slice(&self, f: &mut dyn FnMut(&[&str])) {
-    ///         f(&[self.method, &self.path])
+    ///     fn visit_slice<R>(&self, f: impl FnOnce(&[&str]) -> R) -> Option<R> {
+    ///         Some(f(&[self.method, &self.path]))
     ///     }
     /// }
-    /// let mut seen = String::new();
-    /// Route { method: "GET", path: "/".into() }.visit_slice(&mut |v| seen = v.join(" "));
-    /// assert_eq!(seen, "GET /");
+    /// let route = Route { method: "GET", path: "/".into() };
+    /// assert_eq!(route.visit_slice(|v| v.join(" ")), Some("GET /".to_owned()));
     /// ```
-    fn visit_slice(&self, f: &mut dyn FnMut(&[&str])) {
+    fn visit_slice<R>(&self, f: impl FnOnce(&[&str]) -> R) -> Option<R>
+    where
+        Self: Sized,
+    {
         let _ = f;
+        None
     }
 
     /// How many values this label set holds, when that is only known at run

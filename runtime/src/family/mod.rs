@@ -157,14 +157,7 @@ fn with_set_values<L: LabelSet, R>(
     on_slice: impl FnOnce(&[&str]) -> R,
     on_visit: impl FnOnce(&SetValues<'_, L>) -> R,
 ) -> R {
-    let mut on_slice = Some(on_slice);
-    let mut out = None;
-    labels.visit_slice(&mut |values| {
-        if let Some(f) = on_slice.take() {
-            out = Some(f(values));
-        }
-    });
-    match out {
+    match labels.visit_slice(on_slice) {
         Some(out) => out,
         None => on_visit(&SetValues(labels)),
     }
