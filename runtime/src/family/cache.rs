@@ -115,8 +115,8 @@ crate::sync::thread_locals! {
 /// multiplied between it and the load of the set.
 #[inline]
 fn set_of(id: u64, hash: u64) -> usize {
-    let family = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    ((hash ^ family) as usize & ((1 << SET_BITS) - 1)) * WAYS
+    let mixed = (hash ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    ((mixed >> (64 - SET_BITS)) as usize) * WAYS
 }
 
 /// Runs `f` on the cached child of family `id` for `values` (whose hash is
