@@ -76,7 +76,7 @@ impl Values for [&str] {
         for v in self {
             let v = v.as_bytes();
             if v.len() >= 0x80 {
-                return equals_from(&self[..], key);
+                return equals_from(self, key);
             }
             let (Some(&len), Some(mine)) = (key.get(at), key.get(at + 1..at + 1 + v.len())) else {
                 return false;
