@@ -109,10 +109,6 @@ crate::sync::thread_locals! {
 }
 
 /// The index of the first entry of the set for `hash` in family `id`.
-///
-/// The set comes from the hash's lowest bits (the tag keeps its highest),
-/// moved by the family's id; the hash is already mixed, so nothing is
-/// multiplied between it and the load of the set.
 #[inline]
 fn set_of(id: u64, hash: u64) -> usize {
     let mixed = (hash ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0xd6e8_feb8_6659_fd93);
