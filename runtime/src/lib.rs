@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bytes;
 pub mod clock;
 mod collect;
 pub mod collector;

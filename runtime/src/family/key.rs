@@ -8,6 +8,8 @@
 
 use once_cell::sync::Lazy;
 
+use crate::bytes::{read8, same_bytes, words};
+
 /// Label values a lookup can hash and compare without building a key.
 pub(crate) trait Values {
     /// Calls `f` with each value, in label-name order.
@@ -229,25 +231,6 @@ fn split_value(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     (rest.len() >= len).then(|| rest.split_at(len))
 }
 
-/// Whether two byte strings of the same length are equal; short ones are
-/// compared as two words, without a call to `memcmp`.
-#[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    debug_assert_eq!(a.len(), b.len());
-    if a.len() <= 16 {
-        words(a) == words(b)
-    } else {
-        same_long(a, b)
-    }
-}
-
-/// `same_bytes` past 16 bytes, out of line: the call to `memcmp` would
-/// otherwise make a lookup keep its registers on the stack across it.
-#[inline(never)]
-fn same_long(a: &[u8], b: &[u8]) -> bool {
-    a == b
-}
-
 /// Whether `key` starts with the value `v`; returns the rest of the key.
 #[inline(always)]
 fn strip_value<'k>(key: &'k [u8], v: &[u8]) -> Option<&'k [u8]> {
@@ -276,38 +259,6 @@ const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
 fn fold_mul(a: u64, b: u64) -> u64 {
     let r = u128::from(a) * u128::from(b);
     (r as u64) ^ ((r >> 64) as u64)
-}
-
-#[inline(always)]
-fn read4(b: &[u8], at: usize) -> u64 {
-    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")))
-}
-
-#[inline(always)]
-fn read8(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-
-/// The bytes of a value of at most 16 bytes as two words that together
-/// cover every byte: two values of the same length are equal exactly when
-/// their words are.
-///
-/// Up to 7 bytes, each byte is read at its place clamped to the last one,
-/// with no branch on the length: label values such as HTTP methods differ
-/// in length from one call to the next, and a mispredicted branch costs
-/// more than the seven loads.
-#[inline(always)]
-fn words(v: &[u8]) -> (u64, u64) {
-    let len = v.len();
-    if len >= 8 {
-        (read8(v, 0), read8(v, len - 8))
-    } else if len >= 4 {
-        (read4(v, 0), read4(v, len - 4))
-    } else if len > 0 {
-        ((u64::from(v[0]) << 16) | (u64::from(v[len >> 1]) << 8) | u64::from(v[len - 1]), 0)
-    } else {
-        (0, 0)
-    }
 }
 
 /// Folds one value into the hash `h`. The length goes in too, so values
