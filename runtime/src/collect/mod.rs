@@ -257,6 +257,26 @@ pub enum Extra<'a> {
     Label(&'a str, &'a str),
 }
 
+/// The `_bucket` samples of one classic histogram series, passed to
+/// [`MetricEncoder::buckets`] in one call instead of one
+/// [`sample`](MetricEncoder::sample) each.
+///
+/// ```
+/// use promdecl_runtime::encode::Buckets;
+/// let le: Vec<Box<str>> = vec!["0.5".into(), "+Inf".into()];
+/// let buckets = Buckets { le: &le, cumulative: &[3, 5] };
+/// assert_eq!(buckets.le.len(), buckets.cumulative.len());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Buckets<'a> {
+    /// Each bucket's upper bound as its `le` label shows it, already
+    /// formatted (`"0.5"`, `"+Inf"`).
+    pub le: &'a [Box<str>],
+    /// Each bucket's count, cumulative: the observations at or below its
+    /// bound. Buckets past the shorter of the two slices are left out.
+    pub cumulative: &'a [u64],
+}
+
 /// An exemplar attached to a sample (OpenMetrics only).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exemplar {
@@ -356,6 +376,29 @@ pub trait MetricEncoder {
     fn series(&mut self, labels: &dyn EncodeLabels);
     /// One sample of the current series.
     fn sample(&mut self, sample: &Sample<'_>);
+
+    /// The `_bucket` samples of the current series, none with an exemplar:
+    /// the same lines as one [`sample`](Self::sample) per bucket, which is
+    /// what this does unless an encoder writes them faster itself.
+    ///
+    /// ```
+    /// use promdecl_runtime::encode::{Buckets, Descriptor, EscapingScheme, MetricEncoder, TextEncoder};
+    /// use promdecl_runtime::MetricType;
+    /// let mut buf = Vec::new();
+    /// let mut enc = TextEncoder::new(&mut buf, EscapingScheme::Underscores);
+    /// enc.family(&Descriptor { name: "latency", help: "", unit: "", kind: MetricType::Histogram });
+    /// enc.series(&&[("path", "/")][..]);
+    /// let le: Vec<Box<str>> = vec!["0.5".into(), "+Inf".into()];
+    /// enc.buckets(Buckets { le: &le, cumulative: &[3, 5] });
+    /// assert!(String::from_utf8(buf).unwrap().ends_with(
+    ///     "latency_bucket{path=\"/\",le=\"0.5\"} 3\nlatency_bucket{path=\"/\",le=\"+Inf\"} 5\n"
+    /// ));
+    /// ```
+    fn buckets(&mut self, buckets: Buckets<'_>) {
+        for (le, &count) in buckets.le.iter().zip(buckets.cumulative) {
+            self.sample(&Sample { extra: Some(Extra::Le(le)), ..Sample::new("_bucket", Number::Int(count)) });
+        }
+    }
 
     /// The native buckets of the current series, after its classic samples
     /// (histograms with native buckets only). Text formats have no place for

@@ -4,7 +4,8 @@ use std::mem::MaybeUninit;
 
 use memchr::{memchr2, memchr3};
 
-use super::{EncodeLabels, EscapingScheme, Extra, LabelSink, Number};
+use super::{Buckets, EncodeLabels, EscapingScheme, Extra, LabelSink, Number};
+use crate::bytes::same_bytes;
 use crate::name::{is_legacy_label_name, is_legacy_metric_name};
 
 /// Appends `bytes` (see [`copy_short`] for how).
@@ -61,48 +62,71 @@ fn copy_short(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
     }
 }
 
-/// Writes a line into room reserved beforehand, with no reallocation per
-/// piece. Each piece is checked against the room left (in release builds
-/// too): a line longer than its reservation panics rather than writing past
-/// the buffer.
-struct Reserved<'b> {
-    buf: &'b mut Vec<u8>,
-    /// How many bytes of `buf`'s spare capacity, from its start, `put` and
-    /// `byte` have initialized.
+/// Appends what `f` writes through a [`Line`], in room for `max` bytes
+/// reserved beforehand: one capacity check for the whole line instead of
+/// one per piece. The room is a slice held in registers, so writing a
+/// byte does not reload the vector's length and capacity.
+///
+/// Each piece is still checked against the room left (in release builds
+/// too): a line longer than its reservation panics, and then nothing of it
+/// is appended.
+#[inline(always)]
+pub(crate) fn append_line<R>(buf: &mut Vec<u8>, max: usize, f: impl FnOnce(&mut Line<'_>) -> R) -> R {
+    buf.reserve(max);
+    let len = buf.len();
+    let room = buf.spare_capacity_mut();
+    let (start, size) = (room.as_ptr(), room.len());
+    let mut line = Line { room, written: 0 };
+    let result = f(&mut line);
+    // `f` could have swapped in the `Line` of an `append_line` on another
+    // buffer, whose count is of that buffer's bytes.
+    assert!(std::ptr::eq(line.room.as_ptr(), start) && line.room.len() == size, "a line of another buffer");
+    let written = line.written;
+    // SAFETY: the assertion above makes `line` the one made here, over this
+    // buffer's spare capacity (no `Line` is made elsewhere: its fields are
+    // private to this module). A `Line` counts in `written` only bytes it
+    // has initialized, each right after those already counted, from the
+    // start of its room and through bounds-checked slices of it: every
+    // byte below `len + written` is initialized and `len + written` is
+    // within the capacity.
+    unsafe { buf.set_len(len + written) };
+    result
+}
+
+/// The room [`append_line`] reserved, and how much of it is written.
+pub(crate) struct Line<'a> {
+    room: &'a mut [MaybeUninit<u8>],
     written: usize,
 }
 
-impl<'b> Reserved<'b> {
-    /// Room for `max` bytes at the end of `buf`.
+impl Line<'_> {
     #[inline(always)]
-    fn new(buf: &'b mut Vec<u8>, max: usize) -> Self {
-        buf.reserve(max);
-        Reserved { buf, written: 0 }
-    }
-
-    #[inline(always)]
-    fn put(&mut self, bytes: &[u8]) {
-        copy_short(&mut self.buf.spare_capacity_mut()[self.written..], bytes);
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        copy_short(&mut self.room[self.written..], bytes);
         self.written += bytes.len();
     }
 
     #[inline(always)]
-    fn byte(&mut self, b: u8) {
-        self.buf.spare_capacity_mut()[self.written].write(b);
+    pub(crate) fn byte(&mut self, b: u8) {
+        self.room[self.written].write(b);
         self.written += 1;
+    }
+
+    /// A number as [`write_number`] writes it: at most [`NUMBER_MAX`]
+    /// bytes.
+    #[inline(always)]
+    fn number(&mut self, n: Number) {
+        match n {
+            Number::Int(v) => self.put(itoa::Buffer::new().format(v).as_bytes()),
+            Number::Float(v) if v.is_finite() => self.put(ryu::Buffer::new().format_finite(v).as_bytes()),
+            Number::Float(v) => self.put(non_finite_text(v)),
+        }
     }
 }
 
-impl Drop for Reserved<'_> {
-    fn drop(&mut self) {
-        let len = self.buf.len() + self.written;
-        // SAFETY: `written` grows only once `put` or `byte` has initialized
-        // that many more bytes of the spare capacity, right after those
-        // already counted, through bounds-checked slices of it: every byte
-        // below `len` is initialized and `len` is within the capacity.
-        unsafe { self.buf.set_len(len) };
-    }
-}
+/// The longest text [`write_number`] writes: a `u64` takes 20 digits, a
+/// float as `ryu` writes it 24 bytes.
+const NUMBER_MAX: usize = 24;
 
 /// Appends `value` with `\`, `"` and newline escaped, as label values need.
 pub(crate) fn write_label_value(buf: &mut Vec<u8>, value: &str) {
@@ -190,12 +214,19 @@ pub(crate) fn escape_name(name: &str, metric: bool, scheme: EscapingScheme) -> S
 pub(crate) fn write_f64(buf: &mut Vec<u8>, v: f64) {
     if v.is_finite() {
         put(buf, ryu::Buffer::new().format_finite(v).as_bytes());
-    } else if v.is_nan() {
-        buf.extend_from_slice(b"NaN");
-    } else if v > 0.0 {
-        buf.extend_from_slice(b"+Inf");
     } else {
-        buf.extend_from_slice(b"-Inf");
+        buf.extend_from_slice(non_finite_text(v));
+    }
+}
+
+/// `NaN`, `+Inf` or `-Inf`.
+fn non_finite_text(v: f64) -> &'static [u8] {
+    if v.is_nan() {
+        b"NaN"
+    } else if v > 0.0 {
+        b"+Inf"
+    } else {
+        b"-Inf"
     }
 }
 
@@ -216,13 +247,13 @@ pub(crate) struct SeriesLine {
     quoted: bool,
     /// The current series' labels, rendered as `a="x",b="y"`.
     labels: Vec<u8>,
-    /// `name` and `head_suffix` joined (unquoted names): most families write
-    /// every line with the same one or two suffixes.
-    head: Vec<u8>,
-    /// The suffix `head` was built for: always a valid one. Compared by
-    /// content, never by address: a collector may reuse one buffer for
-    /// several suffixes.
-    head_suffix: Vec<u8>,
+    /// `name` joined with each of the last suffixes written (unquoted
+    /// names): a histogram's lines take turns with three.
+    heads: Vec<Vec<u8>>,
+    /// Which of `heads` the line being written starts with.
+    current: usize,
+    /// Room to build a line's start in, kept between calls.
+    scratch: Vec<u8>,
 }
 
 /// What a text encoder refuses to write, because it would come out raw and
@@ -256,14 +287,40 @@ impl Refused {
 /// Whether `s` can follow a metric name as it is: only `[a-zA-Z0-9_:]`.
 #[inline]
 pub(crate) fn is_name_tail(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    s.bytes().all(is_name_tail_byte)
+}
+
+fn is_name_tail_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
 }
 
 /// Whether `s` is a number as both text formats read one: a real number
 /// (see [`is_real_text`]), an infinity (`[+-]Inf`, `[+-]Infinity`) or
 /// `NaN`, in any case. A scan, no parse: bucket bounds are checked on every
 /// scrape.
+#[inline]
 pub(crate) fn is_number_text(s: &str) -> bool {
+    is_decimal_text(s.as_bytes()) || is_other_number_text(s)
+}
+
+/// Whether `b` is digits with at most one `.` among them, and at least one
+/// digit: how bucket bounds and quantiles are written, checked in one pass.
+#[inline(always)]
+fn is_decimal_text(b: &[u8]) -> bool {
+    let mut dots = 0;
+    for &c in b {
+        if c == b'.' {
+            dots += 1;
+        } else if !c.is_ascii_digit() {
+            return false;
+        }
+    }
+    dots <= 1 && b.len() > dots
+}
+
+/// [`is_number_text`] past its fast path: signs, exponents, infinities.
+#[inline(never)]
+fn is_other_number_text(s: &str) -> bool {
     let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
     is_real_text(s)
         || unsigned.eq_ignore_ascii_case("inf")
@@ -317,8 +374,9 @@ impl SeriesLine {
             name: Vec::new(),
             quoted: false,
             labels: Vec::new(),
-            head: Vec::new(),
-            head_suffix: Vec::new(),
+            heads: Vec::new(),
+            current: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -356,8 +414,7 @@ impl SeriesLine {
 
     pub(crate) fn set_family(&mut self, name: &str) {
         self.name.clear();
-        self.head.clear();
-        self.head_suffix.clear();
+        self.heads.clear();
         self.quoted = self.scheme == EscapingScheme::AllowUtf8 && !is_legacy_metric_name(name);
         if self.quoted || is_legacy_metric_name(name) && self.scheme != EscapingScheme::Dots {
             self.name.extend_from_slice(name.as_bytes());
@@ -379,14 +436,18 @@ impl SeriesLine {
         labels.encode(&mut LabelWriter { buf: &mut self.labels, scheme: self.scheme });
     }
 
-    /// Writes `name_suffix{labels,extra}` (or the quoted form) into `buf`;
-    /// writes nothing and refuses a suffix or an `le` or `quantile` value
-    /// that would come out raw and break the line.
-    pub(crate) fn write_head(
+    /// Writes `name_suffix{labels,extra} value` (or the quoted form) into
+    /// `buf`, and the newline when `end` is set (a caller that adds a
+    /// timestamp or an exemplar leaves it out); writes nothing and refuses
+    /// a suffix or an `le` or `quantile` value that would come out raw and
+    /// break the line.
+    pub(crate) fn write_sample(
         &mut self,
         buf: &mut Vec<u8>,
         suffix: &str,
         extra: Option<Extra<'_>>,
+        value: Number,
+        end: bool,
     ) -> Result<(), Refused> {
         if !self.set_head(suffix) {
             return Err(Refused::Suffix);
@@ -398,54 +459,143 @@ impl SeriesLine {
             Some(Extra::Le(_)) => return Err(Refused::Le),
             Some(Extra::Quantile(_)) => return Err(Refused::Quantile),
             Some(Extra::Label(..)) => {
-                self.write_head_general(buf, suffix, extra);
+                self.write_sample_general(buf, suffix, extra, value, end);
                 return Ok(());
             }
         };
         if self.quoted {
-            self.write_head_general(buf, suffix, extra);
+            self.write_sample_general(buf, suffix, extra, value, end);
             return Ok(());
         }
-        let max = self.head.len() + self.labels.len() + extra_pair.map_or(0, |(n, v)| n.len() + v.len()) + 4;
-        let mut line = Reserved::new(buf, max);
-        line.put(&self.head);
-        if !self.labels.is_empty() || extra_pair.is_some() {
-            line.byte(b'{');
-            line.put(&self.labels);
-            if let Some((name, value)) = extra_pair {
-                if !self.labels.is_empty() {
-                    line.byte(b',');
+        let (head, labels) = (&self.heads[self.current][..], &self.labels[..]);
+        let extra_len = extra_pair.map_or(0, |(n, v)| n.len() + v.len());
+        // `{`, `,`, `"`, `}`, the space, the number and the newline.
+        let max = head.len() + labels.len() + extra_len + 6 + NUMBER_MAX;
+        append_line(buf, max, |line| {
+            line.put(head);
+            if !labels.is_empty() || extra_pair.is_some() {
+                line.byte(b'{');
+                line.put(labels);
+                if let Some((name, value)) = extra_pair {
+                    if !labels.is_empty() {
+                        line.byte(b',');
+                    }
+                    line.put(name);
+                    line.put(value.as_bytes());
+                    line.byte(b'"');
                 }
-                line.put(name);
-                line.put(value.as_bytes());
-                line.byte(b'"');
+                line.byte(b'}');
             }
-            line.byte(b'}');
-        }
+            line.byte(b' ');
+            line.number(value);
+            if end {
+                line.byte(b'\n');
+            }
+        });
         Ok(())
     }
 
-    /// Makes `head` the family name joined with `suffix`; returns false,
-    /// changing nothing, if `suffix` cannot follow a metric name. Checked
-    /// only when the suffix changes: most families write every line with
-    /// the same one or two.
+    /// Writes the `_bucket` lines of the current series, the line up to the
+    /// `le` value built once for all of them. Leaves out a bucket whose `le`
+    /// value is not a number, as [`write_sample`](Self::write_sample)
+    /// refuses it, and returns the first such value.
+    pub(crate) fn write_buckets<'a>(&mut self, buf: &mut Vec<u8>, buckets: Buckets<'a>) -> Result<(), &'a str> {
+        let bounds = buckets.le.iter().zip(buckets.cumulative);
+        let mut result = Ok(());
+        if self.quoted {
+            for (le, &count) in bounds {
+                if self.write_sample(buf, "_bucket", Some(Extra::Le(le)), Number::Int(count), true).is_err() {
+                    result = result.and(Err(&**le));
+                }
+            }
+            return result;
+        }
+        let named = self.set_head("_bucket");
+        debug_assert!(named, "`_bucket` can follow a name");
+        let mut prefix = std::mem::take(&mut self.scratch);
+        prefix.clear();
+        prefix.extend_from_slice(&self.heads[self.current]);
+        prefix.push(b'{');
+        if !self.labels.is_empty() {
+            prefix.extend_from_slice(&self.labels);
+            prefix.push(b',');
+        }
+        prefix.extend_from_slice(b"le=\"");
+        for (le, &count) in bounds {
+            if !is_number_text(le) {
+                result = result.and(Err(&**le));
+                continue;
+            }
+            // The prefix, the bound, `"} `, the count and the newline.
+            append_line(buf, prefix.len() + le.len() + 4 + NUMBER_MAX, |line| {
+                line.put(&prefix);
+                line.put(le.as_bytes());
+                line.put(b"\"} ");
+                line.number(Number::Int(count));
+                line.byte(b'\n');
+            });
+        }
+        self.scratch = prefix;
+        result
+    }
+
+    /// Makes the current head the family name joined with `suffix`;
+    /// returns false, changing nothing, if `suffix` cannot follow a metric
+    /// name. A suffix is checked only the first time it comes in a family:
+    /// its head is kept, with those of the last few others. Suffixes are
+    /// compared by content, never by address: a collector may reuse one
+    /// buffer for several.
     #[inline]
     fn set_head(&mut self, suffix: &str) -> bool {
-        if self.head.is_empty() || self.head_suffix != suffix.as_bytes() {
-            if !is_name_tail(suffix) {
-                return false;
-            }
-            self.head.clear();
-            self.head.extend_from_slice(&self.name);
-            self.head.extend_from_slice(suffix.as_bytes());
-            self.head_suffix.clear();
-            self.head_suffix.extend_from_slice(suffix.as_bytes());
+        let (name, suffix) = (self.name.len(), suffix.as_bytes());
+        let is = |head: &Vec<u8>| head.len() == name + suffix.len() && same_bytes(&head[name..], suffix);
+        if self.heads.get(self.current).is_some_and(is) {
+            return true;
+        }
+        if let Some(i) = self.heads.iter().position(is) {
+            self.current = i;
+            return true;
+        }
+        self.add_head(suffix)
+    }
+
+    /// [`set_head`](Self::set_head) for a suffix not among the heads kept.
+    #[inline(never)]
+    fn add_head(&mut self, suffix: &[u8]) -> bool {
+        /// More than a histogram's or a summary's suffixes.
+        const KEPT: usize = 4;
+        if !suffix.iter().all(|&b| is_name_tail_byte(b)) {
+            return false;
+        }
+        let head = [&self.name[..], suffix].concat();
+        if self.heads.len() < KEPT {
+            self.current = self.heads.len();
+            self.heads.push(head);
+        } else {
+            self.current = (self.current + 1) % KEPT;
+            self.heads[self.current] = head;
         }
         true
     }
 
-    /// [`SeriesLine::write_head`] for quoted names and labels that need
+    /// [`SeriesLine::write_sample`] for quoted names and labels that need
     /// escaping.
+    fn write_sample_general(
+        &mut self,
+        buf: &mut Vec<u8>,
+        suffix: &str,
+        extra: Option<Extra<'_>>,
+        value: Number,
+        end: bool,
+    ) {
+        self.write_head_general(buf, suffix, extra);
+        buf.push(b' ');
+        write_number(buf, value);
+        if end {
+            buf.push(b'\n');
+        }
+    }
+
     fn write_head_general(&mut self, buf: &mut Vec<u8>, suffix: &str, extra: Option<Extra<'_>>) {
         let mut has_label = !self.labels.is_empty();
         if self.quoted {
@@ -458,8 +608,8 @@ impl SeriesLine {
             }
             has_label = true;
         } else {
-            // `write_head` has set (and checked) the head for this suffix.
-            put(buf, &self.head);
+            // `write_sample` has set (and checked) the head for this suffix.
+            put(buf, &self.heads[self.current]);
             if has_label || extra.is_some() {
                 buf.push(b'{');
             }
@@ -526,6 +676,8 @@ impl LabelSink for LabelWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::{CollectError, Descriptor, MetricEncoder, OpenMetricsEncoder, Sample, TextEncoder};
+    use crate::MetricType;
 
     #[test]
     fn short_copies_append_exactly_the_bytes() {
@@ -535,13 +687,13 @@ mod tests {
             put(&mut buf, &src[..n]);
             assert_eq!(&buf[..4], b"head");
             assert_eq!(&buf[4..], &src[..n], "length {n}");
-            let mut line = Vec::new();
-            {
-                let mut w = Reserved::new(&mut line, n + 2);
+            let mut line = b"x".to_vec();
+            append_line(&mut line, n + 2, |w| {
                 w.byte(b'<');
                 w.put(&src[..n]);
                 w.byte(b'>');
-            }
+            });
+            assert_eq!(line.remove(0), b'x');
             assert_eq!(line.len(), n + 2);
             assert_eq!(&line[1..=n], &src[..n], "length {n}");
             assert_eq!((line[0], line[n + 1]), (b'<', b'>'));
@@ -549,26 +701,110 @@ mod tests {
     }
 
     /// A line that outgrows its reservation stops at the check, in every
-    /// build: the buffer keeps exactly the pieces that fit, nothing past
-    /// its capacity is written.
+    /// build: nothing past the capacity is written, and nothing of the
+    /// line is appended.
     #[test]
-    fn a_line_longer_than_its_reservation_panics_and_keeps_what_fit() {
-        let mut line = Vec::with_capacity(8);
+    fn a_line_longer_than_its_reservation_panics_and_appends_nothing() {
+        let mut line = b"kept".to_vec();
         let room = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut w = Reserved::new(&mut line, 8);
-            let room = w.buf.capacity() - w.buf.len();
-            w.put(&vec![b'x'; room - 1]);
-            w.byte(b'!');
-            w.byte(b'?');
+            append_line(&mut line, 8, |w| {
+                let room = w.room.len();
+                w.put(&vec![b'x'; room - 1]);
+                w.byte(b'!');
+                w.byte(b'?');
+            })
         }));
         assert!(room.is_err(), "the byte past the reservation must be refused");
-        assert_eq!(line.len(), line.capacity(), "the pieces that fit are kept");
-        assert_eq!(line.last(), Some(&b'!'));
+        assert_eq!(line, b"kept", "a line that did not fit leaves the buffer as it was");
         let mut short = Vec::new();
         let copied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             copy_short(&mut short.spare_capacity_mut()[..0], b"abc");
         }));
         assert!(copied.is_err(), "a copy into less room than it needs must be refused");
+    }
+
+    /// Passes everything on to `inner` but `buckets`, so the lines come
+    /// from the trait's default: one `sample` per bucket.
+    struct PerSample<E>(E);
+
+    impl<E: MetricEncoder> MetricEncoder for PerSample<E> {
+        fn family(&mut self, desc: &Descriptor<'_>) {
+            self.0.family(desc)
+        }
+        fn series(&mut self, labels: &dyn EncodeLabels) {
+            self.0.series(labels)
+        }
+        fn sample(&mut self, sample: &Sample<'_>) {
+            self.0.sample(sample)
+        }
+        fn fail(&mut self, error: CollectError) {
+            self.0.fail(error)
+        }
+    }
+
+    fn write_histogram(enc: &mut dyn MetricEncoder, name: &str, labels: &[(&str, &str)], le: &[Box<str>]) {
+        enc.family(&Descriptor { name, help: "h", unit: "", kind: MetricType::Histogram });
+        for series in [labels, &[]] {
+            enc.series(&series);
+            enc.buckets(Buckets { le, cumulative: &[0, 7, 7, u64::MAX] });
+            enc.sample(&Sample::new("_count", Number::Int(7)));
+        }
+    }
+
+    /// The encoders' own `buckets` write the same bytes, and refuse the
+    /// same bounds with the same message, as a `sample` per bucket: with
+    /// and without labels, with values that need escaping, with names
+    /// each scheme escapes or quotes, and with more counts than bounds.
+    #[test]
+    fn buckets_write_what_a_sample_per_bucket_writes() {
+        let le = |v: &[&str]| v.iter().map(|&s| Box::<str>::from(s)).collect::<Vec<_>>();
+        let bounds = [le(&["0.005", "1e-05", "+Inf"]), le(&["0.5", "not a number", "+Inf"]), le(&["1"])];
+        let label_sets: [&[(&str, &str)]; 3] =
+            [&[("path", "/a")], &[("path", "a\"b\\c\nd"), ("code", "200")], &[("dotted.name", "x")]];
+        for scheme in
+            [EscapingScheme::Underscores, EscapingScheme::Dots, EscapingScheme::Values, EscapingScheme::AllowUtf8]
+        {
+            for name in ["latency_seconds", "latency.seconds"] {
+                for labels in label_sets {
+                    for le in &bounds {
+                        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                        let (fast_fail, slow_fail) = {
+                            let mut f = TextEncoder::new(&mut fast, scheme);
+                            let mut s = PerSample(TextEncoder::new(&mut slow, scheme));
+                            write_histogram(&mut f, name, labels, le);
+                            write_histogram(&mut s, name, labels, le);
+                            (f.failure().map(|e| e.message().to_owned()), s.0.failure().map(|e| e.message().to_owned()))
+                        };
+                        assert_eq!(
+                            String::from_utf8_lossy(&fast),
+                            String::from_utf8_lossy(&slow),
+                            "text {scheme:?} {name} {labels:?} {le:?}"
+                        );
+                        assert_eq!(fast_fail, slow_fail);
+                        let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                        let (fast_fail, slow_fail) = {
+                            let mut f = OpenMetricsEncoder::new(&mut fast, scheme);
+                            let mut s = PerSample(OpenMetricsEncoder::new(&mut slow, scheme));
+                            write_histogram(&mut f, name, labels, le);
+                            write_histogram(&mut s, name, labels, le);
+                            (f.failure().map(|e| e.message().to_owned()), s.0.failure().map(|e| e.message().to_owned()))
+                        };
+                        assert_eq!(
+                            String::from_utf8_lossy(&fast),
+                            String::from_utf8_lossy(&slow),
+                            "OpenMetrics {scheme:?} {name} {labels:?} {le:?}"
+                        );
+                        assert_eq!(fast_fail, slow_fail);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        write_histogram(&mut TextEncoder::new(&mut out, EscapingScheme::Underscores), "l", &[("p", "/")], &bounds[0]);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("l_bucket{p=\"/\",le=\"0.005\"} 0\nl_bucket{p=\"/\",le=\"1e-05\"} 7\n"), "{text}");
+        assert!(text.contains("l_bucket{le=\"+Inf\"} 7\nl_count 7\n"), "{text}");
+        assert!(!text.contains(&u64::MAX.to_string()), "a count past the last bound is left out: {text}");
     }
 
     #[test]

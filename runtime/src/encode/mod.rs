@@ -31,8 +31,8 @@ mod protobuf;
 mod text;
 
 pub use crate::collect::{
-    BucketSpan, CollectError, Descriptor, EncodeLabels, Exemplar, Extra, LabelSink, MetricEncoder, NativeHistogram,
-    Number, Sample,
+    BucketSpan, Buckets, CollectError, Descriptor, EncodeLabels, Exemplar, Extra, LabelSink, MetricEncoder,
+    NativeHistogram, Number, Sample,
 };
 pub use negotiate::{negotiate, EscapingScheme, Format, FormatKind};
 pub use openmetrics::OpenMetricsEncoder;
@@ -41,7 +41,9 @@ pub use openmetrics::OpenMetricsEncoder;
 pub use protobuf::ProtobufEncoder;
 pub use text::TextEncoder;
 
-pub(crate) use escape::{is_number_text, is_real_text, put, write_f64 as write_float, write_label_value, LabelWriter};
+pub(crate) use escape::{
+    append_line, is_number_text, is_real_text, put, write_f64 as write_float, write_label_value, LabelWriter,
+};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

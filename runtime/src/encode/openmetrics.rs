@@ -1,7 +1,7 @@
 //! The OpenMetrics 1.0 text format.
 
-use super::escape::{is_name_tail, write_f64, write_help, write_number, SeriesLine};
-use super::{CollectError, Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
+use super::escape::{is_name_tail, write_f64, write_help, Refused, SeriesLine};
+use super::{Buckets, CollectError, Descriptor, EncodeLabels, EscapingScheme, Extra, MetricEncoder, Sample};
 
 /// Writes OpenMetrics 1.0 text into a byte buffer: `# HELP`, `# TYPE`,
 /// `# UNIT`, `_created` samples (unless disabled with
@@ -117,16 +117,26 @@ impl MetricEncoder for OpenMetricsEncoder<'_> {
         self.created || suffix != "_created"
     }
 
+    fn buckets(&mut self, buckets: Buckets<'_>) {
+        if let Err(le) = self.line.write_buckets(self.buf, buckets) {
+            let extra = Some(Extra::Le(le));
+            let message = Refused::Le.message(self.line.name(), "_bucket", extra);
+            self.fail(CollectError::new(message));
+        }
+    }
+
     fn sample(&mut self, s: &Sample<'_>) {
         if !self.created && s.suffix == "_created" {
             return;
         }
-        if let Err(refused) = self.line.write_head(self.buf, s.suffix, s.extra) {
+        let end = s.timestamp.is_none() && s.exemplar.is_none();
+        if let Err(refused) = self.line.write_sample(self.buf, s.suffix, s.extra, s.value, end) {
             let message = refused.message(self.line.name(), s.suffix, s.extra);
             return self.fail(CollectError::new(message));
         }
-        self.buf.push(b' ');
-        write_number(self.buf, s.value);
+        if end {
+            return;
+        }
         if let Some(ts) = s.timestamp {
             self.buf.push(b' ');
             write_f64(self.buf, ts);

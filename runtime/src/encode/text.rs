@@ -1,7 +1,7 @@
 //! The Prometheus text format, versions 0.0.4 and 1.0.0.
 
-use super::escape::{write_f64, write_help, write_number, SeriesLine};
-use super::{CollectError, Descriptor, EncodeLabels, EscapingScheme, MetricEncoder, Sample};
+use super::escape::{write_f64, write_help, Refused, SeriesLine};
+use super::{Buckets, CollectError, Descriptor, EncodeLabels, EscapingScheme, Extra, MetricEncoder, Sample};
 use crate::MetricType;
 
 /// Writes the Prometheus text format into a byte buffer.
@@ -92,19 +92,35 @@ impl MetricEncoder for TextEncoder<'_> {
         suffix != "_created"
     }
 
+    fn buckets(&mut self, buckets: Buckets<'_>) {
+        if let Err(le) = self.line.write_buckets(self.buf, buckets) {
+            let extra = Some(Extra::Le(le));
+            let message = Refused::Le.message(self.line.name(), "_bucket", extra);
+            self.fail(CollectError::new(message));
+        }
+    }
+
     fn sample(&mut self, s: &Sample<'_>) {
+        // Every counter and histogram series sends one: returned from
+        // before `write_sample_line` sets up its frame.
+        if s.suffix != "_created" {
+            self.write_sample_line(s);
+        }
+    }
+}
+
+impl TextEncoder<'_> {
+    #[inline(never)]
+    fn write_sample_line(&mut self, s: &Sample<'_>) {
         let suffix = match (self.kind, s.suffix) {
-            (_, "_created") => return,
             (MetricType::GaugeHistogram, "_gcount") => "_count",
             (MetricType::GaugeHistogram, "_gsum") => "_sum",
             (_, suffix) => suffix,
         };
-        if let Err(refused) = self.line.write_head(self.buf, suffix, s.extra) {
+        if let Err(refused) = self.line.write_sample(self.buf, suffix, s.extra, s.value, s.timestamp.is_none()) {
             let message = refused.message(self.line.name(), suffix, s.extra);
             return self.fail(CollectError::new(message));
         }
-        self.buf.push(b' ');
-        write_number(self.buf, s.value);
         if let Some(ts) = s.timestamp {
             self.buf.push(b' ');
             let ms = (ts * 1000.0).round();
@@ -113,7 +129,7 @@ impl MetricEncoder for TextEncoder<'_> {
             } else {
                 write_f64(self.buf, ms);
             }
+            self.buf.push(b'\n');
         }
-        self.buf.push(b'\n');
     }
 }

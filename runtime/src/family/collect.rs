@@ -85,6 +85,9 @@ impl<L: LabelSet> EncodeLabels for DenseLabels<'_, L> {
 struct ChildLabels<'a> {
     names: &'a [Box<str>],
     prefixes: Option<&'a [Box<str>]>,
+    /// The prefixes' bytes and a closing quote each: with the key's
+    /// length, room for the labels when no value needs escaping.
+    prefix_room: usize,
     key: key::KeyRef<'a>,
 }
 
@@ -95,15 +98,24 @@ impl EncodeLabels for ChildLabels<'_> {
 
     fn render(&self, out: &mut Vec<u8>) -> bool {
         let Some(prefixes) = self.prefixes else { return false };
-        let plain = self.key.plain();
-        for (p, v) in prefixes.iter().zip(self.key.values()) {
-            crate::encode::put(out, p.as_bytes());
-            if plain {
-                crate::encode::put(out, v.as_bytes());
-            } else {
+        if self.key.plain() {
+            // The values need no escaping: each prefix, value and closing
+            // quote go into room reserved once (the key's bytes hold every
+            // value and more).
+            let max = self.key.bytes().len() + self.prefix_room;
+            crate::encode::append_line(out, max, |line| {
+                for (p, v) in prefixes.iter().zip(self.key.values()) {
+                    line.put(p.as_bytes());
+                    line.put(v.as_bytes());
+                    line.byte(b'"');
+                }
+            });
+        } else {
+            for (p, v) in prefixes.iter().zip(self.key.values()) {
+                crate::encode::put(out, p.as_bytes());
                 crate::encode::write_label_value(out, v);
+                out.push(b'"');
             }
-            out.push(b'"');
         }
         true
     }
@@ -122,6 +134,7 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
         enc.family(&inner.meta.descriptor());
         let names = &inner.meta.labels[..];
         let prefixes = inner.prefixes.as_deref();
+        let prefix_room = prefixes.map_or(0, |p| p.iter().map(|p| p.len() + 1).sum());
         match &inner.map {
             None => {
                 for (index, slot) in inner.dense.iter().enumerate() {
@@ -151,14 +164,18 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                         }
                     });
                     for child in &children {
-                        child.cell().collect(&inner.config, &ChildLabels { names, prefixes, key: child.key() }, enc);
+                        child.cell().collect(
+                            &inner.config,
+                            &ChildLabels { names, prefixes, prefix_room, key: child.key() },
+                            enc,
+                        );
                     }
                 } else {
                     map.for_each(|child| {
                         if visible(child) {
                             child.cell().collect(
                                 &inner.config,
-                                &ChildLabels { names, prefixes, key: child.key() },
+                                &ChildLabels { names, prefixes, prefix_room, key: child.key() },
                                 enc,
                             );
                         }
@@ -180,7 +197,11 @@ impl<L: LabelSet, C: MetricCell> Collector for Family<L, C> {
                     });
                 }
                 if let Some(overflow) = inner.overflow.get() {
-                    overflow.cell().collect(&inner.config, &ChildLabels { names, prefixes, key: overflow.key() }, enc);
+                    overflow.cell().collect(
+                        &inner.config,
+                        &ChildLabels { names, prefixes, prefix_room, key: overflow.key() },
+                        enc,
+                    );
                 }
             }
         }

@@ -165,6 +165,12 @@ impl ExemplarSlots {
         }
     }
 
+    /// Whether no exemplar was ever recorded (the slots are allocated with
+    /// the first).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.get().is_none()
+    }
+
     /// The exemplar of sample `index`, if one was recorded.
     pub(crate) fn get(&self, index: usize) -> Option<Arc<Exemplar>> {
         self.slots.get()?.get(index)?.get()

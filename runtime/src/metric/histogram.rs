@@ -8,7 +8,7 @@ use super::guard::Timer;
 use super::native::{native_schema, NativeConfig, NativeState, DEFAULT_NATIVE_ZERO_THRESHOLD};
 use super::thread_shards::{add_f64_owned, add_u64_owned, ThreadShards};
 use super::{child_ops, metric_type, unix_now, AtomicF64, Builder, FromOpts, MetricCell, MetricType, Opts};
-use crate::encode::{EncodeLabels, Exemplar, Extra, MetricEncoder, NativeHistogram, Number, Sample};
+use crate::encode::{Buckets, EncodeLabels, Exemplar, Extra, MetricEncoder, NativeHistogram, Number, Sample};
 
 use crate::sync::atomic::{AtomicU64, Ordering};
 use crate::{Error, LabelSet};
@@ -497,7 +497,7 @@ impl HistogramCell {
     /// Calls `f` with the non-cumulative bucket counts and the sum, shards
     /// included; on the stack for up to 63 buckets, as a scrape needs it
     /// for every child.
-    fn with_totals<R>(&self, f: impl FnOnce(&[u64], f64) -> R) -> R {
+    fn with_totals<R>(&self, f: impl FnOnce(&mut [u64], f64) -> R) -> R {
         let n = self.counts.len();
         let mut stack = [0u64; 64];
         let mut heap = Vec::new();
@@ -636,7 +636,7 @@ impl MetricCell for HistogramCell {
 
     fn collect(&self, config: &HistogramConfig, labels: &dyn EncodeLabels, enc: &mut dyn MetricEncoder) {
         let Some(native) = &self.native else {
-            return self.with_totals(|counts, sum| self.emit(config, labels, enc, counts.iter().copied(), sum, None));
+            return self.with_totals(|counts, sum| self.emit(config, labels, enc, counts, sum, None));
         };
         // One consistent view of classic and native parts, taken under the
         // lock; encoders (which may be user code) run after it is released.
@@ -653,7 +653,8 @@ impl MetricCell for HistogramCell {
             }
             (counts, sum, snapshot)
         };
-        self.emit(config, labels, enc, counts.into_iter(), sum, Some(&snapshot));
+        let mut counts = counts;
+        self.emit(config, labels, enc, &mut counts, sum, Some(&snapshot));
     }
 }
 
@@ -663,20 +664,27 @@ impl HistogramCell {
         config: &HistogramConfig,
         labels: &dyn EncodeLabels,
         enc: &mut dyn MetricEncoder,
-        counts: impl Iterator<Item = u64>,
+        counts: &mut [u64],
         sum: f64,
         native: Option<&NativeHistogram>,
     ) {
         enc.series(labels);
         let mut total = 0;
-        for (i, (count, le)) in counts.zip(config.le.iter()).enumerate() {
-            total += count;
-            let exemplar = self.exemplars.get(i);
-            enc.sample(&Sample {
-                extra: Some(Extra::Le(le)),
-                exemplar: exemplar.as_deref(),
-                ..Sample::new("_bucket", Number::Int(total))
-            });
+        for count in counts.iter_mut() {
+            total += *count;
+            *count = total;
+        }
+        if self.exemplars.is_empty() {
+            enc.buckets(Buckets { le: &config.le, cumulative: counts });
+        } else {
+            for (i, (&count, le)) in counts.iter().zip(config.le.iter()).enumerate() {
+                let exemplar = self.exemplars.get(i);
+                enc.sample(&Sample {
+                    extra: Some(Extra::Le(le)),
+                    exemplar: exemplar.as_deref(),
+                    ..Sample::new("_bucket", Number::Int(count))
+                });
+            }
         }
         enc.sample(&Sample::new("_count", Number::Int(total)));
         // OpenMetrics: a histogram that may have negative observations has no _sum.
