@@ -11,8 +11,6 @@
 #[cfg(not(promdecl_loom))]
 use std::borrow::Borrow;
 #[cfg(not(promdecl_loom))]
-use std::collections::VecDeque;
-#[cfg(not(promdecl_loom))]
 use std::hash::Hash;
 use std::hash::{BuildHasher, Hasher};
 
@@ -240,17 +238,22 @@ impl<C> ChildMap<C> {
         /// into the cache: children are scattered over the heap, and a
         /// scrape of many would otherwise wait on memory for each.
         const AHEAD: usize = 4;
-        let mut ahead = VecDeque::with_capacity(AHEAD + 1);
+        // A ring: the slot a child goes into held the child fetched
+        // `AHEAD` steps before, which is visited then.
+        let mut ahead: [Option<_>; AHEAD] = Default::default();
+        let mut next = 0;
         for entry in self.map.iter() {
             entry.key().prefetch();
-            ahead.push_back(entry);
-            if ahead.len() > AHEAD {
-                if let Some(current) = ahead.pop_front() {
-                    f(current.key());
-                }
+            if let Some(current) = ahead[next].replace(entry) {
+                f(current.key());
+            }
+            next = (next + 1) % AHEAD;
+        }
+        for i in 0..AHEAD {
+            if let Some(current) = &ahead[(next + i) % AHEAD] {
+                f(current.key());
             }
         }
-        ahead.iter().for_each(|current| f(current.key()));
     }
 }
 
