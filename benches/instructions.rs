@@ -23,6 +23,9 @@ const CASES: &[(&str, &[&str])] = &[
     ("counter_fixed_labels", &["promdecl", "promdecl/unlabelled", "prometheus", "prometheus-client", "measured"]),
     ("counter_string_labels", &["promdecl", "prometheus", "prometheus-client", "measured"]),
     ("histogram_observe", &["promdecl", "prometheus", "prometheus-client", "measured"]),
+    // One iteration is a whole scrape: run with small counts, such as
+    // `N1=10 N2=60 scripts/instructions.sh scrape`.
+    ("scrape", &["promdecl", "promdecl/openmetrics", "measured"]),
 ];
 
 /// Runs `op` once per iteration with the iteration's index.
@@ -147,6 +150,37 @@ fn counter_string_labels(krate: &str, n: usize) {
     }
 }
 
+/// The scrape case of `scrape.rs` and `neutral.rs`: 10,000 counter series
+/// and 1,000 histogram series, encoded into a reused buffer.
+fn scrape(krate: &str, n: usize) {
+    use common::scrape::*;
+    match krate {
+        "promdecl" | "promdecl/openmetrics" => {
+            let format = match krate {
+                "promdecl" => promdecl::encode::Format::TEXT,
+                _ => promdecl::encode::Format::OPENMETRICS,
+            };
+            let registry = ours_registry();
+            let mut buf = Vec::new();
+            run(n, |_| {
+                buf.clear();
+                promdecl::encode::encode(black_box(&registry), format, &mut buf);
+                black_box(buf.len());
+            });
+        }
+        "measured" => {
+            use measured::MetricGroup as _;
+            let group = meas_group();
+            let mut enc = measured::text::BufferedTextEncoder::new();
+            run(n, |_| {
+                black_box(&group).collect_group_into(&mut enc).unwrap();
+                black_box(enc.finish().len());
+            });
+        }
+        _ => unknown(krate),
+    }
+}
+
 fn histogram_observe(krate: &str, n: usize) {
     let vals = seq_values();
     match krate {
@@ -194,6 +228,7 @@ fn main() {
         "counter_fixed_labels" => counter_fixed_labels(krate, n),
         "counter_string_labels" => counter_string_labels(krate, n),
         "histogram_observe" => histogram_observe(krate, n),
+        "scrape" => scrape(krate, n),
         _ => {
             eprintln!("unknown case {case:?}; run without arguments for the list");
             std::process::exit(2)
