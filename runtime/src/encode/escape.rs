@@ -723,11 +723,11 @@ mod tests {
         assert!(copied.is_err(), "a copy into less room than it needs must be refused");
     }
 
-    /// Passes everything on to `inner` but `buckets`, so the lines come
-    /// from the trait's default: one `sample` per bucket.
-    struct PerSample<E>(E);
+    /// Passes everything on but `buckets`, so the lines come from the
+    /// trait's default: one `sample` per bucket.
+    struct PerSample<'a>(&'a mut dyn MetricEncoder);
 
-    impl<E: MetricEncoder> MetricEncoder for PerSample<E> {
+    impl MetricEncoder for PerSample<'_> {
         fn family(&mut self, desc: &Descriptor<'_>) {
             self.0.family(desc)
         }
@@ -751,6 +751,14 @@ mod tests {
         }
     }
 
+    /// The text `write` leaves in a new buffer, and the message of the
+    /// first failure it returns.
+    fn written(write: impl FnOnce(&mut Vec<u8>) -> Option<String>) -> (String, Option<String>) {
+        let mut buf = Vec::new();
+        let failure = write(&mut buf);
+        (String::from_utf8_lossy(&buf).into_owned(), failure)
+    }
+
     /// The encoders' own `buckets` write the same bytes, and refuse the
     /// same bounds with the same message, as a `sample` per bucket: with
     /// and without labels, with values that need escaping, with names
@@ -761,41 +769,33 @@ mod tests {
         let bounds = [le(&["0.005", "1e-05", "+Inf"]), le(&["0.5", "not a number", "+Inf"]), le(&["1"])];
         let label_sets: [&[(&str, &str)]; 3] =
             [&[("path", "/a")], &[("path", "a\"b\\c\nd"), ("code", "200")], &[("dotted.name", "x")]];
+        let message = |e: Option<&CollectError>| e.map(|e| e.message().to_owned());
         for scheme in
             [EscapingScheme::Underscores, EscapingScheme::Dots, EscapingScheme::Values, EscapingScheme::AllowUtf8]
         {
-            for name in ["latency_seconds", "latency.seconds"] {
-                for labels in label_sets {
-                    for le in &bounds {
-                        let (mut fast, mut slow) = (Vec::new(), Vec::new());
-                        let (fast_fail, slow_fail) = {
-                            let mut f = TextEncoder::new(&mut fast, scheme);
-                            let mut s = PerSample(TextEncoder::new(&mut slow, scheme));
-                            write_histogram(&mut f, name, labels, le);
-                            write_histogram(&mut s, name, labels, le);
-                            (f.failure().map(|e| e.message().to_owned()), s.0.failure().map(|e| e.message().to_owned()))
-                        };
-                        assert_eq!(
-                            String::from_utf8_lossy(&fast),
-                            String::from_utf8_lossy(&slow),
-                            "text {scheme:?} {name} {labels:?} {le:?}"
-                        );
-                        assert_eq!(fast_fail, slow_fail);
-                        let (mut fast, mut slow) = (Vec::new(), Vec::new());
-                        let (fast_fail, slow_fail) = {
-                            let mut f = OpenMetricsEncoder::new(&mut fast, scheme);
-                            let mut s = PerSample(OpenMetricsEncoder::new(&mut slow, scheme));
-                            write_histogram(&mut f, name, labels, le);
-                            write_histogram(&mut s, name, labels, le);
-                            (f.failure().map(|e| e.message().to_owned()), s.0.failure().map(|e| e.message().to_owned()))
-                        };
-                        assert_eq!(
-                            String::from_utf8_lossy(&fast),
-                            String::from_utf8_lossy(&slow),
-                            "OpenMetrics {scheme:?} {name} {labels:?} {le:?}"
-                        );
-                        assert_eq!(fast_fail, slow_fail);
-                    }
+            let bounds = &bounds;
+            let cases = ["latency_seconds", "latency.seconds"]
+                .into_iter()
+                .flat_map(|n| label_sets.iter().flat_map(move |&l| bounds.iter().map(move |b| (n, l, b))));
+            for (name, labels, le) in cases {
+                let write = |enc: &mut dyn MetricEncoder, per_sample: bool| match per_sample {
+                    true => write_histogram(&mut PerSample(enc), name, labels, le),
+                    false => write_histogram(enc, name, labels, le),
+                };
+                type Encode<'a> = &'a dyn Fn(&mut Vec<u8>, bool) -> Option<String>;
+                let text: Encode = &|buf, per_sample| {
+                    let mut enc = TextEncoder::new(buf, scheme);
+                    write(&mut enc, per_sample);
+                    message(enc.failure())
+                };
+                let open_metrics: Encode = &|buf, per_sample| {
+                    let mut enc = OpenMetricsEncoder::new(buf, scheme);
+                    write(&mut enc, per_sample);
+                    message(enc.failure())
+                };
+                for (format, encode) in [("text", text), ("OpenMetrics", open_metrics)] {
+                    let [fast, per_sample] = [false, true].map(|per_sample| written(|buf| encode(buf, per_sample)));
+                    assert_eq!(fast, per_sample, "{format} {scheme:?} {name} {labels:?} {le:?}");
                 }
             }
         }
