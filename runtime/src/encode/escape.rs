@@ -287,11 +287,7 @@ impl Refused {
 /// Whether `s` can follow a metric name as it is: only `[a-zA-Z0-9_:]`.
 #[inline]
 pub(crate) fn is_name_tail(s: &str) -> bool {
-    s.bytes().all(is_name_tail_byte)
-}
-
-fn is_name_tail_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
 }
 
 /// Whether `s` is a number as both text formats read one: a real number
@@ -547,8 +543,8 @@ impl SeriesLine {
     /// buffer for several.
     #[inline]
     fn set_head(&mut self, suffix: &str) -> bool {
-        let (name, suffix) = (self.name.len(), suffix.as_bytes());
-        let is = |head: &Vec<u8>| head.len() == name + suffix.len() && same_bytes(&head[name..], suffix);
+        let (name, tail) = (self.name.len(), suffix.as_bytes());
+        let is = |head: &Vec<u8>| head.len() == name + tail.len() && same_bytes(&head[name..], tail);
         if self.heads.get(self.current).is_some_and(is) {
             return true;
         }
@@ -561,13 +557,13 @@ impl SeriesLine {
 
     /// [`set_head`](Self::set_head) for a suffix not among the heads kept.
     #[inline(never)]
-    fn add_head(&mut self, suffix: &[u8]) -> bool {
+    fn add_head(&mut self, suffix: &str) -> bool {
         /// More than a histogram's or a summary's suffixes.
         const KEPT: usize = 4;
-        if !suffix.iter().all(|&b| is_name_tail_byte(b)) {
+        if !is_name_tail(suffix) {
             return false;
         }
-        let head = [&self.name[..], suffix].concat();
+        let head = [&self.name[..], suffix.as_bytes()].concat();
         if self.heads.len() < KEPT {
             self.current = self.heads.len();
             self.heads.push(head);
