@@ -18,9 +18,15 @@ pub(crate) trait Values {
     /// Hashes the values as [`KeyRef::hash`] hashes their key.
     #[inline]
     fn hash(&self, seed: u64) -> u64 {
+        self.hashes(seed).full
+    }
+
+    /// The hash of the values, and what it was mixed from last.
+    #[inline]
+    fn hashes(&self, seed: u64) -> Hashes {
         let mut h = 0;
         self.each(&mut |v| h = mix_value(h, seed, v.as_bytes()));
-        finish(h)
+        Hashes { early: h, full: finish(h) }
     }
 
     /// Whether every value is [`OVERFLOW_LABEL_VALUE`](super::OVERFLOW_LABEL_VALUE):
@@ -49,6 +55,17 @@ pub(crate) trait Values {
     }
 }
 
+/// The hash of a lookup's values, and the value it was mixed from last.
+#[derive(Clone, Copy)]
+pub(crate) struct Hashes {
+    /// What the values were folded into, before the last mix: it picks
+    /// the cache set, so that the set's entries are loaded while the last
+    /// multiplication is still under way.
+    pub(crate) early: u64,
+    /// The hash: it finds the child in the map and tags its cache entry.
+    pub(crate) full: u64,
+}
+
 /// Values by position, as `with_label_values` takes them. Hashing and
 /// comparing these is the hot path of every string-labelled lookup, so they
 /// skip the closure of [`Values::each`].
@@ -58,12 +75,12 @@ impl Values for [&str] {
     }
 
     #[inline(always)]
-    fn hash(&self, seed: u64) -> u64 {
+    fn hashes(&self, seed: u64) -> Hashes {
         let mut h = 0;
         for v in self {
             h = mix_value(h, seed, v.as_bytes());
         }
-        finish(h)
+        Hashes { early: h, full: finish(h) }
     }
 
     /// Each value's place in the key follows from the lengths of the values

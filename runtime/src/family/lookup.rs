@@ -3,7 +3,7 @@
 
 use super::cache;
 use super::child::Child;
-use super::key::Values;
+use super::key::{Hashes, Values};
 use super::map::ChildMap;
 use super::{Inner, OVERFLOW_LABEL_VALUE};
 use crate::collect::MetricCell;
@@ -46,13 +46,13 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     /// that is already over.
     #[inline(always)]
     pub(super) fn with_values<V: Values + ?Sized, R>(&self, values: &V, f: impl FnOnce(&C) -> R) -> R {
-        let hash = values.hash(self.seed);
+        let hashes = values.hashes(self.seed);
         let on_child = move |child: &Child<C>, _: u64| f(child.cell());
-        let on_child = match cache::with_cached(self.id, &self.epoch, hash, values, on_child) {
+        let on_child = match cache::with_cached(self.id, &self.epoch, hashes, values, on_child) {
             Ok(r) => return r,
             Err(on_child) => on_child,
         };
-        self.with_values_slow(hash, values, on_child)
+        self.with_values_slow(hashes, values, on_child)
     }
 
     /// The child holding `values` (created if needed, or the overflow
@@ -62,11 +62,11 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     /// as a cache hit does).
     #[inline]
     pub(super) fn resolve<V: Values + ?Sized>(&self, values: &V) -> (Child<C>, u64) {
-        let hash = values.hash(self.seed);
+        let hashes = values.hashes(self.seed);
         let get = |child: &Child<C>, epoch| (child.clone(), epoch);
-        match cache::with_cached(self.id, &self.epoch, hash, values, get) {
+        match cache::with_cached(self.id, &self.epoch, hashes, values, get) {
             Ok(found) => found,
-            Err(get) => self.with_values_slow(hash, values, get),
+            Err(get) => self.with_values_slow(hashes, values, get),
         }
     }
 
@@ -88,14 +88,19 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
     /// and the epoch it was found under, once touched; remembers it in the
     /// cache.
     #[inline(never)]
-    fn with_values_slow<V: Values + ?Sized, R>(&self, hash: u64, values: &V, f: impl FnOnce(&Child<C>, u64) -> R) -> R {
+    fn with_values_slow<V: Values + ?Sized, R>(
+        &self,
+        hashes: Hashes,
+        values: &V,
+        f: impl FnOnce(&Child<C>, u64) -> R,
+    ) -> R {
         let map = self.map();
         loop {
             let epoch = self.epoch.load(Ordering::SeqCst);
             let child = if values.is_overflow() {
                 None
             } else {
-                map.get_or_insert(hash, values, |len| self.has_room(len), || self.new_child(values))
+                map.get_or_insert(hashes.full, values, |len| self.has_room(len), || self.new_child(values))
             };
             let Some(child) = child else {
                 // The overflow child is never removed: any epoch will do.
@@ -107,7 +112,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
             // As in the cache: an expiry check that started meanwhile may
             // have missed the mark; look again (the child may be gone).
             if self.epoch.load(Ordering::SeqCst) == epoch {
-                cache::insert(self.id, epoch, hash, &child);
+                cache::insert(self.id, epoch, hashes, &child);
                 return f(&child, epoch);
             }
         }
