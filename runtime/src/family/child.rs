@@ -3,14 +3,17 @@
 //! label values, in one allocation.
 //!
 //! ```text
-//! [key length: usize, if long][count: u32][meta: u32][cell: C][idle: u64, if expiring][key bytes]
+//! [key length: usize, if long][idle: u64, if expiring][count: u32][meta: u32][cell: C][key bytes]
+//!                                                     ^ the child points here
 //! ```
 //!
 //! `meta` holds the key's length, whether any value needs escaping and
 //! whether the expiry word is there, so a series of a family without expiry
 //! costs its cell, its key and eight bytes. A key of 1 GiB or more keeps
-//! its length in a word of its own, just before the count (the allocation
-//! then starts one alignment unit earlier).
+//! its length in a word of its own. The optional words come before the
+//! count (the allocation then starts that many alignment units earlier), so
+//! the key is always at the same place after the head: a lookup reads its
+//! bytes without waiting for `meta`.
 //!
 //! The count follows `Arc`'s protocol: clones add with `Relaxed` (a clone
 //! is made from a live reference), and the last release, decremented with
@@ -143,13 +146,16 @@ const fn max(a: usize, b: usize) -> usize {
 impl<C, K: Count> Child<C, K> {
     /// Where the cell starts.
     const CELL: usize = round_up(mem::size_of::<Head<K>>(), mem::align_of::<C>());
-    /// Where the expiry word starts, or (without one) the key.
-    const IDLE: usize = round_up(Self::CELL + mem::size_of::<C>(), mem::align_of::<AtomicU64>());
-    /// The allocation's alignment; a long key's length prefix, one unit of
-    /// it, must hold a `usize`.
+    /// Where the key's bytes start.
+    const KEY: usize = Self::CELL + mem::size_of::<C>();
+    /// The size of each word before the head: the expiry word, and the
+    /// long key's length (a `usize` kept in a word of this size).
+    const WORD: usize = mem::size_of::<AtomicU64>();
+    /// The allocation's alignment: the head's, the cell's and the words'
+    /// before the head.
     const ALIGN: usize = {
         let align = max(max(mem::align_of::<Head<K>>(), mem::align_of::<C>()), mem::align_of::<AtomicU64>());
-        assert!(align >= mem::size_of::<usize>());
+        assert!(Self::WORD % mem::align_of::<usize>() == 0 && mem::size_of::<usize>() <= Self::WORD);
         align
     };
 
@@ -166,39 +172,49 @@ impl<C, K: Count> Child<C, K> {
             alloc::handle_alloc_error(layout);
         }
         // SAFETY: `Self::layout` sized the allocation for a prefix of
-        // `prefix` bytes, then each part at its offset from the head, each
-        // aligned for its type (`ALIGN` covers all of them, and `prefix` is
-        // 0 or `ALIGN`).
+        // `prefix` bytes, which holds the words `idle_at` and `long_len_at`
+        // place before the head, then the head, the cell and the key at
+        // their offsets from it. `prefix` is a multiple of `ALIGN`, which
+        // covers the head's, the cell's and the words' alignments, and
+        // `WORD` is a multiple of the words' alignments.
         unsafe {
             let base = start.add(prefix);
             base.cast::<Head<K>>().write(Head { count: K::one(), meta });
             base.add(Self::CELL).cast::<C>().write(cell);
             if expiring {
-                base.add(Self::IDLE).cast::<AtomicU64>().write(AtomicU64::new(TOUCHED));
+                base.sub(Self::idle_at()).cast::<AtomicU64>().write(AtomicU64::new(TOUCHED));
             }
             if long {
-                base.sub(mem::size_of::<usize>()).cast::<usize>().write(key.len());
+                base.sub(Self::long_len_at(meta)).cast::<usize>().write(key.len());
             }
-            ptr::copy_nonoverlapping(key.as_ptr(), base.add(Self::key_at(meta)), key.len());
+            ptr::copy_nonoverlapping(key.as_ptr(), base.add(Self::KEY), key.len());
             Child { head: NonNull::new_unchecked(base.cast::<Head<K>>()), _cell: PhantomData }
         }
     }
 
-    /// Where the key's bytes start in a child with this `meta`: after the
-    /// cell, and after the expiry word if there is one.
+    /// How far before the head the expiry word starts.
     #[inline]
-    fn key_at(meta: u32) -> usize {
-        Self::IDLE + (meta >> 31) as usize * mem::size_of::<AtomicU64>()
+    const fn idle_at() -> usize {
+        Self::WORD
+    }
+
+    /// How far before the head a long key's length starts in a child with
+    /// this `meta`: before the expiry word, if there is one.
+    #[inline]
+    fn long_len_at(meta: u32) -> usize {
+        Self::WORD + (meta >> 31) as usize * Self::WORD
     }
 
     /// The layout of a child with this `meta` and a key of `len` bytes, and
-    /// how far before the head it starts (the long key's length word).
+    /// how far before the head it starts (the expiry word and the long
+    /// key's length, rounded up to the alignment).
     fn layout(meta: u32, len: usize) -> (Layout, usize) {
-        let prefix = if meta & LONG == LONG { Self::ALIGN } else { 0 };
+        let words = (meta >> 31) as usize + usize::from(meta & LONG == LONG);
+        let prefix = round_up(words * Self::WORD, Self::ALIGN);
         // The key is in memory already, so `len` is at most `isize::MAX`,
-        // and the prefix, the head, the cell and the expiry word add a few
-        // words more: only a key within that much of the limit fails here.
-        let size = prefix.checked_add(Self::key_at(meta)).and_then(|at| at.checked_add(len));
+        // and the prefix, the head and the cell add a few words more: only
+        // a key within that much of the limit fails here.
+        let size = prefix.checked_add(Self::KEY).and_then(|at| at.checked_add(len));
         let layout = size
             .and_then(|size| Layout::from_size_align(size, Self::ALIGN).ok())
             .expect("a child's size fits in isize");
@@ -227,9 +243,9 @@ impl<C, K: Count> Child<C, K> {
     /// The expiry word, in a family that expires children.
     #[inline]
     fn idle(&self) -> Option<&AtomicU64> {
-        // SAFETY: with `EXPIRING` set, `new` wrote the word at `IDLE`,
-        // aligned, and it lives as long as the child.
-        (self.head().meta & EXPIRING != 0).then(|| unsafe { &*self.base().add(Self::IDLE).cast::<AtomicU64>() })
+        // SAFETY: with `EXPIRING` set, `new` wrote the word `idle_at`
+        // bytes before the head, aligned, and it lives as long as the child.
+        (self.head().meta & EXPIRING != 0).then(|| unsafe { &*self.base().sub(Self::idle_at()).cast::<AtomicU64>() })
     }
 
     /// The key's length.
@@ -245,17 +261,19 @@ impl<C, K: Count> Child<C, K> {
 
     #[cold]
     fn long_key_len(&self) -> usize {
-        // SAFETY: for a long key `new` wrote its length in the word just
-        // before the head, aligned (the prefix is `ALIGN` bytes).
-        unsafe { self.base().sub(mem::size_of::<usize>()).cast::<usize>().read() }
+        // SAFETY: for a long key `new` wrote its length `long_len_at`
+        // bytes before the head, aligned, and never writes it again.
+        unsafe { self.base().sub(Self::long_len_at(self.head().meta)).cast::<usize>().read() }
     }
 
     #[inline]
     pub(crate) fn key(&self) -> KeyRef<'_> {
-        let (len, at) = (self.key_len(), Self::key_at(self.head().meta));
-        // SAFETY: `new` copied `len` bytes of `key::encode`'s key to `at`,
-        // with its flag in `meta`; neither is written after.
-        unsafe { KeyRef::new(std::slice::from_raw_parts(self.base().add(at), len), self.head().meta & PLAIN != 0) }
+        let len = self.key_len();
+        // SAFETY: `new` copied `len` bytes of `key::encode`'s key to
+        // `KEY`, with its flag in `meta`; neither is written after.
+        unsafe {
+            KeyRef::new(std::slice::from_raw_parts(self.base().add(Self::KEY), len), self.head().meta & PLAIN != 0)
+        }
     }
 
     /// Whether both are the same child (not merely equal label values).
@@ -431,7 +449,7 @@ impl<C, K: Count> Drop for Child<C, K> {
         unsafe {
             ptr::drop_in_place(base.add(Self::CELL).cast::<C>());
             if meta & EXPIRING != 0 {
-                ptr::drop_in_place(base.add(Self::IDLE).cast::<AtomicU64>());
+                ptr::drop_in_place(base.sub(Self::idle_at()).cast::<AtomicU64>());
             }
             ptr::drop_in_place(self.head.as_ptr());
             alloc::dealloc(base.sub(prefix), layout);
