@@ -102,6 +102,38 @@ promdecl::metrics! {
     pub mod declared {
         /// Requests.
         pub static REQUESTS_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_0_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_1_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_2_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_3_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_4_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_5_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_6_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_7_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_8_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_9_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_10_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_11_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_12_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_13_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_14_TOTAL: Counter;
+        /// Requests, one of sixteen.
+        pub static REQUESTS_15_TOTAL: Counter;
         /// Requests by method and status.
         pub static KNOWN_TOTAL: Counter<Known>;
         /// Requests by method and status, as strings.
@@ -262,8 +294,27 @@ fn counter_inc(c: &mut Criterion) {
 
     let ours = boxed(|_| Counter::builder("requests", "help").build().unwrap());
     rotating_fixtures(&mut g, "promdecl", &ours, |c| c.inc());
-    // One static: one place.
-    rotating_fixtures(&mut g, "promdecl/declared", &[&declared::REQUESTS_TOTAL], |c| c.inc());
+    // Sixteen statics, in as many places as the built counters; and one.
+    let statics = [
+        &declared::REQUESTS_0_TOTAL,
+        &declared::REQUESTS_1_TOTAL,
+        &declared::REQUESTS_2_TOTAL,
+        &declared::REQUESTS_3_TOTAL,
+        &declared::REQUESTS_4_TOTAL,
+        &declared::REQUESTS_5_TOTAL,
+        &declared::REQUESTS_6_TOTAL,
+        &declared::REQUESTS_7_TOTAL,
+        &declared::REQUESTS_8_TOTAL,
+        &declared::REQUESTS_9_TOTAL,
+        &declared::REQUESTS_10_TOTAL,
+        &declared::REQUESTS_11_TOTAL,
+        &declared::REQUESTS_12_TOTAL,
+        &declared::REQUESTS_13_TOTAL,
+        &declared::REQUESTS_14_TOTAL,
+        &declared::REQUESTS_15_TOTAL,
+    ];
+    rotating_fixtures(&mut g, "promdecl/declared", &statics, |c| c.inc());
+    rotating_fixtures(&mut g, "promdecl/declared_one_static", &[&declared::REQUESTS_TOTAL], |c| c.inc());
 
     let prom = boxed(|_| prometheus::IntCounter::new("requests_total", "help").unwrap());
     rotating_fixtures(&mut g, "prometheus", &prom, |c| c.inc());
@@ -279,6 +330,17 @@ fn counter_inc(c: &mut Criterion) {
     let (recorder, _handle) = metrics_recorder();
     let met = boxed(|i| metrics::with_local_recorder(&recorder, || metrics::counter!(format!("requests_{i}_total"))));
     rotating_fixtures(&mut g, "metrics", &met, |c| c.increment(1));
+
+    // The floor: a bare `fetch_add` at the fixture's address, and one
+    // load further (a pointer to it in the fixture).
+    let bare = boxed(|_| Padded(AtomicU64::new(0)));
+    rotating_fixtures(&mut g, "control/atomic", &bare, |a| {
+        a.0.fetch_add(1, Relaxed);
+    });
+    let behind = boxed(|_| Box::new(Padded(AtomicU64::new(0))));
+    rotating_fixtures(&mut g, "control/atomic_behind_pointer", &behind, |a| {
+        a.0.fetch_add(1, Relaxed);
+    });
 
     g.finish();
 }
