@@ -2,13 +2,16 @@
 //! that finds them.
 //!
 //! A key is each value as a LEB128 length and its bytes, and one flag kept
-//! beside them: whether any value needs escaping. Lookups never build a key: they hash and compare the caller's
-//! values in place, so hashing is defined value by value and gives the same
-//! result for a key and for the values it encodes.
+//! beside them: whether any value needs escaping. Lookups never build a key
+//! in memory: they hash and compare the caller's values in place, so
+//! hashing is defined on the values and gives the same result for a key and
+//! for the values it encodes. A key of at most 16 bytes (such as a method
+//! and a status code) is hashed and compared whole, as a [`ShortKey`] built
+//! in registers; a longer one value by value.
 
 use once_cell::sync::Lazy;
 
-use crate::bytes::{read8, same_bytes, words};
+use crate::bytes::{read4, read8, same_bytes, words};
 
 /// Label values a lookup can hash and compare without building a key.
 pub(crate) trait Values {
@@ -21,12 +24,20 @@ pub(crate) trait Values {
         self.hashes(seed).full
     }
 
-    /// The hash of the values, and what it was mixed from last.
+    /// The hash of the values, what it was mixed from last, and their
+    /// key if it is short.
     #[inline]
     fn hashes(&self, seed: u64) -> Hashes {
+        let mut short = Some((0, 0));
         let mut h = 0;
-        self.each(&mut |v| h = mix_value(h, seed, v.as_bytes()));
-        Hashes { early: h, full: finish(h) }
+        self.each(&mut |v| {
+            short = short.and_then(|(key, at)| push_short(key, at, v.as_bytes()));
+            h = mix_value(h, seed, v.as_bytes());
+        });
+        match short {
+            Some((key, _)) => hash_short(ShortKey(key), seed),
+            None => Hashes { early: h, full: finish(h), short: None },
+        }
     }
 
     /// Whether every value is [`OVERFLOW_LABEL_VALUE`](super::OVERFLOW_LABEL_VALUE):
@@ -55,7 +66,8 @@ pub(crate) trait Values {
     }
 }
 
-/// The hash of a lookup's values, and the value it was mixed from last.
+/// The hash of a lookup's values, the value it was mixed from last, and
+/// their key if it is short.
 #[derive(Clone, Copy)]
 pub(crate) struct Hashes {
     /// What the values were folded into, before the last mix: it picks
@@ -64,6 +76,9 @@ pub(crate) struct Hashes {
     pub(crate) early: u64,
     /// The hash: it finds the child in the map and tags its cache entry.
     pub(crate) full: u64,
+    /// The values' key, if it is at most 16 bytes: a cache entry holds a
+    /// copy of its child's, so a lookup compares it there.
+    pub(crate) short: Option<ShortKey>,
 }
 
 /// Values by position, as `with_label_values` takes them. Hashing and
@@ -74,13 +89,18 @@ impl Values for [&str] {
         self.iter().for_each(|v| f(v));
     }
 
+    /// Builds the key in two registers, a value at a time, while it is
+    /// short; hashes the values one by one once it is not.
     #[inline(always)]
     fn hashes(&self, seed: u64) -> Hashes {
-        let mut h = 0;
+        let (mut key, mut at) = (0, 0);
         for v in self {
-            h = mix_value(h, seed, v.as_bytes());
+            match push_short(key, at, v.as_bytes()) {
+                Some(next) => (key, at) = next,
+                None => return hash_long(self, seed),
+            }
         }
-        Hashes { early: h, full: finish(h) }
+        hash_short(ShortKey(key), seed)
     }
 
     /// Each value's place in the key follows from the lengths of the values
@@ -106,6 +126,73 @@ impl Values for [&str] {
             at += 1 + v.len();
         }
         at == key.len()
+    }
+}
+
+/// The longest key a [`ShortKey`] holds.
+const SHORT: usize = 16;
+
+/// The short key `key`, whose first `at` bytes are written, with the value
+/// `v` after them; `None` if that makes it longer than [`SHORT`] bytes.
+#[inline(always)]
+fn push_short(key: u128, at: usize, v: &[u8]) -> Option<(u128, usize)> {
+    // A value of 128 bytes or more (a length of two bytes) is too long too.
+    if at + 1 + v.len() > SHORT {
+        return None;
+    }
+    Some((key | (((little_endian(v) << 8) | v.len() as u128) << (8 * at)), at + 1 + v.len()))
+}
+
+/// The hashes of a short key: both of its words mixed with the seed in one
+/// multiplication, so that no word a client chooses can cancel the seed.
+#[inline(always)]
+fn hash_short(key: ShortKey, seed: u64) -> Hashes {
+    let (lo, hi) = (key.0 as u64, (key.0 >> 64) as u64);
+    let early = fold_mul(lo ^ seed ^ P0, hi ^ seed.rotate_left(32) ^ P1);
+    Hashes { early, full: finish(early), short: Some(key) }
+}
+
+/// The hashes of values whose key is longer than a short key's: each value
+/// mixed on its own, then folded in.
+#[inline(always)]
+fn hash_long(values: &[&str], seed: u64) -> Hashes {
+    let mut h = 0;
+    for v in values {
+        h = mix_value(h, seed, v.as_bytes());
+    }
+    Hashes { early: h, full: finish(h), short: None }
+}
+
+/// A key of at most [`SHORT`] bytes as one little-endian number, the bytes
+/// after the key zero: two keys of one family are equal exactly when their
+/// short keys are, because a family's keys all hold the same number of
+/// values, and a key read value by value ends where its last value does
+/// (so one key cannot be another followed by zeros).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct ShortKey(u128);
+
+impl ShortKey {
+    /// What no short key is: its first byte, a value's length, would be
+    /// 255.
+    pub(crate) const NONE: ShortKey = ShortKey(u128::MAX);
+}
+
+/// The bytes of `v` (at most 15) as a little-endian number. The reads
+/// overlap where `v`'s length is not a power of two; the bytes read twice
+/// land at the same place, so OR-ing the reads gives each byte once.
+#[inline(always)]
+fn little_endian(v: &[u8]) -> u128 {
+    let len = v.len();
+    debug_assert!(len < SHORT);
+    if len >= 8 {
+        u128::from(read8(v, 0)) | (u128::from(read8(v, len - 8)) << (8 * (len - 8)))
+    } else if len >= 4 {
+        u128::from(read4(v, 0) | (read4(v, len - 4) << (8 * (len - 4))))
+    } else if len > 0 {
+        let (mid, last) = (len >> 1, len - 1);
+        u128::from(u64::from(v[0]) | (u64::from(v[mid]) << (8 * mid)) | (u64::from(v[last]) << (8 * last)))
+    } else {
+        0
     }
 }
 
@@ -221,9 +308,22 @@ impl<'a> KeyRef<'a> {
         })
     }
 
+    /// The key as a [`ShortKey`], or [`ShortKey::NONE`] if it is longer.
+    pub(crate) fn short(self) -> ShortKey {
+        if self.bytes.len() > SHORT {
+            return ShortKey::NONE;
+        }
+        let mut bytes = [0; SHORT];
+        bytes[..self.bytes.len()].copy_from_slice(self.bytes);
+        ShortKey(u128::from_le_bytes(bytes))
+    }
+
     /// The hash of the values: the same as [`Values::hash`] of them.
     pub(crate) fn hash(self, seed: u64) -> u64 {
-        finish(self.values().fold(0, |h, v| mix_value(h, seed, v.as_bytes())))
+        match self.short() {
+            ShortKey::NONE => finish(self.values().fold(0, |h, v| mix_value(h, seed, v.as_bytes()))),
+            short => hash_short(short, seed).full,
+        }
     }
 }
 
@@ -377,14 +477,87 @@ mod tests {
 
     #[test]
     fn hashes_spread_over_buckets() {
-        // 4 x 2,500 label sets into 4,096 buckets: close to a uniform spread.
-        let mut buckets = vec![0u32; 4096];
-        for m in ["GET", "POST", "PUT", "DELETE"] {
-            for p in 0..2500 {
-                let path = format!("/api/v1/item/{p}");
-                buckets[(([m, path.as_str()][..].hash(seed()) >> 52) as usize) & 4095] += 1;
+        // 4 x 2,500 label sets into 4,096 buckets: close to a uniform spread,
+        // for keys hashed value by value (paths) and whole (short codes).
+        for second in [|p: usize| format!("/api/v1/item/{p}"), |p: usize| format!("{p}")] {
+            let mut buckets = vec![0u32; 4096];
+            for m in ["GET", "POST", "PUT", "DELETE"] {
+                for p in 0..2500 {
+                    let v = second(p);
+                    buckets[(([m, v.as_str()][..].hash(seed()) >> 52) as usize) & 4095] += 1;
+                }
+            }
+            assert!(
+                *buckets.iter().max().unwrap() <= 12,
+                "{:?}: max bucket {}",
+                second(1),
+                buckets.iter().max().unwrap()
+            );
+        }
+    }
+
+    /// Every list of values whose key is at most 16 bytes has its key as
+    /// a short key, built in registers as the key's bytes read back; two
+    /// lists of as many values have equal short keys exactly when they are
+    /// equal; and the hash is the key's, built either way.
+    #[test]
+    fn short_keys_are_the_keys() {
+        let mut pool: Vec<String> = Vec::new();
+        for len in 0..=15usize {
+            let base: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            pool.push(base.clone());
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                if len > 0 {
+                    let mut v = base.clone().into_bytes();
+                    v[at] = b'Z';
+                    pool.push(String::from_utf8(v).unwrap());
+                }
             }
         }
-        assert!(*buckets.iter().max().unwrap() <= 12, "max bucket {}", buckets.iter().max().unwrap());
+        pool.push("é".into());
+        pool.dedup();
+        struct Each<'a>(&'a [&'a str]);
+        impl Values for Each<'_> {
+            fn each(&self, f: &mut dyn FnMut(&str)) {
+                self.0.iter().for_each(|v| f(v));
+            }
+        }
+        let mut short = 0;
+        for count in [1, 2, 3] {
+            let lists: Vec<Vec<&str>> = (0..pool.len().pow(count as u32))
+                .step_by(if count == 3 { 7 } else { 1 })
+                .map(|mut i| {
+                    (0..count)
+                        .map(|_| {
+                            let v = pool[i % pool.len()].as_str();
+                            i /= pool.len();
+                            v
+                        })
+                        .collect()
+                })
+                .collect();
+            let keys: Vec<(Vec<u8>, Option<ShortKey>)> = lists
+                .iter()
+                .map(|l| {
+                    let (bytes, plain) = encode(&l[..]);
+                    let key = KeyRef { bytes: &bytes, plain };
+                    let hashes = l[..].hashes(7);
+                    assert_eq!(hashes.short.is_some(), bytes.len() <= SHORT, "{l:?}");
+                    assert_eq!(hashes.short.unwrap_or(ShortKey::NONE), key.short(), "{l:?}");
+                    assert_eq!(key.hash(7), hashes.full, "{l:?}");
+                    assert_eq!(Each(l).hashes(7).full, hashes.full, "{l:?}");
+                    assert_eq!(Each(l).hashes(7).short, hashes.short, "{l:?}");
+                    (bytes, hashes.short)
+                })
+                .collect();
+            for (i, (_, a)) in keys.iter().enumerate() {
+                let Some(a) = a else { continue };
+                short += 1;
+                for (j, (_, b)) in keys.iter().enumerate().skip(i.saturating_sub(40)).take(80) {
+                    assert_eq!(Some(*a) == *b, lists[i] == lists[j], "{:?} against {:?}", lists[i], lists[j]);
+                }
+            }
+        }
+        assert!(short > 1000, "{short} short keys");
     }
 }
