@@ -51,6 +51,8 @@ pub(crate) fn new_epoch() -> u64 {
     epoch
 }
 
+/// An entry's tag: the family's epoch, and the high bits of the folded
+/// values ([`Hashes::early`]).
 #[inline]
 fn tag(epoch: u64, hash: u64) -> u64 {
     (epoch << (64 - EPOCH_BITS)) | (hash >> EPOCH_BITS)
@@ -58,7 +60,7 @@ fn tag(epoch: u64, hash: u64) -> u64 {
 
 #[derive(Clone, Copy)]
 struct Entry {
-    /// [`tag`] of the epoch and the hash; 0 when empty.
+    /// [`tag`] of the epoch and the folded values; 0 when empty.
     tag: u64,
     child: *const c_void,
     /// The child's key, if it is short: a lookup by values whose key is
@@ -112,12 +114,14 @@ crate::sync::thread_locals! {
 }
 
 /// The index of the first entry of the set for a lookup in family `id`:
-/// low bits of the hash before its last mix (the tag holds high bits of
-/// the hash itself), moved by a multiple of the family's id, which does not
-/// wait for the hash.
+/// low bits of the folded values with their high half folded in (the low
+/// bits of one multiplication alone follow values that count up, such as
+/// status codes, too closely), moved by a multiple of the family's id,
+/// which does not wait for the values.
 #[inline]
 fn set_of(id: u64, hashes: Hashes) -> usize {
-    let mixed = hashes.early ^ (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32);
+    let folded = hashes.early ^ (hashes.early >> 32);
+    let mixed = folded ^ (id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32);
     ((mixed as usize) & ((1 << SET_BITS) - 1)) * WAYS
 }
 
@@ -141,7 +145,7 @@ where
         let cache = cache.as_mut()?;
         cache.lookups = cache.lookups.wrapping_add(1);
         let current = epoch.load(Ordering::SeqCst);
-        let want = tag(current, hashes.full);
+        let want = tag(current, hashes.early);
         let set = set_of(id, hashes);
         let ways = &cache.entries[set..set + WAYS];
         if current == 0 {
@@ -209,7 +213,7 @@ pub(crate) fn insert<C>(id: u64, epoch: u64, hashes: Hashes, child: &Child<C>) {
         cache.entries.copy_within(set..last, set + 1);
         cache.releases.copy_within(set..last, set + 1);
         cache.entries[set] =
-            Entry { tag: tag(epoch, hashes.full), child: child.clone().into_raw(), key: child.key().short() };
+            Entry { tag: tag(epoch, hashes.early), child: child.clone().into_raw(), key: child.key().short() };
         cache.releases[set] = Child::<C>::release_raw;
         Some(evicted)
     });
@@ -222,38 +226,47 @@ pub(crate) fn insert<C>(id: u64, epoch: u64, hashes: Hashes, child: &Child<C>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::key::{seed, Values};
+    use super::super::key::Values;
     use super::*;
 
-    /// The sets of 1,024 label sets, in each of three families, spread
-    /// close to evenly over the 128 sets, with keys hashed whole (a method
-    /// and a code) and value by value (a method and a path); the same
-    /// labels in two families mostly land in different sets.
+    /// The sets of 1,024 label sets, in each of three families and under
+    /// twenty seeds, spread over the 128 sets about as evenly as random
+    /// places would (the fullest of 128 sets then holds about 16, twice
+    /// the mean), with keys hashed whole (a method and a code) and value by
+    /// value (a method and a path); the same labels in two families mostly
+    /// land in different sets.
     #[test]
     fn label_sets_spread_over_the_sets() {
         let sets = SLOTS / WAYS;
         for second in [|i: usize| format!("{}", 100 + i), |i: usize| format!("/api/v1/item/{i}")] {
             let values: Vec<String> = (0..256).map(second).collect();
-            let mut same_set = 0;
-            for id in [1, 2, 77] {
-                let mut load = vec![0u32; sets];
-                for m in ["GET", "POST", "PUT", "DELETE"] {
-                    for v in &values {
-                        let hashes = [m, v.as_str()][..].hashes(seed());
-                        load[set_of(id, hashes) / WAYS] += 1;
-                        same_set += usize::from(set_of(id, hashes) == set_of(id + 1, hashes));
+            let (mut worst, mut fullest, mut same_set) = (0, 0, 0);
+            for seed in 0..20u64 {
+                let seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                for id in [1, 2, 77] {
+                    let mut load = vec![0usize; sets];
+                    for m in ["GET", "POST", "PUT", "DELETE"] {
+                        for v in &values {
+                            let hashes = [m, v.as_str()][..].hashes(seed);
+                            load[set_of(id, hashes) / WAYS] += 1;
+                            same_set += usize::from(set_of(id, hashes) == set_of(id + 3, hashes));
+                        }
                     }
+                    let max = *load.iter().max().unwrap();
+                    (worst, fullest) = (worst.max(max), fullest + max);
                 }
-                let (max, mean) = (*load.iter().max().unwrap() as usize, 1024 / sets);
-                assert!(
-                    max <= 2 * mean + 4,
-                    "family {id}, {:?}: {max} label sets in one set, {mean} on average",
-                    values[1]
-                );
             }
+            let mean = 1024 / sets;
             assert!(
-                same_set < 3 * 1024 / 16,
-                "{:?}: {same_set} of 3,072 in the same set in the next family",
+                fullest <= 60 * (2 * mean + 2),
+                "{:?}: the fullest set held {} on average",
+                values[1],
+                fullest / 60
+            );
+            assert!(worst <= 4 * mean, "{:?}: {worst} label sets in one set, {mean} on average", values[1]);
+            assert!(
+                same_set < 60 * 1024 / 16,
+                "{:?}: {same_set} of 61,440 in the same set in another family",
                 values[1]
             );
         }

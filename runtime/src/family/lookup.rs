@@ -100,7 +100,7 @@ impl<L: LabelSet, C: MetricCell> Inner<L, C> {
             let child = if values.is_overflow() {
                 None
             } else {
-                map.get_or_insert(hashes.full, values, |len| self.has_room(len), || self.new_child(values))
+                map.get_or_insert(hashes.full(), values, |len| self.has_room(len), || self.new_child(values))
             };
             let Some(child) = child else {
                 // The overflow child is never removed: any epoch will do.
