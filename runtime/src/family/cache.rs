@@ -9,7 +9,7 @@
 //! The label values are always compared in full: a hash only picks the place.
 //!
 //! An entry holds a reference to its child, released when the entry is
-//! replaced or the thread exits: at most `SLOTS` (512) children per thread.
+//! replaced or the thread exits: at most `SLOTS` (1,024) children per thread.
 
 use std::cell::RefCell;
 use std::ffi::c_void;
@@ -20,10 +20,10 @@ use crate::sync::atomic::{AtomicU64, Ordering};
 use super::child::Child;
 use super::key::{Hashes, ShortKey, Values};
 
-/// Entries per thread, in sets of [`WAYS`]: 16 KiB of entries, read on
-/// every lookup, and 4 KiB of release functions, read only to replace an
-/// entry.
-const SLOTS: usize = 512;
+/// Entries per thread, in sets of [`WAYS`]: 32 KiB of entries (of which a
+/// lookup reads one set, 128 bytes), and 8 KiB of release functions, read
+/// only to replace an entry.
+const SLOTS: usize = 1024;
 const WAYS: usize = 4;
 const SET_BITS: u32 = SLOTS.ilog2() - WAYS.ilog2();
 
@@ -230,9 +230,9 @@ mod tests {
     use super::*;
 
     /// The sets of 1,024 label sets, in each of three families and under
-    /// twenty seeds, spread over the 128 sets about as evenly as random
-    /// places would (the fullest of 128 sets then holds about 16, twice
-    /// the mean), with keys hashed whole (a method and a code) and value by
+    /// twenty seeds, spread over the 256 sets about as evenly as random
+    /// places would (the fullest then holds about 11, against a mean of
+    /// 4), with keys hashed whole (a method and a code) and value by
     /// value (a method and a path); the same labels in two families mostly
     /// land in different sets.
     #[test]
@@ -258,12 +258,12 @@ mod tests {
             }
             let mean = 1024 / sets;
             assert!(
-                fullest <= 60 * (2 * mean + 2),
+                fullest <= 60 * (2 * mean + 4),
                 "{:?}: the fullest set held {} on average",
                 values[1],
                 fullest / 60
             );
-            assert!(worst <= 4 * mean, "{:?}: {worst} label sets in one set, {mean} on average", values[1]);
+            assert!(worst <= 4 * mean + 4, "{:?}: {worst} label sets in one set, {mean} on average", values[1]);
             assert!(
                 same_set < 60 * 1024 / 16,
                 "{:?}: {same_set} of 61,440 in the same set in another family",

@@ -95,16 +95,21 @@ impl Values for [&str] {
         self.iter().for_each(|v| f(v));
     }
 
-    /// Builds the key in two registers, a value at a time, while it is
-    /// short; hashes the values one by one once it is not.
+    /// Builds the key in two registers, a value at a time, if its length
+    /// (from the slices' lengths alone) is short; else hashes the values
+    /// one by one without reading any of them twice.
     #[inline(always)]
     fn hashes(&self, seed: u64) -> Hashes {
+        // A value of 128 bytes or more (a length of two bytes) makes the
+        // key longer than a short one too. (Stopping at the first value
+        // past the limit also keeps this a plain loop, not a vector sum.)
+        let fits = self.iter().try_fold(0, |at, v| Some(at + 1 + v.len()).filter(|&end| end <= SHORT));
+        if fits.is_none() {
+            return hash_long(self, seed);
+        }
         let (mut key, mut at) = (0, 0);
         for v in self {
-            match push_short(key, at, v.as_bytes()) {
-                Some(next) => (key, at) = next,
-                None => return hash_long(self, seed),
-            }
+            (key, at) = put_short(key, at, v.as_bytes());
         }
         hash_short(ShortKey(key), seed)
     }
@@ -143,10 +148,14 @@ const SHORT: usize = 16;
 #[inline(always)]
 fn push_short(key: u128, at: usize, v: &[u8]) -> Option<(u128, usize)> {
     // A value of 128 bytes or more (a length of two bytes) is too long too.
-    if at + 1 + v.len() > SHORT {
-        return None;
-    }
-    Some((key | (((little_endian(v) << 8) | v.len() as u128) << (8 * at)), at + 1 + v.len()))
+    (at + 1 + v.len() <= SHORT).then(|| put_short(key, at, v))
+}
+
+/// [`push_short`] where the caller knows the key stays short.
+#[inline(always)]
+fn put_short(key: u128, at: usize, v: &[u8]) -> (u128, usize) {
+    debug_assert!(at + 1 + v.len() <= SHORT);
+    (key | (((little_endian(v) << 8) | v.len() as u128) << (8 * at)), at + 1 + v.len())
 }
 
 /// The hashes of a short key: both of its words mixed with the seed in one
