@@ -449,12 +449,11 @@ mod tests {
         assert!(!Each(&values[1..]).equals(key));
     }
 
-    #[test]
-    fn values_equal_exactly_the_keys_made_of_them() {
-        // Lengths on each side of every branch of `equals` and `words`, and
-        // values that differ in their first, middle or last byte only.
+    /// Values of each of `lengths`, and for each, values that differ from
+    /// it in their first, middle or last byte only.
+    fn pool_of_lengths(lengths: impl IntoIterator<Item = usize>) -> Vec<String> {
         let mut pool: Vec<String> = Vec::new();
-        for len in [0usize, 1, 2, 3, 4, 7, 8, 16, 17, 127, 128, 200] {
+        for len in lengths {
             let base: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
             pool.push(base.clone());
             for at in [0, len / 2, len.saturating_sub(1)] {
@@ -466,6 +465,13 @@ mod tests {
             }
         }
         pool.dedup();
+        pool
+    }
+
+    #[test]
+    fn values_equal_exactly_the_keys_made_of_them() {
+        // Lengths on each side of every branch of `equals` and `words`.
+        let pool = pool_of_lengths([0, 1, 2, 3, 4, 7, 8, 16, 17, 127, 128, 200]);
         let lists: Vec<Vec<&str>> = pool
             .iter()
             .flat_map(|a| pool.iter().map(move |b| vec![a.as_str(), b.as_str()]))
@@ -518,20 +524,8 @@ mod tests {
     /// equal; and the hash is the key's, built either way.
     #[test]
     fn short_keys_are_the_keys() {
-        let mut pool: Vec<String> = Vec::new();
-        for len in 0..=15usize {
-            let base: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-            pool.push(base.clone());
-            for at in [0, len / 2, len.saturating_sub(1)] {
-                if len > 0 {
-                    let mut v = base.clone().into_bytes();
-                    v[at] = b'Z';
-                    pool.push(String::from_utf8(v).unwrap());
-                }
-            }
-        }
+        let mut pool = pool_of_lengths(0..=15);
         pool.push("é".into());
-        pool.dedup();
         struct Each<'a>(&'a [&'a str]);
         impl Values for Each<'_> {
             fn each(&self, f: &mut dyn FnMut(&str)) {
