@@ -88,15 +88,22 @@ struct Cache {
 }
 
 impl Cache {
+    /// Made on the heap directly: `Box::new([EMPTY; SLOTS])` would build
+    /// the 40 KiB on the stack of the thread's first lookup first.
     fn new() -> Self {
         Cache {
-            entries: Box::new([EMPTY; SLOTS]),
-            releases: Box::new([release_nothing as Release; SLOTS]),
+            entries: on_heap(EMPTY),
+            releases: on_heap(release_nothing as Release),
             lookups: 0,
             misses: 0,
             thrashing: false,
         }
     }
+}
+
+/// `SLOTS` copies of `value`, written straight into their allocation.
+fn on_heap<T: Copy>(value: T) -> Box<[T; SLOTS]> {
+    vec![value; SLOTS].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!("the vector has SLOTS items"))
 }
 
 impl Drop for Cache {
@@ -228,6 +235,22 @@ pub(crate) fn insert<C>(id: u64, epoch: u64, hashes: Hashes, child: &Child<C>) {
 mod tests {
     use super::super::key::Values;
     use super::*;
+
+    /// A thread's cache is made on the heap: the first lookup of a thread
+    /// with a small stack does not build its 40 KiB there.
+    #[test]
+    fn the_first_lookup_fits_a_small_stack() {
+        let c = crate::Counter::builder("c", "C.").labels(["method", "code"]).build().unwrap();
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .stack_size(48 * 1024)
+                .spawn_scoped(s, || c.with_label_values(&["GET", "200"]).unwrap().inc())
+                .unwrap()
+                .join()
+                .unwrap();
+        });
+        assert_eq!(c.with_label_values(&["GET", "200"]).unwrap().get(), 1.0);
+    }
 
     /// The sets of 1,024 label sets, in each of three families and under
     /// twenty seeds, spread over the 256 sets about as evenly as random
