@@ -132,9 +132,10 @@ fn set_of(id: u64, hashes: Hashes) -> usize {
     ((mixed as usize) & ((1 << SET_BITS) - 1)) * WAYS
 }
 
-/// Runs `f` on the cached child of family `id` for `values` (whose hash is
-/// `hash`), touched, and the epoch it is valid under, if the cache holds it
-/// under the family's current `epoch`; gives `f` back otherwise.
+/// Runs `f` on the cached child of family `id` for `values` (whose
+/// [`Hashes`] are `hashes`), touched, and the epoch it is valid under, if
+/// the cache holds it under the family's current `epoch`; gives `f` back
+/// otherwise.
 ///
 /// `f` runs with the cache borrowed, so that nothing `f` sets off (such as
 /// the drop of a gauge's old callback, which is user code) can displace the
@@ -193,7 +194,7 @@ where
     }
 }
 
-/// Remembers `child` of family `id` for values hashing to `hash`, as found
+/// Remembers `child` of family `id` for values with these `hashes`, as found
 /// under `epoch`. Whatever it displaces is released after the cache is let
 /// go, since releasing a child can run user code (a gauge's callback being
 /// dropped) that looks up metrics itself.
